@@ -1,0 +1,1 @@
+"""Coordination bot core: cases, rules, routing, deadlines, dialogue, outbox and jobs."""

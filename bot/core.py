@@ -1,0 +1,19 @@
+"""What every core service needs, built once by the composition root and passed to handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.privacy import Privacy
+from bot.rules import Rules
+from bot.settings import Settings
+
+
+@dataclass
+class Core:
+    settings: Settings
+    rules: Rules
+    sessions: async_sessionmaker[AsyncSession]
+    privacy: Privacy

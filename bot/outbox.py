@@ -1,0 +1,45 @@
+"""The outbox: messages caused by a change are rows written in the change's own transaction.
+
+Payloads are platform-neutral; a channel's sender (e.g. handlers/telegram/sender.py) renders them:
+- kind "text": {"text": str, "buttons": [[{"text": str, "data": str}]]?, "reply_to": message id?}
+- kind "card": like text; once sent, the message is recorded as the case's card in that chat
+- kind "edit_card": like text; edits the case's card(s) in that chat in place
+- kind "media": {"items": [{"media": "photo|document|voice|video|audio", "file_id": str, "caption"?: str}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    key: str,
+    case_id: int | None = None,
+    agency_id: str | None = None,
+) -> OutboxMessage:
+    """Queue one message; a second enqueue with the same idempotency key returns the first row."""
+    existing = (
+        await session.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    for pending in session.new:
+        if isinstance(pending, OutboxMessage) and pending.idempotency_key == key:
+            return pending
+    message = OutboxMessage(
+        channel=channel, chat_id=str(chat_id), kind=kind, payload=payload, idempotency_key=key,
+        case_id=case_id, agency_id=agency_id,
+    )
+    session.add(message)
+    return message

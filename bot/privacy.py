@@ -1,0 +1,57 @@
+"""Reporter identity at rest: Fernet-encrypted, looked up only through a keyed hash.
+
+Luật Tố cáo 2018 Điều 47-48 protect a reporter's identity: officers never see it; the bot relays.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class Privacy:
+    def __init__(self, key: str | bytes) -> None:
+        raw = key.encode() if isinstance(key, str) else key
+        try:
+            self._fernet = Fernet(raw)
+        except ValueError as exc:
+            raise ValueError("ENCRYPTION_KEY must be a Fernet key (32 url-safe base64 bytes)") from exc
+        self._mac_key = hashlib.sha256(b"reporter-key:" + raw).digest()
+
+    def seal(self, identity: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(identity, ensure_ascii=False).encode()).decode()
+
+    def open(self, token: str) -> dict[str, Any]:
+        try:
+            return json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise ValueError("identity cannot be decrypted with this ENCRYPTION_KEY") from exc
+
+    def key_for(self, channel: str, user_id: str) -> str:
+        """A stable, non-reversible key for (channel, user) to find someone's cases or throttle them."""
+        return hmac.new(self._mac_key, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def load_or_create_key(configured: str | None, key_file: Path) -> str:
+    """ENCRYPTION_KEY when set; else a key kept beside the embedded database, created once (mode 0600)."""
+    if configured:
+        return configured
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode()
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def new_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()

@@ -1,0 +1,52 @@
+"""Settings from the environment and `.env` (the contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; names match the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    rules_file: str = "rules/quang-ninh.yaml"
+    admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    encryption_key: str | None = None
+    webhook_url: str | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    webhook_secret: str | None = None
+
+    # Dialogue and abuse limits (extensions; defaults are sensible for a province).
+    dialogue_ttl_hours: int = 48
+    max_text_chars: int = 4000
+    max_file_mb: int = 20
+    max_files_per_case: int = 10
+    messages_per_minute: int = 20
+    cases_per_day: int = 5
+    lookup_failures_per_hour: int = 5
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, int):
+            return [str(value)]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

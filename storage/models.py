@@ -1,0 +1,345 @@
+"""SQLAlchemy 2 typed models: the whole persistent state of the bot.
+
+Everything a restart or a second instance must see lives here: cases and their agencies, the encrypted
+reporter identity (kept apart from the case), the append-only audit log, the outbox of messages to send,
+the jobs table for time-based work, meetings, dialogue state and bound agency chats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: UTCDateTime}
+
+
+class Agency(Base):
+    """An agency of the rules file, mirrored at start-up so cases can reference it."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(255))
+    name_en: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(64))
+
+
+class AgencyChat(Base):
+    """A group chat bound to an agency on one channel; any member acts for the agency."""
+
+    __tablename__ = "agency_chats"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id", name="uq_agency_chats_channel_chat"),
+        UniqueConstraint("agency_id", "channel", name="uq_agency_chats_agency_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16), default="admin")  # admin | rules
+    bound_by: Mapped[str | None] = mapped_column(String(64))
+    bound_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    failed_at: Mapped[dt.datetime | None] = mapped_column()  # permanently undeliverable since
+    failure: Mapped[str | None] = mapped_column(Text)
+
+
+class Case(Base):
+    """A report (tin báo, khiếu nại, tố cáo, kiến nghị) and its lifecycle. No reporter identity here."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    field: Mapped[str | None] = mapped_column(String(64))
+    area: Mapped[str | None] = mapped_column(String(128))  # ward/commune code
+    area_name: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(Text)  # the people or body involved
+    summary: Mapped[str] = mapped_column(Text)  # what happened
+    occurred: Mapped[str | None] = mapped_column(String(255))  # when, as the citizen said it
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(8), default="vi")
+    status: Mapped[str] = mapped_column(String(24), default="new", index=True)
+    lead_agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
+    watched: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    routing: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the routing decision and its reasons
+    received_on: Mapped[dt.date] = mapped_column(Date)  # local date of receipt
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date)  # thụ lý
+    stage: Mapped[str | None] = mapped_column(String(32))  # the deadline stage now running
+    due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    paused_at: Mapped[dt.datetime | None] = mapped_column()  # waiting for the citizen since
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str | None] = mapped_column(Text)  # resolution or rejection text for the citizen
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    agencies: Mapped[list[CaseAgency]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", lazy="selectin"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="Attachment.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def cooperating_ids(self) -> list[str]:
+        return [a.agency_id for a in self.agencies if a.role == "cooperating"]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ("resolved", "rejected")
+
+
+class CaseAgency(Base):
+    """An agency holding a case: the lead or a co-operating one, and why it was added."""
+
+    __tablename__ = "case_agencies"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))  # lead | cooperating | former
+    reason: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="agencies")
+
+
+class Attachment(Base):
+    """Evidence: a platform file reference (photo, document, voice, video) attached to a case."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    media: Mapped[str] = mapped_column(String(16))  # photo | document | voice | video | audio
+    file_id: Mapped[str] = mapped_column(Text)
+    file_unique_id: Mapped[str | None] = mapped_column(String(128))
+    mime: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    added_by: Mapped[str] = mapped_column(String(16), default="citizen")
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+class Reporter(Base):
+    """Who reported a case, stored apart from it and encrypted; officers never see this.
+
+    `reporter_key` is a keyed hash of (channel, user id) so a reporter's own cases can be found without
+    decrypting anything; `identity` is a Fernet token of the chat address, name, phone and address.
+    """
+
+    __tablename__ = "reporters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    reporter_key: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    named: Mapped[bool] = mapped_column(Boolean, default=False)
+    identity: Mapped[str] = mapped_column(Text)  # Fernet token
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only log of every action: who, when, what, before and after. Never updated or deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(16))  # citizen | officer | admin | system
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    agency_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)  # shown on the citizen's timeline
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_is_append_only(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise PermissionError("audit events are append-only")
+
+
+class OutboxMessage(Base):
+    """A message to deliver, written in the same transaction as the change that caused it.
+
+    `payload` is platform-neutral (text, options, media, edit target); `idempotency_key` makes a retried
+    enqueue a no-op. The sender claims rows, delivers them and records the platform message id.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # text | card | edit_card | media
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    agency_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+    message_id: Mapped[str | None] = mapped_column(String(64))  # the platform's id once accepted
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CardMessage(Base):
+    """Where a case card was posted, so it can be edited in place and replies to it relayed."""
+
+    __tablename__ = "card_messages"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "message_id", name="uq_card_messages_msg"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(16), default="card")  # card | question | relay
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """Time-based work (deadline reminders, escalations, meeting reminders) as claimable rows."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    run_at: Mapped[dt.datetime] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|running|done|failed|cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Meeting(Base):
+    """One occurrence of a periodic review meeting (giao ban, sơ kết) prescribed by the rules."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("schedule_id", "scheduled_for", name="uq_meetings_occurrence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    scheduled_for: Mapped[dt.date] = mapped_column(Date)
+    agencies: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="planned")  # planned | held | cancelled
+    agenda: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ChatUser(Base):
+    """A person talking to the bot on a channel: language and delivery state, nothing identifying."""
+
+    __tablename__ = "chat_users"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    blocked_at: Mapped[dt.datetime | None] = mapped_column()  # the user blocked the bot
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DialogState(Base):
+    """The intake dialogue of one user on one channel; kept in the database so restarts lose nothing."""
+
+    __tablename__ = "dialog_states"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    history: Mapped[list[Any]] = mapped_column(default=list)  # previous states, for /back
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LookupFailure(Base):
+    """A failed status look-up (wrong code or PIN), for throttling guessers."""
+
+    __tablename__ = "lookup_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,101 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL for every storage-backed test.
+
+PostgreSQL tests use the server at TEST_POSTGRES_URL (default: the local trust-auth server); when it is
+not reachable they are skipped with the reason. Each test gets an empty, fully migrated schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.db import create_engine, migrate, session_factory
+from storage.models import Base
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_reason() -> str | None:
+    import asyncpg
+
+    url = PG_URL.replace("postgresql+asyncpg", "postgresql")
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(url), timeout=3)
+    except Exception as exc:  # any failure means: skip, and say why
+        return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    asyncio.run(migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    reason = asyncio.run(_pg_reason())
+    if reason:
+        pytest.skip(reason)
+    import asyncpg
+
+    name = f"bot_test_{uuid.uuid4().hex[:10]}"
+    admin_url = PG_URL.replace("postgresql+asyncpg", "postgresql")
+
+    async def _create() -> None:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    async def _drop() -> None:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(_create())
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(migrate(url))
+    yield url
+    asyncio.run(_drop())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database URL; each test runs once per backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "bot.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url = request.getfixturevalue("pg_database")
+
+    async def _truncate() -> None:
+        engine = create_engine(url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    asyncio.run(_truncate())
+    return url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(db_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
