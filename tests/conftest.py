@@ -99,3 +99,34 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_RULES = ROOT / "rules" / "quang-ninh.yaml"
+
+
+@pytest.fixture(scope="session")
+def sample_rules():
+    from bot.rules import load_rules
+
+    return load_rules(SAMPLE_RULES)
+
+
+@pytest.fixture
+def settings(db_url: str):
+    from bot.settings import Settings
+
+    return Settings(_env_file=None, bot_token="42:TEST", database_url=db_url, admin_ids=["1000"])
+
+
+@pytest.fixture
+async def core(sessions, sample_rules, settings):
+    """A Core on a migrated database with the sample rules' agencies synced in."""
+    from cryptography.fernet import Fernet
+
+    from bot.agencies import sync_agencies
+    from bot.core import Core
+    from bot.privacy import Privacy
+
+    await sync_agencies(sessions, sample_rules)
+    return Core(settings=settings, rules=sample_rules, sessions=sessions, privacy=Privacy(Fernet.generate_key()))
