@@ -22,7 +22,9 @@ async def sync_agencies(sessions: async_sessionmaker[AsyncSession], rules: Rules
             for channel, chat_id in spec.chats.items():
                 bound = (
                     await session.execute(
-                        select(AgencyChat).where(AgencyChat.agency_id == spec.id, AgencyChat.channel == channel)
+                        select(AgencyChat).where(
+                            AgencyChat.agency_id == spec.id, AgencyChat.channel == channel
+                        )
                     )
                 ).scalar_one_or_none()
                 if bound is None:

@@ -12,5 +12,6 @@ PETITION: Final = "petition"  # kiến nghị, phản ánh
 
 KINDS: Final[tuple[str, ...]] = (COMPLAINT, DENUNCIATION, CORRUPTION_TIP, CRIME_REPORT, PETITION)
 
-# Kinds for which the law requires the reporter's name and address (Luật Khiếu nại 2011 Đ8, Luật Tố cáo 2018 Đ23).
+# Kinds for which the law requires the reporter's name and address
+# (Luật Khiếu nại 2011 Điều 8, Luật Tố cáo 2018 Điều 23).
 NAMED_REQUIRED: Final[frozenset[str]] = frozenset({COMPLAINT, DENUNCIATION})
