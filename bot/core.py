@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.privacy import Privacy
 from bot.rules import Rules
 from bot.settings import Settings
+from bot.workdays import WorkCalendar
 
 
 @dataclass
@@ -17,3 +18,4 @@ class Core:
     rules: Rules
     sessions: async_sessionmaker[AsyncSession]
     privacy: Privacy
+    calendar: WorkCalendar

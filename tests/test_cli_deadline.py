@@ -1,0 +1,67 @@
+"""`python -m bot deadline --kind KIND --from YYYY-MM-DD [--json]` (a contract in DESIGN.md).
+
+Complaint received Tue 10 Feb 2026: accept within 10 days = Fri 20 Feb, a Tết holiday -> Mon 23 Feb;
+resolve within 30 days of acceptance, at the latest from 23 Feb -> Wed 25 Mar 2026.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT, SAMPLE_RULES
+
+ARGS = ["deadline", "--kind", "complaint", "--from", "2026-02-10", "--rules", str(SAMPLE_RULES)]
+
+
+def test_json_lists_every_stage_with_its_due_date(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*ARGS, "--json"]) == 0
+    stages = json.loads(capsys.readouterr().out)
+    assert [(s["stage"], s["due"], s["days"], s["unit"]) for s in stages] == [
+        ("accept", "2026-02-23", 10, "calendar_days"),
+        ("resolve", "2026-03-25", 30, "calendar_days"),
+    ]
+    assert "Luật Khiếu nại 2011" in stages[0]["basis"]
+
+
+def test_text_output_is_one_line_per_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(ARGS) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("accept") and "2026-02-23" in lines[0] and "Điều 27" in lines[0]
+    assert lines[1].startswith("resolve") and "2026-03-25" in lines[1]
+
+
+def test_real_process_prints_json() -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "deadline", "--kind", "complaint", "--from", "2026-02-10", "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [s["due"] for s in json.loads(done.stdout)] == ["2026-02-23", "2026-03-25"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--kind", "gossip", "--from", "2026-02-10"], "invalid choice: 'gossip'"),
+    (["--kind", "complaint", "--from", "2026-02-30"], "YYYY-MM-DD"),
+    (["--kind", "complaint", "--from", "10/02/2026"], "YYYY-MM-DD"),
+    (["--kind", "complaint"], "--from"),
+])
+def test_bad_input_is_an_argparse_error(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                        message: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["deadline", *argv])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_date_before_any_policy_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--kind", "petition", "--from", "2021-01-04", "--rules", str(SAMPLE_RULES)]) == 1
+    err = capsys.readouterr().err
+    assert "petition" in err and "2021-01-04" in err
+    assert "Traceback" not in err
