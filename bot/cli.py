@@ -12,6 +12,13 @@ from bot.kinds import KINDS
 from bot.settings import Settings
 
 
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
 def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Citizen reports coordination bot.")
     sub = parser.add_subparsers(dest="command")
@@ -29,7 +36,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
     deadline = sub.add_parser("deadline", help="the due date of each stage for a kind of report")
     deadline.add_argument("--kind", required=True, choices=KINDS)
-    deadline.add_argument("--from", dest="start", required=True, type=dt.date.fromisoformat,
+    deadline.add_argument("--from", dest="start", required=True, type=_iso_date,
                           help="date of receipt, YYYY-MM-DD")
     deadline.add_argument("--rules", default=settings.rules_file)
     deadline.add_argument("--json", action="store_true")
@@ -117,13 +124,17 @@ def _route(args: argparse.Namespace) -> int:
 
 
 def _deadline(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.deadlines import schedule
+    from bot.deadlines import DeadlineError, schedule
     from bot.workdays import WorkCalendar
 
     rules = _load(args.rules)
     if rules is None:
         return 1
-    stages = schedule(rules, args.kind, args.start, WorkCalendar(settings.timezone))
+    try:
+        stages = schedule(rules, args.kind, args.start, WorkCalendar(settings.timezone))
+    except DeadlineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps([s.to_json() for s in stages], ensure_ascii=False))
     else:

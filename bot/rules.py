@@ -2,18 +2,27 @@
 
 The YAML file holds agencies, fields, routing rules, deadline policies and meeting schedules. Loading
 validates everything and reports problems as `FILE:LINE: message`, so a broken file never starts the bot.
+Besides the shape: ids are unique and known wherever named; every kind has a catch-all rule (one without
+`when_any`) so no report is left without an agency; no rule, kind or word of a rule is taken first by an
+earlier rule; every field lists at least one competent agency and one keyword; dates and recurrence rules
+are valid and two deadline policies never apply to one kind on the same day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
-from typing import Literal
+from typing import Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from dateutil.rrule import rrulestr
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.kinds import KINDS
+from bot.textnorm import fold
+
+CHANNELS: Final[tuple[str, ...]] = ("telegram", "zalo")
 
 
 class Text(BaseModel):
@@ -43,7 +52,9 @@ class AgencySpec(_Strict):
 class FieldSpec(_Strict):
     id: str
     name: Text
-    keywords: list[str] = Field(default_factory=list)
+    agencies: list[str] = Field(default_factory=list)  # agencies competent in the field; at least one
+    keywords: list[str] = Field(default_factory=list)  # words that detect the field in a text
+    unless_any: list[str] = Field(default_factory=list)  # phrases whose words do not count
 
 
 class AddAgency(_Strict):
@@ -64,6 +75,7 @@ class RoutingRule(_Strict):
     cooperating: list[str] = Field(default_factory=list)
     add: list[AddAgency] = Field(default_factory=list)
     deadline_policy: str | None = None  # overrides the kind's policy (e.g. party discipline)
+    guess_kind: str | None = None  # the kind proposed when this rule matches a text sent without one
 
 
 class Stage(_Strict):
@@ -73,9 +85,11 @@ class Stage(_Strict):
     unit: Literal["working_days", "calendar_days"]
     start: Literal["received", "accepted", "previous"] = "received"
     complex_days: int | None = Field(default=None, gt=0)  # longer limit for complex cases
+    complex_unit: Literal["working_days", "calendar_days", "months"] | None = None  # default: unit
     max_extensions: int = Field(default=0, ge=0)
     extension_days: int | None = Field(default=None, gt=0)
     extension_unit: Literal["working_days", "calendar_days", "months"] | None = None
+    basis: str | None = None  # the article for this stage; default: the policy's basis
 
 
 class DeadlinePolicy(_Strict):
@@ -108,6 +122,7 @@ class Rules(_Strict):
     agencies: list[AgencySpec]
     fields: list[FieldSpec] = Field(default_factory=list)
     vocabulary: dict[str, list[str]] = Field(default_factory=dict)
+    kind_words: dict[str, list[str]] = Field(default_factory=dict)  # kind -> words that announce it
     routing: list[RoutingRule]
     deadlines: list[DeadlinePolicy] = Field(default_factory=list)
     meetings: list[MeetingSchedule] = Field(default_factory=list)
@@ -133,11 +148,320 @@ class RulesError(Exception):
         self.problems = problems
 
 
+def expand(vocabulary: dict[str, list[str]], words: list[str]) -> list[str]:
+    """The words of a list with each `@name` replaced by that vocabulary list (unknown names dropped)."""
+    out: list[str] = []
+    for word in words:
+        out.extend(vocabulary.get(word[1:], []) if word.startswith("@") else [word])
+    return out
+
+
+def word_key(word: str) -> str:
+    """The identity of a word for comparing lists: same letters, marks and case-insensitive."""
+    return " ".join(unicodedata.normalize("NFC", word).lower().split())
+
+
 def load_rules(path: str | Path) -> Rules:
-    """Read and validate a rules file; raise RulesError listing every problem found."""
+    """Read and validate a rules file; raise RulesError listing every problem found, with its line."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError([f"{path}:0: cannot read: {exc.strerror}"]) from exc
-    return Rules.model_validate(data)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise RulesError([f"{path}:0: cannot read: {reason}"]) from exc
+    root = _compose(path, text)
+    problems = [f"{path}:{line}: {message}" for line, message in _duplicate_keys(root)]
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise RulesError([f"{path}:{root.start_mark.line + 1}: the file must be a mapping of sections"])
+    locate = _Locator(root)
+    try:
+        rules = Rules.model_validate(data)
+    except ValidationError as exc:
+        problems += [f"{path}:{locate(err['loc'])}: {_describe(err)}" for err in exc.errors()]
+        raise RulesError(problems) from None
+    located = sorted(((locate(loc), message) for loc, message in check(rules)), key=lambda lm: lm[0])
+    problems += [f"{path}:{line}: {message}" for line, message in located]
+    if problems:
+        raise RulesError(problems)
+    return rules
+
+
+def _compose(path: Path, text: str) -> yaml.Node:
+    """The YAML node tree (it keeps line numbers); syntax errors and empty files become RulesError."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        message = f"{path}:{line}: YAML syntax error: {exc.problem or exc.context}"
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            message += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        raise RulesError([message]) from None
+    except yaml.YAMLError as exc:
+        raise RulesError([f"{path}:1: YAML error: {exc}"]) from None
+    if root is None:
+        raise RulesError([f"{path}:1: the file is empty"])
+    return root
+
+
+def _duplicate_keys(node: yaml.Node) -> list[tuple[int, str]]:
+    """Keys given twice in one mapping (PyYAML would silently keep the last)."""
+    found: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                found.append((key.start_mark.line + 1, f"duplicate key '{key.value}'"))
+            seen.add(key.value)
+            found += _duplicate_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found += _duplicate_keys(item)
+    return found
+
+
+class _Locator:
+    """Maps a location (keys and indexes, as pydantic reports them) to a 1-based line of the file."""
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.root = root
+
+    def __call__(self, loc: tuple[str | int, ...] | list[str | int]) -> int:
+        node, line = self.root, self.root.start_mark.line + 1
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+                if pair is None:
+                    break
+                line, node = pair[0].start_mark.line + 1, pair[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+
+def _describe(err: Any) -> str:
+    """A pydantic error as one readable message naming the offending key."""
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{err['loc'][-1]}' (in {loc})"
+    if err["type"] == "missing":
+        return f"missing required key '{err['loc'][-1]}' (in {loc})"
+    return f"{loc}: {err['msg']}"
+
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def check(rules: Rules) -> list[Problem]:
+    """Every problem of meaning in valid-shaped rules: unknown ids, gaps, rules that can never fire, dates."""
+    return [
+        *_duplicate_ids(rules),
+        *_unknown_agencies(rules),
+        *_unknown_kinds(rules),
+        *_vocabulary_problems(rules),
+        *_field_problems(rules),
+        *_shadowed_rules(rules),
+        *_uncovered_kinds(rules),
+        *_deadline_problems(rules),
+        *_meeting_problems(rules),
+    ]
+
+
+def _duplicate_ids(rules: Rules) -> list[Problem]:
+    found: list[Problem] = []
+    sections: dict[str, list[Any]] = {"agencies": rules.agencies, "fields": rules.fields,
+                                      "routing": rules.routing, "deadlines": rules.deadlines,
+                                      "meetings": rules.meetings}
+    for section, items in sections.items():
+        found += _duplicates_in((section,), items)
+    for i, policy in enumerate(rules.deadlines):
+        found += _duplicates_in(("deadlines", i, "stages"), policy.stages)
+    return found
+
+
+def _duplicates_in(where: tuple[str | int, ...], items: list[Any]) -> list[Problem]:
+    seen: set[str] = set()
+    found: list[Problem] = []
+    for i, item in enumerate(items):
+        if item.id in seen:
+            found.append(((*where, i, "id"), f"duplicate id '{item.id}' in {where[-1]}"))
+        seen.add(item.id)
+    return found
+
+
+def _agency_refs(rules: Rules) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every place the file names an agency, with that name."""
+    refs: list[tuple[tuple[str | int, ...], str]] = []
+    for i, rule in enumerate(rules.routing):
+        refs.append((("routing", i, "lead"), rule.lead))
+        refs += [(("routing", i, "cooperating", j), a) for j, a in enumerate(rule.cooperating)]
+        refs += [(("routing", i, "add", j, "agency"), add.agency) for j, add in enumerate(rule.add)]
+    for i, field in enumerate(rules.fields):
+        refs += [(("fields", i, "agencies", j), a) for j, a in enumerate(field.agencies)]
+    for i, meeting in enumerate(rules.meetings):
+        refs.append((("meetings", i, "chair"), meeting.chair))
+        refs += [(("meetings", i, "agencies", j), a) for j, a in enumerate(meeting.agencies)]
+    return refs
+
+
+def _unknown_agencies(rules: Rules) -> list[Problem]:
+    known = {a.id for a in rules.agencies}
+    found: list[Problem] = [(loc, f"unknown agency '{name}'") for loc, name in _agency_refs(rules)
+                            if name and name not in known]
+    for i, rule in enumerate(rules.routing):
+        if not rule.lead.strip():
+            found.append((("routing", i, "lead"), f"rule '{rule.id}' has no lead agency"))
+        elif rule.lead in rule.cooperating:
+            found.append((("routing", i, "cooperating"), f"rule '{rule.id}': the lead is also co-operating"))
+    for i, agency in enumerate(rules.agencies):
+        found += [(("agencies", i, "chats", ch), f"unknown channel '{ch}' (known: {', '.join(CHANNELS)})")
+                  for ch in agency.chats if ch not in CHANNELS]
+    return found
+
+
+def _unknown_kinds(rules: Rules) -> list[Problem]:
+    lists: list[tuple[tuple[str | int, ...], list[str]]] = [(("kind_words",), list(rules.kind_words))]
+    lists += [(("routing", i, "kinds"), r.kinds) for i, r in enumerate(rules.routing)]
+    lists += [(("routing", i, "guess_kind"), [r.guess_kind]) for i, r in enumerate(rules.routing)
+              if r.guess_kind is not None]
+    lists += [(("deadlines", i, "kinds"), p.kinds) for i, p in enumerate(rules.deadlines)]
+    found: list[Problem] = []
+    for loc, kinds in lists:
+        found += [(loc, f"unknown kind '{k}' (known: {', '.join(KINDS)})") for k in kinds if k not in KINDS]
+    found += [(("routing", i, "kinds"), f"rule '{r.id}' lists no kinds")
+              for i, r in enumerate(rules.routing) if not r.kinds]
+    return found
+
+
+def _word_lists(rules: Rules) -> list[tuple[tuple[str | int, ...], list[str]]]:
+    """Every list of words in the file, with its place."""
+    lists: list[tuple[tuple[str | int, ...], list[str]]] = []
+    for i, rule in enumerate(rules.routing):
+        lists += [(("routing", i, "when_any"), rule.when_any),
+                  (("routing", i, "unless_any"), rule.unless_any)]
+        lists += [(("routing", i, "add", j, "when_any"), a.when_any) for j, a in enumerate(rule.add)]
+    for i, field in enumerate(rules.fields):
+        lists += [(("fields", i, "keywords"), field.keywords),
+                  (("fields", i, "unless_any"), field.unless_any)]
+    lists += [(("kind_words", kind), words) for kind, words in rules.kind_words.items()]
+    lists += [(("vocabulary", name), words) for name, words in rules.vocabulary.items()]
+    return lists
+
+
+def _vocabulary_problems(rules: Rules) -> list[Problem]:
+    found: list[Problem] = []
+    for loc, words in _word_lists(rules):
+        for j, word in enumerate(words):
+            if word.startswith("@") and (loc[0] == "vocabulary" or word[1:] not in rules.vocabulary):
+                why = "lists cannot refer to other lists" if loc[0] == "vocabulary" else "unknown"
+                found.append(((*loc, j), f"{why} vocabulary reference '{word}'"))
+            elif not fold(word.lstrip("@")):
+                found.append(((*loc, j), "empty word"))
+    found += [(("vocabulary", name), f"vocabulary '{name}' is empty")
+              for name, words in rules.vocabulary.items() if not words]
+    for i, rule in enumerate(rules.routing):
+        found += [(("routing", i, "add", j, "when_any"),
+                   f"rule '{rule.id}': added agency '{a.agency}' has no words")
+                  for j, a in enumerate(rule.add) if not a.when_any]
+    return found
+
+
+def _field_problems(rules: Rules) -> list[Problem]:
+    found: list[Problem] = []
+    for i, field in enumerate(rules.fields):
+        if not field.agencies:
+            found.append((("fields", i), f"field '{field.id}': no agency is competent in it (`agencies`)"))
+        if not field.keywords:
+            found.append((("fields", i), f"field '{field.id}': no keywords, so no text can be routed to it"))
+    return found
+
+
+def _shadowed_rules(rules: Rules) -> list[Problem]:
+    """Rules, or kinds and words of rules, that an earlier rule always takes first (first match wins)."""
+    found: list[Problem] = []
+    for j, later in enumerate(rules.routing):
+        for i, earlier in enumerate(rules.routing[:j]):
+            problem = _shadow(rules, earlier, later)
+            if problem:
+                found.append((("routing", j, "id"), f"rule '{later.id}' {problem}: rule '{earlier.id}' "
+                                                    f"(routing item {i + 1}) matches first"))
+                break
+    return found
+
+
+def _shadow(rules: Rules, earlier: RoutingRule, later: RoutingRule) -> str | None:
+    """Why `later` (or part of it) can never fire after `earlier`, or None."""
+    shared = [k for k in later.kinds if k in earlier.kinds]
+    if not shared:
+        return None
+    if not earlier.when_any:
+        if len(shared) == len(later.kinds):
+            return "can never fire (unreachable)"
+        return f"never sees kind {', '.join(shared)}"
+    earlier_words = {word_key(w) for w in expand(rules.vocabulary, earlier.when_any)}
+    later_words = {word_key(w) for w in expand(rules.vocabulary, later.when_any)}
+    earlier_unless = {word_key(w) for w in expand(rules.vocabulary, earlier.unless_any)}
+    later_unless = {word_key(w) for w in expand(rules.vocabulary, later.unless_any)}
+    if not later_words or not earlier_unless <= later_unless:
+        return None
+    dead = sorted(later_words & earlier_words)
+    if dead and len(shared) == len(later.kinds):
+        if later_words <= earlier_words:
+            return "can never fire (same or fewer words and kinds)"
+        return f"never fires on {', '.join(repr(w) for w in dead)}"
+    return None
+
+
+def _uncovered_kinds(rules: Rules) -> list[Problem]:
+    """Every kind needs a catch-all rule, so no report is ever left without a lead agency."""
+    found: list[Problem] = []
+    for kind in KINDS:
+        if not any(kind in r.kinds for r in rules.routing):
+            found.append((("routing",), f"kind {kind}: no rule covers it"))
+        elif not any(kind in r.kinds and not r.when_any for r in rules.routing):
+            found.append((("routing",), f"kind {kind}: no catch-all rule (one without when_any) covers it, "
+                                        "so a report with none of the words would have no agency"))
+    return found
+
+
+def _deadline_problems(rules: Rules) -> list[Problem]:
+    found: list[Problem] = []
+    defined = {p.id for p in rules.deadlines}
+    for i, rule in enumerate(rules.routing):
+        if rule.deadline_policy is not None and rule.deadline_policy not in defined:
+            found.append((("routing", i, "deadline_policy"),
+                          f"rule '{rule.id}': deadline policy '{rule.deadline_policy}' is not defined"))
+    for i, policy in enumerate(rules.deadlines):
+        if policy.valid_to is not None and policy.valid_to < policy.valid_from:
+            found.append((("deadlines", i, "valid_to"),
+                          f"deadline policy '{policy.id}': valid_to {policy.valid_to} is before "
+                          f"valid_from {policy.valid_from}"))
+        for j, other in enumerate(rules.deadlines[:i]):
+            for kind in sorted(set(policy.kinds) & set(other.kinds)):
+                if _periods_overlap(policy, other):
+                    found.append((("deadlines", i, "valid_from"),
+                                  f"deadline policies '{other.id}' (item {j + 1}) and '{policy.id}' both "
+                                  f"apply to kind {kind} over overlapping dates"))
+    return found
+
+
+def _periods_overlap(a: DeadlinePolicy, b: DeadlinePolicy) -> bool:
+    far = dt.date.max
+    return a.valid_from <= (b.valid_to or far) and b.valid_from <= (a.valid_to or far)
+
+
+def _meeting_problems(rules: Rules) -> list[Problem]:
+    found: list[Problem] = []
+    for i, meeting in enumerate(rules.meetings):
+        start = dt.datetime.combine(meeting.start, dt.time())
+        try:
+            rrulestr(meeting.rrule, dtstart=start)
+        except (ValueError, TypeError, AttributeError) as exc:
+            found.append((("meetings", i, "rrule"), f"meeting '{meeting.id}': invalid rrule: {exc}"))
+        found += [(("meetings", i, "remind_days_before", j), f"meeting '{meeting.id}': negative reminder day")
+                  for j, d in enumerate(meeting.remind_days_before) if d < 0]
+    return found

@@ -1,0 +1,73 @@
+"""Routing accuracy on the labelled messages, and how fast routing is per message.
+
+Run: python bench/route_bench.py [--rules FILE] [--data FILE] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.routing import route
+from bot.rules import Rules, load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rules", default=str(ROOT / "rules" / "quang-ninh.yaml"))
+    parser.add_argument("--data", default=str(ROOT / "tests" / "data" / "routing_labelled.jsonl"))
+    parser.add_argument("--repeat", type=int, default=20, help="passes over the set for the timing")
+    args = parser.parse_args()
+    rules = load_rules(args.rules)
+    lines = Path(args.data).read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+
+    for split in ("all", "heldout"):
+        chosen = [r for r in rows if split == "all" or r.get("split") == split]
+        if chosen:
+            _accuracy(rules, split, chosen)
+    _timing(rules, rows, args.repeat)
+
+
+def _accuracy(rules: Rules, split: str, rows: list[dict[str, Any]]) -> None:
+    decisions = [route(rules, r["text"], r.get("kind")) for r in rows]
+    lead = sum(d.lead == r["lead"] for d, r in zip(decisions, rows, strict=True))
+    full = sum(d.lead == r["lead"] and sorted(d.cooperating) == r["cooperating"]
+               for d, r in zip(decisions, rows, strict=True))
+    rule = sum(d.rule == r["rule"] for d, r in zip(decisions, rows, strict=True))
+    n = len(rows)
+    print(f"[{split}] messages {n}: lead {lead / n:.3f} ({lead}/{n}), full {full / n:.3f} ({full}/{n}), "
+          f"rule {rule / n:.3f} ({rule}/{n})")
+    for d, r in zip(decisions, rows, strict=True):
+        if split == "all" and (d.lead != r["lead"] or sorted(d.cooperating) != r["cooperating"]):
+            print(f"  miss: {r['text'][:60]!r} expected {r['lead']} {r['cooperating']}, "
+                  f"got {d.lead} {sorted(d.cooperating)}")
+
+
+def _timing(rules: Rules, rows: list[dict[str, Any]], repeat: int) -> None:
+
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for r in rows:
+            t0 = time.perf_counter()
+            route(rules, r["text"], r.get("kind"))
+            latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+
+    print(f"timing: {len(rows)} messages x {repeat} passes")
+    print(f"throughput      {len(latencies) / elapsed:,.0f} messages/s")
+    print(f"latency p50     {statistics.median(latencies) * 1e3:.3f} ms")
+    print(f"latency p99     {p99 * 1e3:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
