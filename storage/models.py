@@ -73,7 +73,7 @@ class Agency(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_vi: Mapped[str] = mapped_column(String(255))
     name_en: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(Text)
 
 
 class AgencyChat(Base):
@@ -104,7 +104,7 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
-    pin_hash: Mapped[str] = mapped_column(String(128))
+    pin_hash: Mapped[str] = mapped_column(String(255))  # "scrypt$salt$digest" is 168 characters
     channel: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     field: Mapped[str | None] = mapped_column(String(64))
@@ -128,6 +128,7 @@ class Case(Base):
     paused_at: Mapped[dt.datetime | None] = mapped_column()  # waiting for the citizen since
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[str | None] = mapped_column(Text)  # resolution or rejection text for the citizen
+    assignee: Mapped[str | None] = mapped_column(String(255))  # the officer who accepted (thụ lý), as shown
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column()
@@ -272,6 +273,27 @@ class CardMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class PendingInput(Base):
+    """A text the bot asked an officer for (a reason, a question, a result), awaited across restarts.
+
+    One per officer per chat; the officer's reply to the bot's prompt completes the action.
+    """
+
+    __tablename__ = "pending_inputs"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id", name="uq_pending_inputs_officer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer)  # the case version the officer acted on
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Job(Base):
     """Time-based work (deadline reminders, escalations, meeting reminders) as claimable rows."""
 
@@ -284,7 +306,7 @@ class Job(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|running|done|failed|cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|running|done|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[dt.datetime | None] = mapped_column()

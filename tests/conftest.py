@@ -127,6 +127,9 @@ async def core(sessions, sample_rules, settings):
     from bot.agencies import sync_agencies
     from bot.core import Core
     from bot.privacy import Privacy
+    from bot.workdays import WorkCalendar
 
     await sync_agencies(sessions, sample_rules)
-    return Core(settings=settings, rules=sample_rules, sessions=sessions, privacy=Privacy(Fernet.generate_key()))
+    privacy = Privacy(Fernet.generate_key())
+    return Core(settings=settings, rules=sample_rules, sessions=sessions, privacy=privacy,
+                calendar=WorkCalendar(settings.timezone))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:36:43.401046
+Create Date: 2026-11-23 11:53:53.509069
 """
 
 from collections.abc import Sequence
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("name_vi", sa.String(length=255), nullable=False),
         sa.Column("name_en", sa.String(length=255), nullable=False),
-        sa.Column("role", sa.String(length=64), nullable=True),
+        sa.Column("role", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agencies")),
     )
     op.create_table(
@@ -97,7 +97,7 @@ def upgrade() -> None:
         "cases",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=20), nullable=False),
-        sa.Column("pin_hash", sa.String(length=128), nullable=False),
+        sa.Column("pin_hash", sa.String(length=255), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("field", sa.String(length=64), nullable=True),
@@ -121,6 +121,7 @@ def upgrade() -> None:
         sa.Column("paused_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("extensions", sa.Integer(), nullable=False),
         sa.Column("result", sa.Text(), nullable=True),
+        sa.Column("assignee", sa.String(length=255), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("closed_at", storage.models.UTCDateTime(timezone=True), nullable=True),
@@ -269,6 +270,27 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_due", ["status", "not_before"], unique=False)
 
     op.create_table(
+        "pending_inputs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("chat_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("agency_id", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_pending_inputs_case_id_cases"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_inputs")),
+        sa.UniqueConstraint("channel", "chat_id", "user_id", name="uq_pending_inputs_officer"),
+    )
+    with op.batch_alter_table("pending_inputs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pending_inputs_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
         "reporters",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
@@ -295,6 +317,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reporters_reporter_key"))
 
     op.drop_table("reporters")
+    with op.batch_alter_table("pending_inputs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pending_inputs_case_id"))
+
+    op.drop_table("pending_inputs")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_due")
         batch_op.drop_index(batch_op.f("ix_outbox_chat_id"))

@@ -1,0 +1,429 @@
+"""A citizen's cases: filing one, looking one up by code and PIN, listing one's own, adding to one.
+
+Filing is one transaction: the case, the agencies holding it, the sealed reporter identity, the evidence,
+the "submitted" audit event and every message it causes (cards and media for the bound agency groups).
+The caller owns the session and its transaction, so the dialogue state changes in the same commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.audit import record
+from bot.cards import card_payload
+from bot.core import Core
+from bot.deadlines import schedule
+from bot.duplicates import Similar, find_similar, report_text
+from bot.outbox import enqueue
+from bot.receipts import check_pin, hash_pin, new_code, new_pin, normalize_code
+from bot.routing import RoutingDecision, route
+from bot.status import CLOSED
+from storage.models import AgencyChat, Attachment, AuditEvent, Case, CaseAgency, LookupFailure, Reporter
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A file the citizen sent, as the platform refers to it."""
+
+    media: str
+    file_id: str
+    file_unique_id: str | None = None
+    size: int | None = None
+    mime: str | None = None
+    name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "media": self.media,
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "size": self.size,
+            "mime": self.mime,
+            "name": self.name,
+        }
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything the dialogue collected for one report."""
+
+    kind: str
+    summary: str
+    field: str | None = None
+    area: str | None = None
+    area_name: str | None = None
+    subject: str | None = None
+    occurred: str | None = None
+    files: tuple[Evidence, ...] = ()
+    named: bool = False
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    locale: str = "vi"
+
+    @property
+    def text(self) -> str:
+        return report_text(self.subject, self.summary)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who is talking to the bot, on which channel and in which chat."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+
+
+@dataclass
+class Filed:
+    case: Case
+    pin: str
+    decision: RoutingDecision
+    delivered_to: list[str] = field(default_factory=list)  # agencies with a bound group
+    unbound: list[str] = field(default_factory=list)  # agencies with no group yet: an admin must bind one
+    basis: str | None = None
+
+
+def local_today(core: Core) -> dt.date:
+    return core.calendar.today()
+
+
+def reporter_key(core: Core, sender: Sender) -> str:
+    return core.privacy.key_for(sender.channel, sender.user_id)
+
+
+def propose(core: Core, text: str, kind: str | None = None) -> RoutingDecision:
+    """The routing engine's proposal for a text (kind, field, agencies, why)."""
+    return route(core.rules, text, kind)
+
+
+async def similar_open_cases(
+    session: AsyncSession, core: Core, sender: Sender, draft: Draft
+) -> list[Similar]:
+    return await find_similar(
+        session, kind=draft.kind, area=draft.area, text=draft.text, reporter_key=reporter_key(core, sender)
+    )
+
+
+async def bound_chats(
+    session: AsyncSession, agency_ids: list[str], channel: str | None = None
+) -> dict[str, str]:
+    """agency id -> group chat id, for the agencies that have a working bound group."""
+    query = select(AgencyChat).where(AgencyChat.agency_id.in_(agency_ids), AgencyChat.failed_at.is_(None))
+    if channel:
+        query = query.where(AgencyChat.channel == channel)
+    rows = (await session.execute(query)).scalars().all()
+    return {row.agency_id: row.chat_id for row in rows}
+
+
+def _media_items(files: list[Attachment] | tuple[Evidence, ...], caption: str) -> list[dict[str, Any]]:
+    items = [{"media": f.media, "file_id": f.file_id} for f in files]
+    if items:
+        items[0]["caption"] = caption
+    return items
+
+
+async def _unique_code(session: AsyncSession) -> str:
+    while True:
+        code = new_code()
+        taken = (await session.execute(select(Case.id).where(Case.code == code))).first()
+        if taken is None:
+            return code
+
+
+async def submit(
+    session: AsyncSession, core: Core, sender: Sender, draft: Draft, *, duplicate_of_id: int | None = None
+) -> Filed:
+    """Store and route a report; queue its cards and evidence for the agency groups. No commit here."""
+    decision = route(core.rules, draft.text, draft.kind)
+    received = local_today(core)
+    stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)
+    first = stages[0] if stages else None
+    pin = new_pin()
+    case = Case(
+        code=await _unique_code(session),
+        pin_hash=hash_pin(pin),
+        channel=sender.channel,
+        kind=draft.kind,
+        field=draft.field or decision.field,
+        area=draft.area,
+        area_name=draft.area_name,
+        subject=draft.subject,
+        summary=draft.summary,
+        occurred=draft.occurred,
+        anonymous=not draft.named,
+        locale=draft.locale,
+        lead_agency_id=decision.lead,
+        rule_id=decision.rule,
+        routing=decision.to_json(),
+        received_on=received,
+        duplicate_of_id=duplicate_of_id,
+        stage=first.stage if first else None,
+        due_on=first.due if first else None,
+    )
+    reasons = {a.agency: a.reason for a in decision.added}
+    case.agencies.append(CaseAgency(agency_id=decision.lead, role="lead", reason=decision.explanation))
+    for agency_id in dict.fromkeys(decision.cooperating):
+        if agency_id != decision.lead:
+            case.agencies.append(
+                CaseAgency(
+                    agency_id=agency_id,
+                    role="cooperating",
+                    reason=reasons.get(agency_id, decision.explanation),
+                )
+            )
+    for item in draft.files:
+        case.attachments.append(
+            Attachment(channel=sender.channel, added_by="citizen", **_attachment_fields(item))
+        )
+    session.add(case)
+    await session.flush()
+    await session.refresh(case)
+    duplicate_code = None
+    if duplicate_of_id is not None:
+        duplicate_code = (
+            await session.execute(select(Case.code).where(Case.id == duplicate_of_id))
+        ).scalar_one()
+    identity = {
+        "channel": sender.channel,
+        "user_id": sender.user_id,
+        "chat_id": sender.chat_id,
+        "name": draft.name if draft.named else None,
+        "phone": draft.phone if draft.named else None,
+        "address": draft.address if draft.named else None,
+    }
+    session.add(
+        Reporter(
+            case_id=case.id,
+            reporter_key=reporter_key(core, sender),
+            channel=sender.channel,
+            named=draft.named,
+            identity=core.privacy.seal(identity),
+        )
+    )
+    holders = [(a.agency_id, a.role) for a in case.agencies]
+    chats = await bound_chats(session, [a for a, _ in holders])
+    unbound = [a for a, _ in holders if a not in chats]
+    record(
+        session,
+        "submitted",
+        case_id=case.id,
+        actor_type="citizen",
+        public=True,
+        after={
+            "kind": case.kind,
+            "lead": decision.lead,
+            "cooperating": case.cooperating_ids,
+            "rule": decision.rule,
+            "duplicate_of": duplicate_of_id,
+            "files": len(draft.files),
+            "unbound_agencies": unbound,
+        },
+    )
+    if unbound:
+        record(
+            session,
+            "delivery_unbound",
+            case_id=case.id,
+            reason="no bound group for " + ", ".join(unbound),
+            after={"agencies": unbound},
+        )
+    for agency_id, role in holders:
+        chat_id = chats.get(agency_id)
+        if chat_id is None:
+            continue
+        channel = await _chat_channel(session, agency_id, chat_id)
+        await enqueue(
+            session,
+            channel=channel,
+            chat_id=chat_id,
+            kind="card",
+            payload=card_payload(core, case, agency_id, role, "vi", duplicate_code=duplicate_code),
+            key=f"card:{case.id}:{agency_id}",
+            case_id=case.id,
+            agency_id=agency_id,
+        )
+        if case.attachments:
+            await enqueue(
+                session,
+                channel=channel,
+                chat_id=chat_id,
+                kind="media",
+                payload={"items": _media_items(case.attachments, case.code)},
+                key=f"media:{case.id}:{agency_id}",
+                case_id=case.id,
+                agency_id=agency_id,
+            )
+    return Filed(
+        case=case,
+        pin=pin,
+        decision=decision,
+        delivered_to=[a for a, _ in holders if a in chats],
+        unbound=unbound,
+        basis=first.basis if first else None,
+    )
+
+
+async def _chat_channel(session: AsyncSession, agency_id: str, chat_id: str) -> str:
+    row = (
+        await session.execute(
+            select(AgencyChat.channel).where(AgencyChat.agency_id == agency_id, AgencyChat.chat_id == chat_id)
+        )
+    ).scalar_one()
+    return row
+
+
+def _attachment_fields(item: Evidence) -> dict[str, Any]:
+    return {
+        "media": item.media,
+        "file_id": item.file_id,
+        "file_unique_id": item.file_unique_id,
+        "mime": item.mime,
+        "size": item.size,
+        "name": (item.name or None) and item.name[:255],
+    }
+
+
+async def cases_of(session: AsyncSession, core: Core, sender: Sender, limit: int = 20) -> list[Case]:
+    """The reporter's own cases on this channel, newest first."""
+    query = (
+        select(Case)
+        .join(Reporter, Reporter.case_id == Case.id)
+        .where(Reporter.reporter_key == reporter_key(core, sender))
+        .order_by(Case.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def owns(session: AsyncSession, core: Core, sender: Sender, case_id: int) -> bool:
+    found = (
+        await session.execute(
+            select(Reporter.id).where(
+                Reporter.case_id == case_id, Reporter.reporter_key == reporter_key(core, sender)
+            )
+        )
+    ).first()
+    return found is not None
+
+
+async def get_case(session: AsyncSession, case_id: int) -> Case | None:
+    return await session.get(Case, case_id)
+
+
+@dataclass
+class Lookup:
+    """The outcome of a look-up: `case` only when code and PIN matched; `throttled` when refused unseen."""
+
+    case: Case | None = None
+    throttled: bool = False
+    timeline: list[AuditEvent] = field(default_factory=list)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_pin(new_pin())
+
+
+async def lookup(session: AsyncSession, core: Core, requester: Sender, code_text: str, pin: str) -> Lookup:
+    """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted."""
+    key = reporter_key(core, requester)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    failures = (
+        await session.execute(
+            select(func.count())
+            .select_from(LookupFailure)
+            .where(LookupFailure.requester_key == key, LookupFailure.at > since)
+        )
+    ).scalar_one()
+    if failures >= core.settings.lookup_failures_per_hour:
+        return Lookup(throttled=True)
+    code = normalize_code(code_text)
+    case = None
+    if code is not None:
+        case = (await session.execute(select(Case).where(Case.code == code))).scalar_one_or_none()
+    matched = check_pin(pin, case.pin_hash if case is not None else _dummy_hash())
+    if case is None or not matched:
+        session.add(LookupFailure(requester_key=key))
+        return Lookup()
+    return Lookup(case=case, timeline=await public_timeline(session, case.id))
+
+
+async def public_timeline(session: AsyncSession, case_id: int) -> list[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case_id, AuditEvent.public.is_(True))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+def is_open(case: Case) -> bool:
+    return case.status not in CLOSED
+
+
+async def add_information(
+    session: AsyncSession,
+    core: Core,
+    sender: Sender,
+    case: Case,
+    text: str | None,
+    files: tuple[Evidence, ...],
+    *,
+    group_text: str,
+) -> list[str]:
+    """Add the citizen's text and files to an open case and queue them for its groups; the agencies reached.
+
+    `group_text` is the message the groups read (already localised by the caller).
+    """
+    for item in files:
+        case.attachments.append(
+            Attachment(channel=sender.channel, added_by="citizen", **_attachment_fields(item))
+        )
+    event = record(
+        session,
+        "citizen_added_info",
+        case_id=case.id,
+        actor_type="citizen",
+        public=True,
+        after={"text": text, "files": len(files)},
+    )
+    case.updated_at = dt.datetime.now(dt.UTC)
+    await session.flush()
+    holders = [a.agency_id for a in case.agencies if a.role in ("lead", "cooperating")]
+    chats = await bound_chats(session, holders)
+    for agency_id in holders:
+        chat_id = chats.get(agency_id)
+        if chat_id is None:
+            continue
+        channel = await _chat_channel(session, agency_id, chat_id)
+        if text:
+            await enqueue(
+                session,
+                channel=channel,
+                chat_id=chat_id,
+                kind="text",
+                payload={"text": group_text},
+                key=f"info:{event.id}:{agency_id}",
+                case_id=case.id,
+                agency_id=agency_id,
+            )
+        if files:
+            await enqueue(
+                session,
+                channel=channel,
+                chat_id=chat_id,
+                kind="media",
+                payload={"items": _media_items(files, case.code)},
+                key=f"infomedia:{event.id}:{agency_id}",
+                case_id=case.id,
+                agency_id=agency_id,
+            )
+    return [a for a in holders if a in chats]

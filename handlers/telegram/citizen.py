@@ -1,0 +1,112 @@
+"""The citizen's private chat on Telegram: updates become intake events, replies become messages.
+
+No rules here: every decision is the core dialogue's (bot.intake); this module only translates.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+
+from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
+from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
+from handlers.telegram.middlewares import ApologyMiddleware, IntakeMiddleware
+
+CHANNEL = "telegram"
+MAX_MESSAGE = 4000  # Telegram allows 4096 characters a message
+
+
+def message_event(message: Message) -> Event:
+    """The intake event for a private message."""
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/") and len(text) > 1:
+            head, _, args = text.partition(" ")
+            return Command(head[1:].split("@", 1)[0].lower(), args.strip())
+        return Text(text)
+    if message.photo:
+        biggest = message.photo[-1]
+        return Attachment("photo", biggest.file_id, biggest.file_unique_id, biggest.file_size, "image/jpeg")
+    if message.animation:
+        return Other("animation")
+    if message.document:
+        d = message.document
+        return Attachment("document", d.file_id, d.file_unique_id, d.file_size, d.mime_type, d.file_name)
+    for media in ("voice", "audio", "video", "video_note"):
+        item = getattr(message, media)
+        if item is not None:
+            return Attachment(
+                "video" if media == "video_note" else media,
+                item.file_id,
+                item.file_unique_id,
+                item.file_size,
+                getattr(item, "mime_type", None),
+                getattr(item, "file_name", None),
+            )
+    return Other(str(message.content_type))
+
+
+def chunks(text: str, size: int = MAX_MESSAGE) -> list[str]:
+    """A long text cut at line breaks into messages Telegram accepts."""
+    out: list[str] = []
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size)
+        cut = cut if cut > size // 2 else size
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    out.append(text)
+    return out
+
+
+async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
+    for reply in replies:
+        parts = chunks(reply.text)
+        for i, part in enumerate(parts):
+            markup = None
+            if i == len(parts) - 1:
+                markup = inline_keyboard(reply.options) or (
+                    ReplyKeyboardRemove() if reply.remove_keyboard else None
+                )
+            await bot.send_message(chat_id, part, reply_markup=markup, parse_mode=None)
+
+
+async def on_message(message: Message, bot: Bot, intake: Intake) -> None:
+    user = message.from_user
+    if user is None:
+        return
+    replies = await intake.handle(
+        CHANNEL, str(user.id), str(message.chat.id), message_event(message), user.language_code
+    )
+    await send_replies(bot, message.chat.id, replies)
+
+
+async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bot, intake: Intake) -> None:
+    await query.answer()
+    message = query.message
+    chat_id = message.chat.id if message is not None else query.from_user.id
+    replies = await intake.handle(
+        CHANNEL,
+        str(query.from_user.id),
+        str(chat_id),
+        Choice(callback_data.value),
+        query.from_user.language_code,
+    )
+    await send_replies(bot, chat_id, replies)
+
+
+def citizen_router() -> Router:
+    """A fresh router for private chats (a router can belong to one dispatcher only)."""
+    router = Router(name="citizen")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    intake = IntakeMiddleware()
+    for observer in (router.message, router.callback_query):
+        observer.middleware(ApologyMiddleware())
+        observer.middleware(intake)
+    router.callback_query.register(on_choice, IntakeCallback.filter())
+    router.message.register(on_message)
+    return router
+
+
+router = citizen_router()

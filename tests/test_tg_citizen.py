@@ -1,0 +1,231 @@
+"""The citizen's Telegram chat: real aiogram updates through a Dispatcher, with a mocked Bot API session."""
+
+from __future__ import annotations
+
+import pytest
+from aiogram import Dispatcher
+from aiogram.methods import SendMessage
+from sqlalchemy import select
+
+from handlers.telegram.citizen import chunks, citizen_router
+from handlers.telegram.keyboards import IntakeCallback
+from storage.models import Case, DialogState
+from tests import tg
+
+USER = 501
+
+
+class Chat:
+    """A citizen's private chat with the bot, through a Dispatcher and a mocked Bot."""
+
+    def __init__(self, core) -> None:
+        self.core = core
+        self.restart()
+
+    def restart(self) -> None:
+        """A new Dispatcher and Bot, as after a process restart."""
+        self.dp = Dispatcher()
+        self.dp["core"] = self.core
+        self.dp.include_router(citizen_router())
+        self.bot = tg.MockedBot()
+
+    async def feed(self, raw: dict) -> list[SendMessage]:
+        before = len(self.bot.sent)
+        await self.dp.feed_update(self.bot, tg.update(raw, self.bot))
+        return self.bot.sent[before:]
+
+    async def say(self, text: str, **kw) -> list[SendMessage]:
+        return await self.feed(tg.private_message(USER, text, **kw))
+
+    async def press(self, value: str) -> list[SendMessage]:
+        buttons = self.buttons()
+        data = IntakeCallback(value=value).pack()
+        assert data in buttons.values(), f"no button {value!r}: {list(buttons.values())}"
+        return await self.feed(tg.callback_query(USER, data))
+
+    async def press_label(self, label: str) -> list[SendMessage]:
+        data = self.buttons()[label]
+        return await self.feed(tg.callback_query(USER, data))
+
+    def buttons(self) -> dict[str, str]:
+        last = self.bot.sent[-1]
+        rows = last.reply_markup.inline_keyboard if last.reply_markup is not None else []
+        return {b.text: b.callback_data for row in rows for b in row}
+
+    @property
+    def last_text(self) -> str:
+        return self.bot.sent[-1].text
+
+    def texts(self, sent: list[SendMessage]) -> str:
+        return "\n".join(m.text for m in sent)
+
+
+@pytest.fixture
+def chat(core) -> Chat:
+    core.settings.messages_per_minute = 1000
+    return Chat(core)
+
+
+async def test_start_greets_in_vietnamese_with_the_menu_and_113(chat):
+    sent = await chat.say("/start")
+    assert "Quảng Ninh" in chat.texts(sent) and "113" in chat.texts(sent)
+    assert set(chat.buttons()) >= {"📝 Gửi phản ánh mới", "🔎 Tra cứu", "❓ Hướng dẫn"}
+    assert all(m.chat_id == USER for m in sent)
+
+
+async def test_start_in_english_for_an_english_telegram_user(chat):
+    await chat.say("/start", language_code="en")
+    assert "📝 New report" in chat.buttons()
+
+
+async def test_full_button_flow_with_evidence_to_receipt(core, chat):
+    await chat.say("/start")
+    await chat.press_label("📝 Gửi phản ánh mới")
+    await chat.press("kind:denunciation")
+    await chat.press("field:dat-dai")
+    await chat.say("bai chay")
+    await chat.press_label("Phường Bãi Cháy")
+    await chat.say("Cán bộ địa chính phường")
+    await chat.say("Cán bộ địa chính làm sai hồ sơ cấp sổ đỏ cho người nhà, nhận tiền của dân")
+    await chat.press("skip")
+    await chat.feed(tg.photo(USER, USER, "ph-1"))
+    await chat.feed(tg.document(USER, USER, "doc-1", file_name="don.pdf"))
+    await chat.feed(tg.voice(USER, "vo-1"))
+    assert "Đã nhận 3 tệp" in chat.last_text
+    await chat.press("done")
+    await chat.press("named")
+    await chat.say("Phạm Thị Dung")
+    await chat.say("0901234567")
+    await chat.say("Bãi Cháy, Hạ Long")
+    assert "Xin Ông/Bà xem lại" in chat.last_text
+    sent = await chat.press("send")
+    text = chat.texts(sent)
+    assert "Mã tra cứu:" in text and "Mã PIN:" in text and "Thanh tra tỉnh" in text
+    async with core.sessions() as s:
+        case = (await s.execute(select(Case))).scalar_one()
+    assert case.code in text and case.kind == "denunciation" and not case.anonymous
+    assert sorted(a.media for a in case.attachments) == ["document", "photo", "voice"]
+
+
+async def test_free_text_flow(core, chat):
+    sent = await chat.say(
+        "Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất cho doanh nghiệp"
+    )
+    assert "Tin báo tham nhũng" in chat.texts(sent)
+    await chat.press("prop:yes")
+    await chat.press("skip")  # place
+    await chat.press("skip")  # people involved
+    await chat.press("skip")  # when
+    await chat.press("done")
+    await chat.press("anon")
+    sent = await chat.press("send")
+    assert "Mã tra cứu:" in chat.texts(sent)
+    async with core.sessions() as s:
+        case = (await s.execute(select(Case))).scalar_one()
+    assert case.kind == "corruption_tip" and case.anonymous
+
+
+async def test_resume_after_a_new_dispatcher_and_bot(core, chat):
+    await chat.say("/new")
+    await chat.press("kind:petition")
+    chat.restart()
+    sent = await chat.say("/start")
+    assert "đang soạn dở" in chat.texts(sent)
+    await chat.press("resume")
+    assert "lĩnh vực" in chat.last_text
+
+
+async def test_cancel_midway(core, chat):
+    await chat.say("/new")
+    await chat.press("kind:petition")
+    sent = await chat.say("/cancel")
+    assert "Đã hủy" in chat.texts(sent)
+    async with core.sessions() as s:
+        assert (await s.execute(select(DialogState))).first() is None
+
+
+async def test_back_command(chat):
+    await chat.say("/new")
+    await chat.press("kind:petition")
+    await chat.press("skip")
+    await chat.say("/back")
+    assert "lĩnh vực" in chat.last_text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "su",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
+        },
+        {"location": {"latitude": 20.95, "longitude": 107.07}},
+    ],
+    ids=["sticker", "location"],
+)
+async def test_sticker_or_location_mid_step_gets_a_helpful_reply(chat, extra):
+    await chat.say("/new")
+    await chat.press("kind:petition")
+    sent = await chat.feed(tg.private_message(USER, **extra))
+    assert "không dùng được loại tin nhắn" in chat.texts(sent) and "lĩnh vực" in chat.last_text
+
+
+async def test_oversize_file_is_refused_with_the_limit(core, chat):
+    await chat.say("/new")
+    await chat.press("kind:petition")
+    for _ in range(3):
+        await chat.press("skip")
+    await chat.say("Đường liên thôn hỏng nặng, xe không đi được, đề nghị sửa chữa sớm")
+    await chat.press("skip")
+    big = (core.settings.max_file_mb + 5) * 1024 * 1024
+    sent = await chat.feed(tg.document(USER, USER, "big", file_name="video.pdf", file_size=big))
+    assert f"tối đa {core.settings.max_file_mb} MB" in chat.texts(sent)
+    sent = await chat.feed(
+        tg.document(USER, USER, "exe", file_name="a.exe", mime_type="application/x-msdownload")
+    )
+    assert "không được nhận" in chat.texts(sent)
+
+
+async def test_wrong_pin_refused_and_throttled(core, chat):
+    core.settings.lookup_failures_per_hour = 2
+    sent = await chat.say("/status ABCD-EFGH 123456")
+    assert "không đúng" in chat.texts(sent)
+    await chat.say("/status ABCD-EFGH 123457")
+    sent = await chat.say("/status ABCD-EFGH 123458")
+    assert "quá nhiều lần" in chat.texts(sent)
+
+
+async def test_lookup_menu_and_mycases_buttons(core, chat):
+    sent = await chat.say("/mycases")
+    assert "chưa gửi phản ánh nào" in chat.texts(sent)
+    await chat.say("/start")
+    await chat.press_label("🔎 Tra cứu")
+    assert "mã tra cứu" in chat.last_text
+
+
+async def test_group_messages_are_not_handled_as_citizen_dialogue(chat):
+    sent = await chat.feed(tg.group_message(-100, USER, "/start"))
+    assert sent == []
+
+
+async def test_a_failure_is_answered_with_an_apology(core, chat, monkeypatch):
+    from bot.intake import Intake
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(Intake, "handle", broken)
+    sent = await chat.say("/start")
+    assert "sự cố" in chat.texts(sent)
+
+
+def test_long_texts_are_split_for_telegram():
+    parts = chunks("dòng\n" * 2000)
+    assert len(parts) > 1 and all(len(p) <= 4000 for p in parts)
