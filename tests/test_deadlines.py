@@ -43,13 +43,6 @@ def _stage(rules: Rules, policy_id: str, stage_id: str) -> Stage:
     return next(s for s in policy.stages if s.id == stage_id)
 
 
-def _with_party_rule(rules: Rules) -> Rules:
-    """The sample rules with the party-member routing rule pointing at the party-discipline policy."""
-    copy = rules.model_copy(deep=True)
-    next(r for r in copy.routing if r.id == "dang-vien").deadline_policy = "party-discipline"
-    return copy
-
-
 # --- the sample policies -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -135,15 +128,13 @@ def test_petition_processed_in_10_working_days_counting_the_make_up_saturday(
 def test_party_rule_uses_30_working_days(sample_rules: Rules, cal: WorkCalendar) -> None:
     # Fri 14 Aug 2026: Aug 17-21 (5), Sat 22 (6), Aug 24-28 (11), 31/8-2/9 off, Sep 3-4 (13),
     # Sep 7-11 (18), 14-18 (23), 21-25 (28), Mon 28 (29), Tue 29 Sep (30).
-    rules = _with_party_rule(sample_rules)
-    stages = schedule(rules, "denunciation", D("2026-08-14"), cal, rule_id="dang-vien")
+    stages = schedule(sample_rules, "denunciation", D("2026-08-14"), cal, rule_id="dang-vien")
     assert _dues(stages) == {"discipline": D("2026-09-29")}
     assert "34-KL/TW" in stages[0].basis
 
 
 def test_party_rule_falls_back_to_the_kind_after_its_policy_expires(sample_rules: Rules) -> None:
-    rules = _with_party_rule(sample_rules)
-    assert policy_for(rules, "denunciation", D("2031-01-06"), rule_id="dang-vien").id == "denunciation"
+    assert policy_for(sample_rules, "denunciation", D("2031-01-06"), rule_id="dang-vien").id == "denunciation"
 
 
 def test_rule_without_its_own_policy_uses_the_kind(sample_rules: Rules) -> None:
