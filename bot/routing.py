@@ -4,7 +4,8 @@ Words are looked up without diacritics and on whole words, so "lo de" finds "lô
 with diacritics must agree with the rule's, so "đánh bác sĩ" is not "đánh bạc", and in a text written with
 diacritics a one-word keyword must carry them too ("công ty" is not "tỷ"). Phrases of two or more words
 and at least twelve letters also match with small typos. A rule's `unless_any` phrases hide the words inside
-them ("đổ trộm rác" hides "trộm").
+them ("đổ trộm rác" hides "trộm"). A `#` in a phrase stands for one number: "đòi # triệu" finds
+"đòi 5 triệu"; such phrases match exactly only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FUZZY_WORD_CUTOFF = 70.0  # a misspelt word must resemble its own: "ruoc" for "r
 ACCENTED_SHARE = 0.3  # share of words with diacritics above which a text is taken as written with them
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _WORD = re.compile(r"\w+")
+_PHRASE_WORD = re.compile(r"#|\w+")
+NUMBER = "#"
 
 KIND_NAMES_VI = {"complaint": "khiếu nại", "denunciation": "tố cáo", "corruption_tip": "tin báo tham nhũng",
                  "crime_report": "tin báo tội phạm", "petition": "kiến nghị, phản ánh"}
@@ -117,9 +120,9 @@ class _Phrase:
 
     @classmethod
     def of(cls, word: str) -> _Phrase:
-        parts = [p for p in _WORD.findall(word) if fold(p)]
-        return cls(word, tuple(fold(p) for p in parts), tuple(_syllable(p) for p in parts),
-                   tuple(_is_marked(p) for p in parts))
+        parts = [p for p in _PHRASE_WORD.findall(word) if p == NUMBER or fold(p)]
+        folds = tuple(p if p == NUMBER else fold(p) for p in parts)
+        return cls(word, folds, tuple(_syllable(p) for p in parts), tuple(_is_marked(p) for p in parts))
 
     @property
     def joined(self) -> str:
@@ -127,15 +130,19 @@ class _Phrase:
 
     def find(self, text: _Text) -> list[int]:
         """Start positions of the phrase in the text: exact (diacritics permitting), else with typos."""
-        found = [i for i in text.positions.get(self.folds[0], []) if self._exact_at(text, i)]
-        if found or len(self.folds) < 2 or len(self.joined) < FUZZY_MIN_LETTERS:
+        starts = range(len(text.tokens)) if self.folds[0] == NUMBER else text.positions.get(self.folds[0], [])
+        found = [i for i in starts if self._exact_at(text, i)]
+        if found or len(self.folds) < 2 or len(self.joined) < FUZZY_MIN_LETTERS or NUMBER in self.folds:
             return found
         initials = "".join(f[0] for f in self.folds)
         return [i for i in text.windows(len(self.folds)).get(initials, []) if self._near_at(text, i)]
 
     def _exact_at(self, text: _Text, start: int) -> bool:
         window = text.tokens[start:start + len(self.folds)]
-        if [t.fold for t in window] != list(self.folds) or not self._marks_agree(window):
+        if len(window) != len(self.folds) or not self._marks_agree(window):
+            return False
+        pairs = zip(window, self.folds, strict=True)
+        if any(f != t.fold and not (f == NUMBER and t.fold.isdigit()) for t, f in pairs):
             return False
         return len(window) > 1 or not (text.accented and self.marked[0] and not window[0].marked)
 
