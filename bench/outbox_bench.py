@@ -20,18 +20,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-from aiogram import Bot  # noqa: E402
-from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
-from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+import asyncpg
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import func, insert, select
 
-from bot.ratelimit import Limits  # noqa: E402
-from bot.sender import Sender  # noqa: E402
-from handlers.telegram.sender import TelegramTransport  # noqa: E402
-from storage.db import create_engine, migrate, session_factory  # noqa: E402
-from storage.models import OutboxMessage, utcnow  # noqa: E402
-from tests.fake_bot_api import FakeBotAPI  # noqa: E402
+from bot.ratelimit import Limits
+from bot.sender import Sender
+from handlers.telegram.sender import TelegramTransport
+from storage.db import create_engine, migrate, session_factory
+from storage.models import OutboxMessage, utcnow
+from tests.fake_bot_api import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -98,7 +98,8 @@ async def main() -> None:
     args = parser.parse_args()
     rows: list[tuple[str, str, int, float, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        backends: list[tuple[str, str, str | None]] = [("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db", None)]
+        sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        backends: list[tuple[str, str, str | None]] = [("sqlite", sqlite_url, None)]
         made = await pg_database(args.postgres)
         if made:
             backends.append(("postgresql", made[0], made[1]))
@@ -106,13 +107,14 @@ async def main() -> None:
             for backend, url, _ in backends:
                 for limits, n, name in ((Limits.off(), args.messages, "off"),
                                         (Limits(), args.limited_messages, "on")):
-                    label, elapsed, delivered = await one_run(url, n, args.chats, limits,
+                    _, elapsed, delivered = await one_run(url, n, args.chats, limits,
                                                               f"{backend}-{name}-{uuid.uuid4().hex[:6]}")
                     rows.append((backend, name, n, elapsed, delivered))
         finally:
             if made:
                 await drop(args.postgres, made[1])
-    print(f"{'backend':<11} {'limits':<7} {'messages':>8} {'chats':>6} {'seconds':>8} {'msg/s':>8} {'delivered':>9}")
+    print(f"{'backend':<11} {'limits':<7} {'messages':>8} {'chats':>6} {'seconds':>8} {'msg/s':>8} "
+          f"{'delivered':>9}")
     for backend, name, n, elapsed, delivered in rows:
         print(f"{backend:<11} {name:<7} {n:>8} {args.chats:>6} {elapsed:>8.2f} {delivered / elapsed:>8.1f} "
               f"{delivered:>9}")

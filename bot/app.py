@@ -1,0 +1,224 @@
+"""The composition root: builds the core, the Telegram adapter, the sender and job loops, and runs them.
+
+The only module of `bot/` that imports aiogram. `start()` returns a running App (used by tests to run the
+whole bot in-process against a fake Bot API); `run()` is what `python -m bot run` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import socket
+import sys
+import uuid
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.agencies import sync_agencies
+from bot.core import Core
+from bot.i18n import LOCALES, t
+from bot.jobs import Handler, JobRunner
+from bot.privacy import Privacy, load_or_create_key
+from bot.rules import RulesError, load_rules
+from bot.sender import Sender
+from bot.settings import Settings
+from bot.workdays import WorkCalendar
+from handlers.telegram import build_dispatcher
+from handlers.telegram.sender import TelegramTransport
+from storage.db import create_engine, migrate, session_factory
+
+log = logging.getLogger(__name__)
+
+# Modules exposing `job_handlers(core) -> dict[kind, handler]`; add a line for a new kind of job.
+JOB_HANDLER_MODULES: list[str] = []
+COMMANDS = ("start", "help", "status", "cancel")
+REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why in one line."""
+
+
+@dataclass
+class App:
+    """A running bot: stop it with `await app.stop()`."""
+
+    core: Core
+    bot: Bot
+    dispatcher: Dispatcher
+    sender: Sender
+    jobs: JobRunner
+    engine: AsyncEngine
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    web_runner: web.AppRunner | None = None
+    polling: asyncio.Task[None] | None = None
+
+    async def wait(self) -> None:
+        """Until a stop is requested or polling ends by itself."""
+        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(self.stopping.wait())]
+        if self.polling is not None:
+            waiters.append(self.polling)  # type: ignore[arg-type]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        waiters[0].cancel()
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    async def stop(self) -> None:
+        """Stop receiving updates, let the loops finish their round, close connections."""
+        self.stopping.set()
+        if self.polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self.polling, 10)
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def key_file(settings: Settings) -> Path:
+    """Where a generated encryption key lives: beside the SQLite database, else in data/."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / "encryption.key"
+    return Path("data/encryption.key")
+
+
+def job_handlers(core: Core) -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {}
+    for name in JOB_HANDLER_MODULES:
+        handlers.update(import_module(name).job_handlers(core))
+    return handlers
+
+
+def webhook_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET, else one derived from the token so every instance agrees on it."""
+    if settings.webhook_secret:
+        return settings.webhook_secret
+    return hashlib.sha256(f"webhook:{settings.bot_token}".encode()).hexdigest()[:48]
+
+
+async def set_commands(bot: Bot) -> None:
+    """The command menu in Vietnamese (default) and English."""
+    for locale in LOCALES:
+        commands = [BotCommand(command=c, description=t(f"system.commands.{c}", locale)) for c in COMMANDS]
+        await bot.set_my_commands(commands, language_code=None if locale == "vi" else locale)
+        if locale == "vi":
+            await bot.set_my_commands(commands, language_code="vi")
+
+
+async def start(settings: Settings, *, worker_id: str | None = None) -> App:
+    """Build everything and start the loops and update delivery; raises RulesError or StartupError."""
+    if not settings.bot_token:
+        raise StartupError("BOT_TOKEN is not set")
+    rules = load_rules(settings.rules_file)
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    await sync_agencies(sessions, rules)
+    privacy = Privacy(load_or_create_key(settings.encryption_key, key_file(settings)))
+    core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
+                calendar=WorkCalendar(settings.timezone))
+    bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
+              session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
+                                     timeout=REQUEST_TIMEOUT))
+    worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, worker, admin_ids=settings.admin_ids,
+                    send_timeout=REQUEST_TIMEOUT + 5)
+    jobs = JobRunner(sessions, job_handlers(core), worker)
+    dp = build_dispatcher(core)
+    dp["core"] = core
+    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine)
+    try:
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError as exc:
+            raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
+        except TelegramNetworkError as exc:
+            raise StartupError(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}") from exc
+        log.info("running as @%s (worker %s)", me.username, worker)
+        await set_commands(bot)
+        app.tasks = [asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"),
+                     asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
+        if settings.webhook_url:
+            app.web_runner = await _serve_webhook(settings, bot, dp)
+        else:
+            await bot.delete_webhook(drop_pending_updates=False)
+            app.polling = asyncio.create_task(dp.start_polling(
+                bot, handle_signals=False, close_bot_session=False,
+                allowed_updates=dp.resolve_used_update_types()), name="polling")
+    except BaseException:
+        await app.stop()
+        raise
+    return app
+
+
+async def _serve_webhook(settings: Settings, bot: Bot, dp: Dispatcher) -> web.AppRunner:
+    assert settings.webhook_url
+    path = urlparse(settings.webhook_url).path or "/webhook"
+    secret = webhook_secret(settings)
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, path=path)
+    setup_application(web_app, dp, bot=bot)
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    await bot.set_webhook(settings.webhook_url, secret_token=secret,
+                          allowed_updates=dp.resolve_used_update_types())
+    log.info("webhook on %s:%s%s", settings.webhook_host, settings.webhook_port, path)
+    return runner
+
+
+async def _main(settings: Settings) -> int:
+    try:
+        app = await start(settings)
+    except RulesError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, app.request_stop)
+    try:
+        await app.wait()
+    finally:
+        await app.stop()
+    return 0
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(_main(settings))
+    except KeyboardInterrupt:
+        return 0

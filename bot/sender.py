@@ -1,0 +1,373 @@
+"""The outbox sender: delivers committed outbox rows through a platform transport, once each.
+
+Loop: claim due rows (a lease in the database), ask the rate limiter, deliver, record the outcome in its
+own short commit. Outcomes:
+- ok: the row becomes `sent` with `sent_at` and the platform's message id; a card is recorded as a
+  CardMessage in the same commit, so the card can be edited and replies to it relayed.
+- retry_after (429): the chat is paused for the given seconds; the row (and the chat's later rows) wait.
+- transient (5xx, network): exponential backoff with jitter, `failed` after `max_attempts`.
+- permanent: the row is `failed`; when the chat itself is gone (bot kicked, blocked, chat not found)
+  the AgencyChat or ChatUser is marked and every admin gets one report for that chat.
+
+Exactly once: only the worker holding a row's lease delivers it, and it does not start a delivery when
+the lease would run out during the request. The one remaining window is a crash after the platform
+accepted a message and before the `sent` commit; the lease then expires and the row is delivered again.
+Nothing else happens between the two steps, so that window is one local commit long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import t
+from bot.outbox import enqueue
+from bot.ratelimit import Limits, RateLimiter
+from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
+from storage.queue import claim_outbox
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["ok", "retry_after", "transient", "permanent"]
+Scope = Literal["message", "chat", "user"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a transport needs to deliver one outbox row; `cards` are the message ids of the case's
+    existing cards in that chat (for kind "edit_card")."""
+
+    id: int
+    channel: str
+    chat_id: str
+    kind: str
+    payload: dict[str, Any]
+    case_id: int | None = None
+    agency_id: str | None = None
+    attempts: int = 0
+    cards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """A transport's answer. For "ok", `extra["new_cards"]` lists card messages posted anew."""
+
+    outcome: Outcome
+    message_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str = ""
+    scope: Scope = "message"
+
+    @classmethod
+    def ok(cls, message_id: str | int | None, **extra: Any) -> DeliveryResult:
+        return cls("ok", None if message_id is None else str(message_id), extra)
+
+    @classmethod
+    def retry_after(cls, seconds: float, error: str = "") -> DeliveryResult:
+        return cls("retry_after", seconds=float(seconds), error=error or f"retry after {seconds}s")
+
+    @classmethod
+    def transient(cls, error: str) -> DeliveryResult:
+        return cls("transient", error=error)
+
+    @classmethod
+    def permanent(cls, error: str, scope: Scope = "message") -> DeliveryResult:
+        return cls("permanent", error=error, scope=scope)
+
+
+class Transport(Protocol):
+    async def deliver(self, delivery: Delivery) -> DeliveryResult: ...
+
+
+@dataclass
+class RunStats:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class Sender:
+    """Delivers the outbox through `transports` (one per channel name)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        transports: dict[str, Transport],
+        worker_id: str,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        admin_ids: Sequence[str] = (),
+        admin_channel: str = "telegram",
+        limits: Limits | None = None,
+        batch: int = 50,
+        lease_seconds: float = 120.0,
+        send_timeout: float = 30.0,
+        max_attempts: int = 8,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 900.0,
+        poll_interval: float = 0.5,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.transports = transports
+        self.worker_id = worker_id
+        self.clock = clock
+        self.admin_ids = [str(a) for a in admin_ids]
+        self.admin_channel = admin_channel
+        self.limits = limits or Limits()
+        self.limiter = RateLimiter(self.limits)
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.send_timeout = send_timeout
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.poll_interval = poll_interval
+        self.rng = rng or random.Random()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look at the outbox now instead of after the poll interval (e.g. right after a commit)."""
+        self._wake.set()
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                stats = await self.run_once()
+            except Exception:
+                log.exception("outbox sender round failed")
+                stats = RunStats()
+            if stats.sent == 0:
+                await self._idle(stop)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def run_once(self) -> RunStats:
+        """One round: claim due rows, deliver what the limits allow, defer the rest."""
+        async with self.sessions() as session:
+            rows = await claim_outbox(session, self.worker_id, self.batch, self.lease_seconds, self.clock())
+        stats = RunStats(claimed=len(rows))
+        by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in rows:
+            by_chat.setdefault((row.channel, row.chat_id), []).append(row)
+        await asyncio.gather(*(self._chat(chat_rows, stats) for chat_rows in by_chat.values()))
+        return stats
+
+    # one chat's rows, in order -----------------------------------------------------------------------------
+    def _spacing(self, group: bool) -> float:
+        spacing = self.limits.chat_interval
+        if group and self.limits.group_per_minute:
+            spacing = max(spacing, 60.0 / self.limits.group_per_minute)
+        return spacing
+
+    async def _chat(self, rows: list[OutboxMessage], stats: RunStats) -> None:
+        first = rows[0]
+        group = first.chat_id.startswith("-") or first.agency_id is not None
+        key = f"{first.channel}:{first.chat_id}"
+        for index, row in enumerate(rows):
+            rest = rows[index:]
+            now = self.clock()
+            transport = self.transports.get(row.channel)
+            if transport is None:
+                await self._release(rest, now + dt.timedelta(seconds=60), "no transport for this channel")
+                stats.deferred += len(rest)
+                return
+            deadline = now + dt.timedelta(seconds=self.send_timeout)
+            if row.claimed_until is None or deadline >= row.claimed_until:
+                await self._release(rest, now, None)
+                stats.deferred += len(rest)
+                return
+            delay = self.limiter.reserve(key, group, now.timestamp())
+            if delay > 0:
+                await self._release(rest, now + dt.timedelta(seconds=delay), None, self._spacing(group))
+                stats.deferred += len(rest)
+                return
+            result = await self._deliver(transport, row)
+            now = self.clock()
+            if result.outcome == "ok":
+                await self._mark_sent(row, result, now)
+                stats.sent += 1
+                continue
+            if result.outcome == "retry_after":
+                self.limiter.block(key, now.timestamp() + result.seconds)
+                await self._release(rest, now + dt.timedelta(seconds=result.seconds), result.error,
+                                    self._spacing(group))
+                stats.deferred += len(rest)
+                return
+            if result.outcome == "transient":
+                when = await self._retry(row, result, now)
+                if when is None:
+                    stats.failed += 1
+                    continue
+                stats.retried += 1
+                await self._release(rows[index + 1:], when, None, self._spacing(group))
+                stats.deferred += len(rows) - index - 1
+                return
+            if result.scope == "message":
+                await self._fail(row, result.error)
+                stats.failed += 1
+                continue
+            await self._chat_gone(row, result, now)
+            for later in rows[index + 1:]:
+                await self._fail(later, result.error)
+            stats.failed += len(rest)
+            return
+
+    async def _deliver(self, transport: Transport, row: OutboxMessage) -> DeliveryResult:
+        cards: tuple[str, ...] = ()
+        if row.kind == "edit_card" and row.case_id is not None:
+            cards = await self._cards(row)
+        delivery = Delivery(id=row.id, channel=row.channel, chat_id=row.chat_id, kind=row.kind,
+                            payload=dict(row.payload or {}), case_id=row.case_id, agency_id=row.agency_id,
+                            attempts=row.attempts, cards=cards)
+        try:
+            return await asyncio.wait_for(transport.deliver(delivery), self.send_timeout)
+        except TimeoutError:
+            return DeliveryResult.transient("timed out")
+        except Exception as exc:
+            log.exception("transport failed on outbox row %s", row.id)
+            return DeliveryResult.transient(f"{exc.__class__.__name__}: {exc}")
+
+    async def _cards(self, row: OutboxMessage) -> tuple[str, ...]:
+        query = select(CardMessage.message_id).where(
+            CardMessage.case_id == row.case_id, CardMessage.channel == row.channel,
+            CardMessage.chat_id == row.chat_id, CardMessage.purpose == "card",
+        ).order_by(CardMessage.id)
+        if row.agency_id is not None:
+            query = query.where(CardMessage.agency_id == row.agency_id)
+        async with self.sessions() as session:
+            return tuple((await session.scalars(query)).all())
+
+    # recording outcomes, each in its own commit ------------------------------------------------------------
+    def _mine(self, row_id: int) -> Any:
+        return update(OutboxMessage).where(
+            OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.worker_id,
+            OutboxMessage.status == "sending",
+        ).execution_options(synchronize_session=False)
+
+    async def _mark_sent(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
+        async with self.sessions() as session, session.begin():
+            done = await session.execute(self._mine(row.id).values(
+                status="sent", sent_at=now, message_id=result.message_id, claimed_until=None, last_error=None,
+            ))
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                log.warning("outbox row %s was delivered after its lease was lost", row.id)
+                return
+            new_cards = list(result.extra.get("new_cards", []))
+            if row.kind == "card" and result.message_id is not None:
+                new_cards.insert(0, result.message_id)
+            if row.case_id is not None:
+                for message_id in dict.fromkeys(str(m) for m in new_cards):
+                    session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
+                                            channel=row.channel, chat_id=row.chat_id, message_id=message_id,
+                                            purpose="card", created_at=now))
+
+    async def _release(self, rows: Sequence[OutboxMessage], when: dt.datetime, error: str | None,
+                       spacing: float = 0.0) -> None:
+        """Give rows back, due again at `when` (spaced out so a backlog does not come back at once)."""
+        if not rows:
+            return
+        async with self.sessions() as session, session.begin():
+            for n, row in enumerate(rows):
+                values: dict[str, Any] = {"status": "pending", "claimed_by": None, "claimed_until": None,
+                                          "not_before": when + dt.timedelta(seconds=spacing * n)}
+                if error is not None:
+                    values["last_error"] = error
+                await session.execute(self._mine(row.id).values(**values))
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before retry number `attempts`: exponential, capped, with jitter in [50%, 100%]."""
+        base = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
+        return base * (0.5 + 0.5 * self.rng.random())
+
+    async def _retry(self, row: OutboxMessage, result: DeliveryResult,
+                     now: dt.datetime) -> dt.datetime | None:
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            await self._fail(row, result.error, attempts)
+            return None
+        when = now + dt.timedelta(seconds=self.backoff(attempts))
+        async with self.sessions() as session, session.begin():
+            await session.execute(self._mine(row.id).values(
+                status="pending", attempts=attempts, not_before=when, claimed_by=None, claimed_until=None,
+                last_error=result.error,
+            ))
+        return when
+
+    async def _fail(self, row: OutboxMessage, error: str, attempts: int | None = None) -> None:
+        async with self.sessions() as session, session.begin():
+            await self._fail_in(session, row, error, attempts)
+
+    async def _fail_in(self, session: AsyncSession, row: OutboxMessage, error: str,
+                       attempts: int | None = None) -> None:
+        await session.execute(self._mine(row.id).values(
+            status="failed", claimed_until=None, last_error=error or "failed",
+            attempts=row.attempts if attempts is None else attempts,
+        ))
+        log.warning("outbox row %s to %s:%s failed: %s", row.id, row.channel, row.chat_id, error)
+
+    async def _chat_gone(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
+        """The chat cannot receive anything: mark it, fail the row and tell the admins once per chat."""
+        async with self.sessions() as session, session.begin():
+            await self._fail_in(session, row, result.error)
+            bound = (await session.execute(select(AgencyChat).where(
+                AgencyChat.channel == row.channel, AgencyChat.chat_id == row.chat_id))).scalar_one_or_none()
+            if bound is not None:
+                if bound.failed_at is None:
+                    bound.failed_at, bound.failure = now, result.error
+                agency = await session.get(Agency, bound.agency_id)
+                key = f"chat-failed:{row.channel}:{row.chat_id}:{int(bound.bound_at.timestamp())}"
+                await self._report(session, key, "system.chat_failed", chat=row.chat_id, reason=result.error,
+                                   agency=lambda loc: _agency_name(agency, bound.agency_id, loc),
+                                   skip=row.chat_id)
+                return
+            user = await session.get(ChatUser, (row.channel, row.chat_id))
+            if user is None:
+                user = ChatUser(channel=row.channel, user_id=row.chat_id)
+                session.add(user)
+            if user.blocked_at is None:
+                user.blocked_at = now
+            if str(row.chat_id) in self.admin_ids:
+                await self._report(session, f"chat-failed:{row.channel}:{row.chat_id}",
+                                   "system.recipient_unreachable", chat=row.chat_id, reason=result.error,
+                                   skip=row.chat_id)
+            elif row.case_id is not None:
+                code = (await session.execute(select(Case.code).where(Case.id == row.case_id))).scalar()
+                await self._report(session, f"user-blocked:{row.channel}:{row.chat_id}",
+                                   "system.reporter_unreachable", case=code or row.case_id,
+                                   reason=result.error, skip=row.chat_id)
+
+    async def _report(self, session: AsyncSession, key: str, text_key: str, *, skip: str,
+                      **params: Any) -> None:
+        for admin in self.admin_ids:
+            if admin == skip:
+                continue
+            user = await session.get(ChatUser, (self.admin_channel, admin))
+            locale = (user.locale if user is not None else None) or "vi"
+            values = {k: (v(locale) if callable(v) else v) for k, v in params.items()}
+            await enqueue(session, channel=self.admin_channel, chat_id=admin, kind="text",
+                          payload={"text": t(text_key, locale, **values)}, key=f"{key}:{admin}")
+
+
+def _agency_name(agency: Agency | None, agency_id: str, locale: str) -> str:
+    if agency is None:
+        return agency_id
+    return (agency.name_en if locale == "en" else None) or agency.name_vi or agency_id

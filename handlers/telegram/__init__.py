@@ -1,0 +1,55 @@
+"""Telegram adapter: aiogram routers turning updates into core calls, and the outbox transport.
+
+`ROUTER_MODULES` lists, in order of precedence, the modules whose `router` the dispatcher includes;
+add a line for a new module. The fallback router comes last and only answers unknown commands.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from aiogram import Dispatcher, F, Router
+from aiogram.types import Message
+
+from bot.core import Core
+from bot.i18n import pick_locale, t
+
+ROUTER_MODULES: list[str] = [
+    "handlers.telegram.admin",
+    "handlers.telegram.groups",
+    "handlers.telegram.relay",  # before citizen: a reply to a relayed question is not a new report
+    "handlers.telegram.citizen",
+]
+
+fallback = Router(name="fallback")
+
+
+@fallback.message(F.chat.type == "private", F.text.startswith("/"))
+async def unknown_command(message: Message) -> None:
+    """Someone typed a command no router knows: say so instead of staying silent."""
+    locale = pick_locale(message.from_user.language_code if message.from_user else None)
+    await message.answer(t("system.unknown_command", locale))
+
+
+def routers() -> list[Router]:
+    """The routers of ROUTER_MODULES, then the fallback."""
+    return [import_module(name).router for name in ROUTER_MODULES] + [fallback]
+
+
+def build_dispatcher(core: Core) -> Dispatcher:
+    """A Dispatcher with every router; handlers get `core` as workflow data."""
+    dp = Dispatcher(name="coordination-bot")
+    dp["core"] = core
+    for router in routers():
+        _detach(router)
+        dp.include_router(router)
+    return dp
+
+
+def _detach(router: Router) -> None:
+    """Module-level routers stay attached to the last dispatcher; several apps in one process (tests)
+    each need them, so take the router back from a previous dispatcher first."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None

@@ -1,0 +1,195 @@
+"""Telegram transport for the outbox sender: renders platform-neutral payloads with aiogram and maps
+Telegram's answers onto the sender's outcomes (ok, retry after, transient, permanent for row or chat).
+
+Payloads (bot/outbox.py): text and card: {"text", "buttons"?: [[{"text","data"} | {"text","url"}]],
+"reply_to"?: message id, "force_reply"?: true}; edit_card: like text, applied to the recorded cards;
+media: {"items": [{"media": photo|document|voice|video|audio, "file_id", "caption"?}]}.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+    ReplyParameters,
+)
+
+from bot.sender import Delivery, DeliveryResult
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ForceReply | None
+
+# Bad requests meaning the chat itself cannot receive messages (not just this one message).
+CHAT_GONE = (
+    "chat not found", "bot was kicked", "bot is not a member", "have no rights to send",
+    "not enough rights to send", "group chat was deactivated", "user is deactivated", "peer_id_invalid",
+    "chat_write_forbidden", "bot can't initiate conversation",
+)
+CARD_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+ALBUM = {"photo": InputMediaPhoto, "video": InputMediaVideo, "document": InputMediaDocument,
+         "audio": InputMediaAudio}
+# Which kinds may share one album: photos with videos; documents only together; audio only together.
+ALBUM_FAMILY = {"photo": "visual", "video": "visual", "document": "document", "audio": "audio"}
+
+
+def keyboard(payload: dict[str, Any]) -> Markup:
+    """Inline buttons from payload["buttons"] (rows of {"text","data"} or {"text","url"}), or ForceReply."""
+    rows = payload.get("buttons") or []
+    if rows and isinstance(rows[0], dict):
+        rows = [rows]
+    if rows:
+        return InlineKeyboardMarkup(inline_keyboard=[
+            [InlineKeyboardButton(text=b["text"], url=b["url"]) if b.get("url")
+             else InlineKeyboardButton(text=b["text"], callback_data=b.get("data", "-")) for b in row]
+            for row in rows
+        ])
+    if payload.get("force_reply"):
+        return ForceReply(force_reply=True, input_field_placeholder=payload.get("placeholder"))
+    return None
+
+
+def _reply(payload: dict[str, Any]) -> ReplyParameters | None:
+    reply_to = payload.get("reply_to")
+    if reply_to in (None, ""):
+        return None
+    return ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+
+
+class TelegramTransport:
+    """Delivers outbox rows with an aiogram Bot."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        render: dict[str, Callable[[Delivery], Awaitable[DeliveryResult]]] = {
+            "text": self._text, "card": self._text, "edit_card": self._edit_card, "media": self._media,
+        }
+        action = render.get(delivery.kind)
+        if action is None:
+            return DeliveryResult.permanent(f"unknown outbox kind {delivery.kind!r}")
+        try:
+            return await action(delivery)
+        except TelegramAPIError as exc:
+            return classify(exc)
+
+    async def _text(self, delivery: Delivery) -> DeliveryResult:
+        message = await self._send_text(delivery)
+        return DeliveryResult.ok(message.message_id)
+
+    async def _send_text(self, delivery: Delivery) -> Message:
+        payload = delivery.payload
+        return await self.bot.send_message(
+            chat_id=delivery.chat_id, text=payload.get("text") or "-", reply_markup=keyboard(payload),
+            reply_parameters=_reply(payload),
+        )
+
+    async def _edit_card(self, delivery: Delivery) -> DeliveryResult:
+        payload = delivery.payload
+        markup = keyboard(payload)
+        edited: str | None = None
+        for message_id in delivery.cards:
+            try:
+                await self.bot.edit_message_text(
+                    chat_id=delivery.chat_id, message_id=int(message_id), text=payload.get("text") or "-",
+                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+                )
+            except TelegramBadRequest as exc:
+                text = exc.message.lower()
+                if "message is not modified" in text:
+                    edited = edited or message_id
+                    continue
+                if any(gone in text for gone in CARD_GONE):
+                    log.info("card %s in %s cannot be edited (%s)", message_id, delivery.chat_id, exc.message)
+                    continue
+                raise
+            edited = edited or message_id
+        if edited is not None:
+            return DeliveryResult.ok(edited)
+        message = await self._send_text(delivery)
+        return DeliveryResult.ok(message.message_id, new_cards=[str(message.message_id)])
+
+    async def _media(self, delivery: Delivery) -> DeliveryResult:
+        items = [i for i in delivery.payload.get("items") or [] if i.get("file_id")]
+        if not items:
+            return DeliveryResult.permanent("media row without items")
+        ids: list[int] = []
+        for chunk in _albums(items):
+            if len(chunk) == 1:
+                ids.append((await self._single(delivery.chat_id, chunk[0], delivery.payload)).message_id)
+                continue
+            media = [ALBUM[i["media"]](media=i["file_id"], caption=i.get("caption")) for i in chunk]
+            sent = await self.bot.send_media_group(chat_id=delivery.chat_id, media=media,  # type: ignore[arg-type]
+                                                   reply_parameters=_reply(delivery.payload))
+            ids.extend(m.message_id for m in sent)
+        return DeliveryResult.ok(ids[0], message_ids=[str(i) for i in ids])
+
+    async def _single(self, chat_id: str, item: dict[str, Any], payload: dict[str, Any]) -> Message:
+        kind, file_id, caption = item.get("media", "document"), item["file_id"], item.get("caption")
+        common: dict[str, Any] = {"chat_id": chat_id, "caption": caption, "reply_parameters": _reply(payload)}
+        if kind == "photo":
+            return await self.bot.send_photo(photo=file_id, **common)
+        if kind == "voice":
+            return await self.bot.send_voice(voice=file_id, **common)
+        if kind == "video":
+            return await self.bot.send_video(video=file_id, **common)
+        if kind == "audio":
+            return await self.bot.send_audio(audio=file_id, **common)
+        return await self.bot.send_document(document=file_id, **common)
+
+
+def _albums(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive items that may share an album, in chunks of at most 10; others alone."""
+    chunks: list[list[dict[str, Any]]] = []
+    for item in items:
+        family = ALBUM_FAMILY.get(item.get("media", ""))
+        last = chunks[-1] if chunks else None
+        if (family and last and len(last) < 10
+                and ALBUM_FAMILY.get(last[0].get("media", "")) == family):
+            last.append(item)
+        else:
+            chunks.append([item])
+    return chunks
+
+
+def classify(exc: TelegramAPIError) -> DeliveryResult:
+    """Telegram's error as an outcome: wait, retry later, give up on the row, or on the whole chat."""
+    text = exc.message
+    lowered = text.lower()
+    if isinstance(exc, TelegramRetryAfter):
+        return DeliveryResult.retry_after(exc.retry_after, text)
+    if isinstance(exc, TelegramForbiddenError):
+        return DeliveryResult.permanent(text, scope="chat")
+    if isinstance(exc, TelegramMigrateToChat):
+        moved = f"group migrated to supergroup {exc.migrate_to_chat_id}"
+        return DeliveryResult.permanent(moved, scope="chat")
+    if isinstance(exc, TelegramEntityTooLarge):
+        return DeliveryResult.permanent(text)
+    if isinstance(exc, TelegramBadRequest):
+        if any(marker in lowered for marker in CHAT_GONE):
+            return DeliveryResult.permanent(text, scope="chat")
+        return DeliveryResult.permanent(text)
+    if isinstance(exc, TelegramNetworkError):
+        return DeliveryResult.transient(text)
+    return DeliveryResult.transient(text)

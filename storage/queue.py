@@ -1,0 +1,94 @@
+"""Claiming due rows of the outbox and jobs tables so several workers never take the same row.
+
+A row is due when it is pending and its time has come, or when it is claimed but the claimer's lease ran
+out (the worker crashed or hung). An outbox row also waits while an older row of the same chat is waiting
+(deferred) or being sent, so a chat gets its messages in order (a card before the edits of that card).
+Claiming marks the rows as taken by `worker_id` until `now + lease` and commits, so the claim is durable
+before any work starts.
+
+PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` then `UPDATE` in one transaction: concurrent claimers skip
+each other's rows instead of waiting. SQLite: one `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING`;
+SQLite serialises writers, so the statement is atomic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Job, OutboxMessage
+
+T = TypeVar("T", OutboxMessage, Job)
+
+
+def _due(model: type[T], time_column: Any, claimed_status: str, now: dt.datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(model.status == "pending", time_column <= now),
+        and_(model.status == claimed_status, model.claimed_until < now),
+    )
+
+
+async def _claim(
+    session: AsyncSession,
+    model: type[T],
+    time_column: Any,
+    claimed_status: str,
+    worker_id: str,
+    limit: int,
+    lease_seconds: float,
+    now: dt.datetime,
+    *extra: ColumnElement[bool],
+) -> list[T]:
+    due = (
+        select(model.id)
+        .where(_due(model, time_column, claimed_status, now), *extra)
+        .order_by(model.id)
+        .limit(limit)
+    )
+    values = {"status": claimed_status, "claimed_by": worker_id,
+              "claimed_until": now + dt.timedelta(seconds=lease_seconds)}
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list((await session.scalars(due.with_for_update(skip_locked=True))).all())
+        if not ids:
+            await session.commit()
+            return []
+        target = model.id.in_(ids)
+    else:
+        target = model.id.in_(due.scalar_subquery())
+    statement = (
+        update(model).where(target).values(**values).returning(model)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    rows = list((await session.scalars(statement)).all())
+    await session.commit()
+    return sorted(rows, key=lambda row: row.id)
+
+
+def _no_older_waiting(now: dt.datetime) -> ColumnElement[bool]:
+    older = aliased(OutboxMessage)
+    return ~exists().where(
+        older.channel == OutboxMessage.channel,
+        older.chat_id == OutboxMessage.chat_id,
+        older.id < OutboxMessage.id,
+        or_(and_(older.status == "pending", older.not_before > now),
+            and_(older.status == "sending", older.claimed_until >= now)),
+    )
+
+
+async def claim_outbox(
+    session: AsyncSession, worker_id: str, limit: int, lease_seconds: float, now: dt.datetime
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due outbox rows (status becomes 'sending'); commits."""
+    return await _claim(session, OutboxMessage, OutboxMessage.not_before, "sending", worker_id, limit,
+                        lease_seconds, now, _no_older_waiting(now))
+
+
+async def claim_jobs(
+    session: AsyncSession, worker_id: str, limit: int, lease_seconds: float, now: dt.datetime
+) -> list[Job]:
+    """Claim up to `limit` due jobs (status becomes 'running'); commits."""
+    return await _claim(session, Job, Job.run_at, "running", worker_id, limit, lease_seconds, now)

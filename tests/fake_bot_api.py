@@ -1,0 +1,460 @@
+"""A local Bot-API-compatible HTTP server for tests: aiogram talks to it as to api.telegram.org.
+
+It answers `/bot{token}/{method}` (multipart form, urlencoded or JSON bodies) with realistic objects,
+records every request, lets tests push incoming updates for `getUpdates`, and injects faults
+(429 with retry_after, 5xx, 403 blocked/kicked, 400 chat not found) so retry paths run for real.
+
+    async with FakeBotAPI() as server:
+        bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
+        server.push_update(tg.private_message(7, "/start"))
+        request = await server.wait_for("sendMessage", chat_id=7)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+JSON_FIELDS = {
+    "reply_markup", "media", "reply_parameters", "commands", "scope", "entities", "caption_entities",
+    "allowed_updates", "link_preview_options", "results", "permissions",
+}
+INT_FIELDS = {
+    "message_id", "from_chat_id", "offset", "limit", "timeout", "user_id", "reply_to_message_id",
+    "message_thread_id", "cache_time", "duration", "width", "height",
+}
+BOOL_FIELDS = {
+    "disable_notification", "drop_pending_updates", "show_alert", "protect_content",
+    "allow_sending_without_reply", "has_spoiler", "disable_web_page_preview",
+}
+MEDIA_METHODS = {
+    "sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice", "sendVideo": "video",
+    "sendAudio": "audio", "sendAnimation": "animation", "sendSticker": "sticker",
+}
+TRUE_METHODS = {
+    "deleteWebhook", "setWebhook", "setMyCommands", "deleteMyCommands", "answerCallbackQuery",
+    "leaveChat", "sendChatAction", "deleteMessage", "setMyDescription", "setMyShortDescription",
+    "setMyName", "setChatMenuButton", "pinChatMessage", "unpinChatMessage", "close", "logOut",
+}
+DEFAULT_ERRORS = {
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    403: "Forbidden: bot was blocked by the user",
+    400: "Bad Request: chat not found",
+    401: "Unauthorized",
+}
+
+
+@dataclass
+class Request:
+    """One call the bot made: the method name, its decoded parameters and uploaded file names."""
+
+    method: str
+    params: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)
+    token: str = ""
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    @property
+    def chat_id(self) -> int | str | None:
+        return self.params.get("chat_id")
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int
+    description: str
+    retry_after: int | None
+    chat_id: int | str | None
+    times: int | None  # None: every matching request from now on
+
+
+def _same_chat(a: Any, b: Any) -> bool:
+    return str(a) == str(b)
+
+
+def _decode(key: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if key in JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if key in INT_FIELDS or key == "chat_id":
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if key in BOOL_FIELDS:
+        return value.lower() in ("true", "1")
+    return value
+
+
+class FakeBotAPI:
+    """The server; start it with `await server.start()` or `async with FakeBotAPI() as server`."""
+
+    def __init__(self, *, bot_id: int = 42, username: str = "test_bot", first_name: str = "Test Bot") -> None:
+        self.bot_user = {"id": bot_id, "is_bot": True, "first_name": first_name, "username": username,
+                         "can_join_groups": True, "can_read_all_group_messages": False,
+                         "supports_inline_queries": False}
+        self.requests: list[Request] = []
+        self.messages: dict[tuple[str, int], dict[str, Any]] = {}
+        self.chats: dict[str, dict[str, Any]] = {}
+        self.members: dict[tuple[str, str], str] = {}
+        self.webhook: dict[str, Any] | None = None
+        self._faults: list[Fault] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[str, itertools.count[int]] = {}
+        self._file_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self.url = ""
+
+    # life cycle -------------------------------------------------------------------------------------------
+    async def start(self) -> FakeBotAPI:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBotAPI:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # test controls ----------------------------------------------------------------------------------------
+    def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an incoming update for getUpdates; an `update_id` is assigned when missing."""
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        self._updates.append(update)
+        asyncio.get_running_loop().create_task(self._notify())
+        return update
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        retry_after: int | None = None,
+        description: str | None = None,
+        chat_id: int | str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` (for `chat_id` if given) fail; `times=None`: always."""
+        if status == 429 and retry_after is None:
+            retry_after = 3
+        text = description or DEFAULT_ERRORS.get(status, "Error").format(retry_after=retry_after)
+        self._faults.append(Fault(method, status, text, retry_after, chat_id, times))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def calls(self, method: str | None = None, *, chat_id: int | str | None = None,
+              ok: bool | None = None) -> list[Request]:
+        """The recorded requests, filtered by method, chat and success."""
+        return [
+            r for r in self.requests
+            if (method is None or r.method == method)
+            and (chat_id is None or _same_chat(r.chat_id, chat_id))
+            and (ok is None or r.ok == ok)
+        ]
+
+    def texts(self, chat_id: int | str | None = None) -> list[str]:
+        """Texts of the messages accepted by sendMessage, in order, optionally for one chat."""
+        return [r.params.get("text", "") for r in self.calls("sendMessage", chat_id=chat_id, ok=True)]
+
+    async def wait_for(
+        self,
+        method: str | None = None,
+        predicate: Callable[[Request], bool] | None = None,
+        *,
+        chat_id: int | str | None = None,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> Request:
+        """Wait until `count` requests match; return the last of them. Raises TimeoutError otherwise."""
+
+        def matching() -> list[Request]:
+            return [r for r in self.calls(method, chat_id=chat_id) if predicate is None or predicate(r)]
+
+        async def _wait() -> Request:
+            async with self._changed:
+                while len(found := matching()) < count:
+                    await self._changed.wait()
+                return found[count - 1]
+
+        try:
+            return await asyncio.wait_for(_wait(), timeout)
+        except TimeoutError:
+            seen = ", ".join(r.method for r in self.requests[-10:])
+            message = f"no {method or 'request'} matching within {timeout}s; last seen: {seen}"
+            raise TimeoutError(message) from None
+
+    def set_chat(self, chat_id: int | str, **chat: Any) -> None:
+        """Describe a chat for getChat and message objects (type, title, username...)."""
+        self.chats[str(chat_id)] = {"id": int(chat_id), **chat}
+
+    def set_member(self, chat_id: int | str, user_id: int | str, status: str) -> None:
+        self.members[(str(chat_id), str(user_id))] = status
+
+    # request handling -------------------------------------------------------------------------------------
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, str]]:
+        params: dict[str, Any] = {}
+        files: dict[str, str] = {}
+        if request.content_type == "application/json":
+            body = await request.read()
+            return (json.loads(body) if body else {}), files
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name is None:
+                    continue
+                if part.filename is not None:  # type: ignore[union-attr]
+                    await part.read()  # type: ignore[union-attr]
+                    files[part.name] = part.filename  # type: ignore[union-attr]
+                else:
+                    params[part.name] = _decode(part.name, await part.text())  # type: ignore[union-attr]
+            return params, files
+        form = await request.post() if request.method == "POST" else request.query
+        for key, value in form.items():
+            params[key] = _decode(key, value if isinstance(value, str) else str(value))
+        return params, files
+
+    def _fault_for(self, method: str, params: dict[str, Any]) -> Fault | None:
+        for fault in self._faults:
+            if fault.method != method and fault.method != "*":
+                continue
+            if fault.chat_id is not None and not _same_chat(fault.chat_id, params.get("chat_id")):
+                continue
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+            return fault
+        return None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params, files = await self._params(request)
+        record = Request(method=method, params=params, files=files, token=request.match_info["token"])
+        fault = self._fault_for(method, params)
+        if fault is not None:
+            record.status = fault.status
+            body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
+            if fault.retry_after is not None:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            return await self._reply(record, body, fault.status)
+        if method == "getUpdates":
+            self.requests.append(record)
+            await self._notify()
+            return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        try:
+            result = self._dispatch(method, params, files)
+        except _APIError as exc:
+            record.status = exc.status
+            return await self._reply(record, {"ok": False, "error_code": exc.status,
+                                              "description": exc.description}, exc.status)
+        return await self._reply(record, {"ok": True, "result": result}, 200)
+
+    async def _reply(self, record: Request, body: dict[str, Any], status: int) -> web.Response:
+        self.requests.append(record)
+        await self._notify()
+        return web.json_response(body, status=status)
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        limit = int(params.get("limit") or 100)
+        deadline = asyncio.get_running_loop().time() + float(params.get("timeout") or 0)
+        async with self._changed:
+            while not self._updates and not self._closing:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    break
+        return self._updates[:limit]
+
+    def _dispatch(self, method: str, params: dict[str, Any], files: dict[str, str]) -> Any:
+        if method == "getMe":
+            return self.bot_user
+        if method == "getWebhookInfo":
+            return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
+                    "pending_update_count": len(self._updates)}
+        if method == "setWebhook":
+            self.webhook = params
+            return True
+        if method == "deleteWebhook":
+            self.webhook = None
+            return True
+        if method in TRUE_METHODS:
+            return True
+        if method == "getMyCommands":
+            return []
+        if method == "sendMessage":
+            return self._new_message(params, text=params.get("text", ""))
+        if method in MEDIA_METHODS:
+            return self._new_message(params, **self._media(MEDIA_METHODS[method], params, files))
+        if method == "sendMediaGroup":
+            items = params.get("media") or []
+            if not 2 <= len(items) <= 10:
+                raise _APIError(400, "Bad Request: wrong number of media items")
+            group = str(next(self._file_ids))
+            return [
+                self._new_message({**params, "caption": item.get("caption")}, media_group_id=group,
+                                  **self._media(item["type"], {item["type"]: item["media"]}, files))
+                for item in items
+            ]
+        if method in ("copyMessage", "forwardMessage"):
+            source = self.messages.get((str(params.get("from_chat_id")), int(params.get("message_id", 0))))
+            if source is None:
+                raise _APIError(400, "Bad Request: message to copy not found")
+            copied = {k: v for k, v in source.items() if k not in ("message_id", "chat", "date", "from")}
+            message = self._new_message(params, **copied)
+            return message if method == "forwardMessage" else {"message_id": message["message_id"]}
+        if method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
+            return self._edit(method, params)
+        if method == "getChat":
+            return {**self._chat(params["chat_id"]), "accent_color_id": 0, "max_reaction_count": 11}
+        if method == "getChatMember":
+            status = self.members.get((str(params["chat_id"]), str(params["user_id"])), "member")
+            user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "User"}
+            return {"status": status, "user": user, **_member_extra(status)}
+        raise _APIError(404, "Not Found: method not found")
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        known = self.chats.get(str(chat_id))
+        if known is not None:
+            return dict(known)
+        number = int(chat_id)
+        if number < 0:
+            return {"id": number, "type": "supergroup", "title": f"Group {number}"}
+        return {"id": number, "type": "private", "first_name": f"User {number}"}
+
+    def _media(self, kind: str, params: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
+        ref = params.get(kind, "")
+        if isinstance(ref, str) and ref.startswith("attach://"):
+            ref = f"uploaded-{files.get(ref[len('attach://'):], 'file')}"
+        n = next(self._file_ids)
+        obj = {"file_id": str(ref) or f"file-{n}", "file_unique_id": f"u{n}"}
+        if kind == "photo":
+            return {"photo": [{**obj, "width": 800, "height": 600}]}
+        if kind in ("video", "animation"):
+            return {kind: {**obj, "width": 640, "height": 480, "duration": 1}}
+        if kind in ("voice", "audio"):
+            return {kind: {**obj, "duration": 1}}
+        return {kind: obj}
+
+    def _new_message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        if chat_id is None:
+            raise _APIError(400, "Bad Request: chat_id is empty")
+        chat = self._chat(chat_id)
+        counter = self._message_ids.setdefault(str(chat["id"]), itertools.count(1))
+        message: dict[str, Any] = {"message_id": next(counter), "date": int(time.time()), "chat": chat,
+                                   "from": self.bot_user}
+        message.update({k: v for k, v in content.items() if v is not None})
+        caption = params.get("caption")
+        if caption and "text" not in message:
+            message["caption"] = caption
+        if params.get("reply_markup") and "inline_keyboard" in params["reply_markup"]:
+            message["reply_markup"] = params["reply_markup"]
+        reply_params = params.get("reply_parameters") or {}
+        reply_to = reply_params.get("message_id") or params.get("reply_to_message_id")
+        if reply_to is not None:
+            original = self.messages.get((str(chat["id"]), int(reply_to)))
+            if original is None and not reply_params.get("allow_sending_without_reply"):
+                raise _APIError(400, "Bad Request: message to be replied not found")
+            if original is not None:
+                message["reply_to_message"] = original
+        self.messages[(str(chat["id"]), message["message_id"])] = message
+        return message
+
+    def _edit(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        key = (str(params.get("chat_id")), int(params.get("message_id") or 0))
+        message = self.messages.get(key)
+        if message is None:
+            raise _APIError(400, "Bad Request: message to edit not found")
+        updated = dict(message)
+        if method == "editMessageText":
+            updated["text"] = params.get("text", "")
+        if method == "editMessageCaption":
+            updated["caption"] = params.get("caption", "")
+        markup = params.get("reply_markup")
+        if markup:
+            updated["reply_markup"] = markup
+        else:
+            updated.pop("reply_markup", None)
+        if updated == message:
+            raise _APIError(400, "Bad Request: message is not modified: specified new message content and "
+                                 "reply markup are exactly the same as a current content and reply markup of "
+                                 "the message")
+        updated["edit_date"] = int(time.time())
+        self.messages[key] = updated
+        return updated
+
+
+def _member_extra(status: str) -> dict[str, Any]:
+    if status == "administrator":
+        return {"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                "can_delete_messages": True, "can_manage_video_chats": True, "can_restrict_members": True,
+                "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
+                "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False}
+    if status == "creator":
+        return {"is_anonymous": False}
+    if status == "restricted":
+        return {"is_member": True, "can_send_messages": True, "can_send_audios": True,
+                "can_send_documents": True, "can_send_photos": True, "can_send_videos": True,
+                "can_send_video_notes": True, "can_send_voice_notes": True, "can_send_polls": True,
+                "can_send_other_messages": True, "can_add_web_page_previews": True, "can_change_info": False,
+                "can_invite_users": False, "can_pin_messages": False, "can_manage_topics": False,
+                "until_date": 0}
+    if status == "kicked":
+        return {"until_date": 0}
+    return {}
+
+
+class _APIError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description

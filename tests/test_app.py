@@ -1,0 +1,114 @@
+"""The whole bot in-process against the fake Bot API: starts, answers, delivers the outbox, stops."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import App, start, webhook_secret
+from bot.outbox import enqueue
+from bot.settings import Settings
+from tests import tg
+from tests.conftest import SAMPLE_RULES
+from tests.fake_bot_api import FakeBotAPI
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as srv:
+        yield srv
+
+
+def app_settings(tmp_path: Path, server: FakeBotAPI, **kw: object) -> Settings:
+    return Settings(_env_file=None, bot_token="42:TEST", telegram_api_url=server.url,
+                    database_url=f"sqlite+aiosqlite:///{tmp_path}/data/bot.db", rules_file=str(SAMPLE_RULES),
+                    admin_ids=["1000"], **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_polling_app_answers_delivers_outbox_and_stops(tmp_path: Path, server: FakeBotAPI) -> None:
+    app: App = await start(app_settings(tmp_path, server))
+    try:
+        await server.wait_for("getUpdates")
+        assert server.calls("getMe") and server.calls("deleteWebhook")
+        menus = {r.params.get("language_code") for r in server.calls("setMyCommands")}
+        assert {"vi", "en"} <= menus
+        assert (tmp_path / "data" / "encryption.key").exists(), "key kept beside the database"
+
+        server.push_update(tg.private_message(7, "/khong_co_lenh_nay"))
+        await server.wait_for("sendMessage", chat_id=7)
+
+        async with app.core.sessions() as session:
+            await enqueue(session, channel="telegram", chat_id="-100", kind="text",
+                          payload={"text": "Hồ sơ mới"}, key="e2e-1")
+            await session.commit()
+        app.sender.wake()
+        await server.wait_for("sendMessage", lambda r: r.params.get("text") == "Hồ sơ mới")
+    finally:
+        await app.stop()
+    assert all(task.done() for task in app.tasks) and app.polling is not None and app.polling.done()
+    calls = len(server.requests)
+    server.push_update(tg.private_message(7, "/after"))
+    assert len(server.requests) == calls, "nothing polls after stop"
+
+
+async def test_webhook_mode_checks_the_secret(tmp_path: Path, server: FakeBotAPI) -> None:
+    port = free_port()
+    settings = app_settings(tmp_path, server, webhook_url=f"http://127.0.0.1:{port}/tg",
+                            webhook_host="127.0.0.1", webhook_port=port)
+    app = await start(settings)
+    try:
+        [hook] = server.calls("setWebhook")
+        assert hook.params["url"] == settings.webhook_url
+        assert hook.params["secret_token"] == webhook_secret(settings)
+        assert not server.calls("getUpdates")
+        update = tg.private_message(8, "/khong_co_lenh_nay")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(settings.webhook_url, json=update) as denied:
+                assert denied.status == 401
+            secret = {"X-Telegram-Bot-Api-Secret-Token": hook.params["secret_token"]}
+            async with http.post(settings.webhook_url, json=update, headers=secret) as ok:
+                assert ok.status == 200
+        await server.wait_for("sendMessage", chat_id=8)
+    finally:
+        await app.stop()
+
+
+async def test_rejected_token_fails_start_with_a_reason(tmp_path: Path, server: FakeBotAPI) -> None:
+    from bot.app import StartupError
+
+    server.fail_next("getMe", 401)
+    with pytest.raises(StartupError, match="BOT_TOKEN"):
+        await start(app_settings(tmp_path, server))
+
+
+def test_invalid_rules_exit_1_with_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.app import run
+
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("agencies: 3\n", encoding="utf-8")
+    settings = Settings(_env_file=None, bot_token="42:TEST", rules_file=str(bad),
+                        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    assert run(settings) == 1
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_python_m_bot_without_token_exits_1(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    done = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "BOT_TOKEN" in lines[0]

@@ -1,0 +1,373 @@
+"""The outbox sender against the fake Bot API: delivered once, never lost, limits and failures honoured."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import func, select
+
+from bot.outbox import enqueue
+from bot.ratelimit import Limits
+from bot.sender import Delivery, DeliveryResult, Sender
+from handlers.telegram.sender import TelegramTransport
+from storage.db import create_engine, session_factory
+from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
+from tests.fake_bot_api import FakeBotAPI
+
+FAST = Limits(per_second=1000, chat_interval=0, group_per_minute=0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow().replace(microsecond=0) + dt.timedelta(hours=1)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as srv:
+        yield srv
+
+
+@pytest.fixture
+async def bot(server: FakeBotAPI) -> AsyncIterator[Bot]:
+    b = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
+    yield b
+    await b.session.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_sender(sessions, bot: Bot, clock: Clock, limits: Limits = FAST, **kw: Any) -> Sender:
+    return Sender(sessions, {"telegram": TelegramTransport(bot)}, kw.pop("worker_id", "w1"), clock=clock,
+                  limits=limits, admin_ids=["1000", "1001"], rng=random.Random(1), **kw)
+
+
+async def put(sessions, chat_id: str | int, text: str, kind: str = "text", **kw: Any) -> int:
+    async with sessions() as session:
+        row = await enqueue(session, channel="telegram", chat_id=str(chat_id), kind=kind,
+                            payload=kw.pop("payload", None) or {"text": text}, key=kw.pop("key", text), **kw)
+        await session.commit()
+        return row.id
+
+
+async def rows(sessions) -> dict[int, OutboxMessage]:
+    async with sessions() as session:
+        return {r.id: r for r in (await session.scalars(select(OutboxMessage))).all()}
+
+
+async def drain(sender: Sender, clock: Clock, step: float = 1.0, rounds: int = 200) -> None:
+    """Run rounds, moving the fake clock, until nothing is left to send."""
+    for _ in range(rounds):
+        await sender.run_once()
+        async with sender.sessions() as session:
+            left = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status.in_(["pending", "sending"])))
+        if not left:
+            return
+        clock.advance(step)
+    raise AssertionError("outbox not drained")
+
+
+async def add_case(sessions, code: str = "ABCD-1234", agency: str = "thanh-tra") -> int:
+    async with sessions() as session:
+        if await session.get(Agency, agency) is None:
+            session.add(Agency(id=agency, name_vi="Thanh tra tỉnh", name_en="Provincial Inspectorate"))
+        case = Case(code=code, pin_hash="x", channel="telegram", kind="complaint", summary="s",
+                    lead_agency_id=agency, received_on=dt.date(2026, 3, 2))
+        session.add(case)
+        await session.commit()
+        return case.id
+
+
+async def test_text_with_buttons_is_delivered_and_recorded(sessions, server, bot, clock) -> None:
+    row_id = await put(sessions, 7, "Chọn loại", payload={
+        "text": "Chọn loại", "buttons": [[{"text": "Tố cáo", "data": "kind:denunciation"}],
+                                          [{"text": "Luật", "url": "https://example.org"}]]})
+    stats = await make_sender(sessions, bot, clock).run_once()
+    assert stats.sent == 1
+    request = server.calls("sendMessage")[0]
+    assert request.params["text"] == "Chọn loại"
+    keyboard = request.params["reply_markup"]["inline_keyboard"]
+    assert keyboard[0][0]["callback_data"] == "kind:denunciation" and keyboard[1][0]["url"]
+    row = (await rows(sessions))[row_id]
+    assert (row.status, row.message_id, row.sent_at, row.claimed_until) == ("sent", "1", clock.now, None)
+
+
+async def test_force_reply_and_reply_to(sessions, server, bot, clock) -> None:
+    await put(sessions, 7, "first")
+    await put(sessions, 7, "q", payload={"text": "Câu hỏi?", "force_reply": True, "reply_to": 1})
+    await drain(make_sender(sessions, bot, clock), clock)
+    question = server.calls("sendMessage")[1]
+    assert question.params["reply_markup"]["force_reply"] is True
+    assert question.params["reply_parameters"]["message_id"] == 1
+
+
+async def test_crash_before_sending_loses_nothing_and_sends_once(sessions, server, bot, clock) -> None:
+    await put(sessions, 7, "hồ sơ đã tiếp nhận")
+    started, never = asyncio.Event(), asyncio.Event()
+
+    class Hanging:
+        async def deliver(self, delivery: Delivery) -> DeliveryResult:
+            started.set()
+            await never.wait()
+            raise AssertionError("unreachable")
+
+    crashed = Sender(sessions, {"telegram": Hanging()}, "crashed", clock=clock, limits=FAST, lease_seconds=60)
+    task = asyncio.create_task(crashed.run_once())
+    await started.wait()
+    task.cancel()  # the process dies with the row claimed
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    survivor = make_sender(sessions, bot, clock, worker_id="w2")
+    assert (await survivor.run_once()).sent == 0, "the dead worker's lease still holds"
+    clock.advance(61)
+    await drain(survivor, clock)
+    await survivor.run_once()
+    assert server.texts(7) == ["hồ sơ đã tiếp nhận"]
+
+
+async def test_two_senders_deliver_each_row_once(db_url, server, bot, clock) -> None:
+    engines = [create_engine(db_url), create_engine(db_url)]
+    try:
+        factories = [session_factory(e) for e in engines]
+        for n in range(60):
+            await put(factories[0], 100 + n % 15, f"msg {n}")
+        senders = [make_sender(f, bot, clock, worker_id=f"w{i}", batch=7) for i, f in enumerate(factories)]
+
+        async def loop(sender: Sender) -> None:
+            for _ in range(50):
+                if (await sender.run_once()).claimed == 0:
+                    return
+
+        await asyncio.gather(*(loop(s) for s in senders))
+        texts = server.texts()
+        assert sorted(texts) == sorted(f"msg {n}" for n in range(60))
+        assert all(r.status == "sent" for r in (await rows(factories[0])).values())
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
+async def test_retry_after_defers_that_chat_only(sessions, server, bot, clock) -> None:
+    server.fail_next("sendMessage", 429, retry_after=5, chat_id=7)
+    a = await put(sessions, 7, "a1")
+    b = await put(sessions, 7, "a2")
+    await put(sessions, 8, "b1")
+    sender = make_sender(sessions, bot, clock)
+    start = clock.now
+    await sender.run_once()
+    assert server.texts(8) == ["b1"] and server.texts(7) == []
+    stored = await rows(sessions)
+    assert stored[a].status == "pending" and stored[a].not_before == start + dt.timedelta(seconds=5)
+    assert stored[b].not_before >= stored[a].not_before
+    assert stored[a].attempts == 0, "a 429 is not a failed attempt"
+    clock.advance(4)
+    await sender.run_once()
+    assert server.texts(7) == []
+    clock.advance(1)
+    await drain(sender, clock)
+    assert server.texts(7) == ["a1", "a2"]
+
+
+async def test_server_errors_back_off_then_deliver(sessions, server, bot, clock) -> None:
+    server.fail_next("sendMessage", 500, times=2)
+    row_id = await put(sessions, 7, "x")
+    sender = make_sender(sessions, bot, clock)
+    start = clock.now
+    await sender.run_once()
+    first = (await rows(sessions))[row_id]
+    assert first.attempts == 1 and "Internal Server Error" in (first.last_error or "")
+    assert start + dt.timedelta(seconds=1) <= first.not_before <= start + dt.timedelta(seconds=2)
+    clock.now = first.not_before
+    await sender.run_once()
+    second = (await rows(sessions))[row_id]
+    assert second.attempts == 2
+    assert clock.now + dt.timedelta(seconds=2) <= second.not_before <= clock.now + dt.timedelta(seconds=4)
+    clock.now = second.not_before
+    await sender.run_once()
+    assert server.texts(7) == ["x"]
+    assert (await rows(sessions))[row_id].status == "sent"
+
+
+async def test_gives_up_after_max_attempts(sessions, server, bot, clock) -> None:
+    server.fail_next("sendMessage", 502, times=None)
+    row_id = await put(sessions, 7, "x")
+    await drain(make_sender(sessions, bot, clock, max_attempts=3), clock, step=60)
+    row = (await rows(sessions))[row_id]
+    assert row.status == "failed" and row.attempts == 3 and "Bad Gateway" in (row.last_error or "")
+    assert len(server.calls("sendMessage")) == 3
+
+
+async def test_kicked_from_group_marks_chat_reports_once_and_spares_others(sessions, server, bot,
+                                                                           clock) -> None:
+    async with sessions() as session:
+        session.add_all([Agency(id="thanh-tra", name_vi="Thanh tra tỉnh", name_en="Inspectorate"),
+                         Agency(id="cong-an", name_vi="Công an tỉnh", name_en="Police")])
+        await session.flush()
+        session.add_all([AgencyChat(agency_id="thanh-tra", channel="telegram", chat_id="-100"),
+                         AgencyChat(agency_id="cong-an", channel="telegram", chat_id="-200")])
+        await session.commit()
+    server.fail_next("sendMessage", 403, chat_id=-100, times=None,
+                     description="Forbidden: bot was kicked from the supergroup chat")
+    failed = [await put(sessions, -100, f"tt{n}", agency_id="thanh-tra") for n in range(2)]
+    await put(sessions, -200, "ca", agency_id="cong-an")
+    sender = make_sender(sessions, bot, clock)
+    start = clock.now
+    await drain(sender, clock)
+    assert server.texts(-200) == ["ca"]
+    stored = await rows(sessions)
+    assert all(stored[i].status == "failed" and "kicked" in (stored[i].last_error or "") for i in failed)
+    assert len(server.calls("sendMessage", chat_id=-100)) == 1, "the chat's other rows are not tried"
+    async with sessions() as session:
+        chat = (await session.scalars(select(AgencyChat).where(AgencyChat.chat_id == "-100"))).one()
+        assert chat.failed_at == start and "kicked" in (chat.failure or "")
+    for admin in ("1000", "1001"):
+        [report] = server.texts(admin)
+        assert "Thanh tra tỉnh" in report and "-100" in report
+
+    await put(sessions, -100, "later", agency_id="thanh-tra")
+    await drain(sender, clock)
+    assert len(server.texts("1000")) == 1, "one report per chat, not per message"
+
+
+async def test_blocked_citizen_is_marked_and_admins_told_without_identity(sessions, server, bot,
+                                                                          clock) -> None:
+    case_id = await add_case(sessions, code="QN-7777")
+    server.fail_next("sendMessage", 403, chat_id=555, times=None)
+    row_id = await put(sessions, 555, "Hồ sơ đã được thụ lý", case_id=case_id)
+    await put(sessions, 556, "other citizen")
+    start = clock.now
+    await drain(make_sender(sessions, bot, clock), clock)
+    assert (await rows(sessions))[row_id].status == "failed"
+    assert server.texts(556) == ["other citizen"]
+    async with sessions() as session:
+        user = await session.get(ChatUser, ("telegram", "555"))
+        assert user is not None and user.blocked_at == start
+    report = server.texts("1000")[0]
+    assert "QN-7777" in report and "555" not in report
+
+
+async def test_bad_request_fails_only_the_row(sessions, server, bot, clock) -> None:
+    async with sessions() as session:
+        session.add(Agency(id="thanh-tra", name_vi="Thanh tra tỉnh", name_en="Inspectorate"))
+        await session.flush()
+        session.add(AgencyChat(agency_id="thanh-tra", channel="telegram", chat_id="-100"))
+        await session.commit()
+    server.fail_next("sendMessage", 400, description="Bad Request: message is too long", chat_id=-100)
+    bad = await put(sessions, -100, "too long", agency_id="thanh-tra")
+    await put(sessions, -100, "fine", agency_id="thanh-tra")
+    await drain(make_sender(sessions, bot, clock), clock)
+    assert (await rows(sessions))[bad].status == "failed"
+    assert server.texts(-100) == ["fine"]
+    async with sessions() as session:
+        chat = (await session.scalars(select(AgencyChat))).one()
+        assert chat.failed_at is None
+    assert server.texts("1000") == []
+
+
+async def test_per_chat_interval_defers_with_spacing(sessions, server, bot, clock) -> None:
+    ids = [await put(sessions, 7, f"m{n}") for n in range(3)]
+    sender = make_sender(sessions, bot, clock, limits=Limits(per_second=30, chat_interval=1.0,
+                                                            group_per_minute=20))
+    start = clock.now
+    stats = await sender.run_once()
+    assert (stats.sent, stats.deferred) == (1, 2)
+    stored = await rows(sessions)
+    assert [stored[i].not_before for i in ids[1:]] == [start + dt.timedelta(seconds=1),
+                                                        start + dt.timedelta(seconds=2)]
+    await drain(sender, clock)
+    stored = await rows(sessions)
+    sent_at = [stored[i].sent_at for i in ids]
+    assert all(b - a >= dt.timedelta(seconds=1) for a, b in itertools.pairwise(sent_at))
+    assert server.texts(7) == ["m0", "m1", "m2"]
+
+
+async def test_group_gets_at_most_20_a_minute(sessions, server, bot, clock) -> None:
+    ids = [await put(sessions, -100, f"g{n}") for n in range(25)]
+    sender = make_sender(sessions, bot, clock, limits=Limits())
+    await drain(sender, clock, step=1.0, rounds=400)
+    stored = await rows(sessions)
+    sent_at = sorted(stored[i].sent_at for i in ids)
+    for n in range(len(sent_at) - 20):
+        assert sent_at[n + 20] - sent_at[n] >= dt.timedelta(seconds=60)
+    assert server.texts(-100) == [f"g{n}" for n in range(25)]
+
+
+async def test_overall_rate_is_30_a_second(sessions, server, bot, clock) -> None:
+    for n in range(40):
+        await put(sessions, 200 + n, f"p{n}")
+    sender = make_sender(sessions, bot, clock, limits=Limits())
+    stats = await sender.run_once()
+    assert (stats.sent, stats.deferred) == (30, 10)
+    clock.advance(1)
+    assert (await sender.run_once()).sent == 10
+
+
+async def test_card_is_recorded_and_edit_card_edits_it(sessions, server, bot, clock) -> None:
+    case_id = await add_case(sessions)
+    sender = make_sender(sessions, bot, clock)
+    await put(sessions, -100, "Hồ sơ ABCD: mới", kind="card", case_id=case_id, agency_id="thanh-tra",
+              key="card-1",
+              payload={"text": "Hồ sơ ABCD: mới", "buttons": [[{"text": "Thụ lý", "data": "a"}]]})
+    await drain(sender, clock)
+    async with sessions() as session:
+        [card] = (await session.scalars(select(CardMessage))).all()
+    assert (card.case_id, card.agency_id, card.chat_id, card.message_id, card.purpose) == (
+        case_id, "thanh-tra", "-100", "1", "card")
+
+    await put(sessions, -100, "", kind="edit_card", case_id=case_id, agency_id="thanh-tra", key="edit-1",
+              payload={"text": "Hồ sơ ABCD: đã thụ lý"})
+    await put(sessions, -100, "", kind="edit_card", case_id=case_id, agency_id="thanh-tra", key="edit-2",
+              payload={"text": "Hồ sơ ABCD: đã thụ lý"})
+    await drain(sender, clock)
+    edits = server.calls("editMessageText")
+    assert [e.params["message_id"] for e in edits] == [1, 1]
+    assert server.messages[("-100", 1)]["text"] == "Hồ sơ ABCD: đã thụ lý"
+    assert "reply_markup" not in server.messages[("-100", 1)]
+    assert {r.status for r in (await rows(sessions)).values()} == {"sent"}, "'not modified' counts as done"
+    assert len(server.calls("sendMessage")) == 1
+
+
+async def test_edit_card_without_editable_card_posts_a_new_one(sessions, server, bot, clock) -> None:
+    case_id = await add_case(sessions)
+    async with sessions() as session:
+        session.add(CardMessage(case_id=case_id, agency_id="thanh-tra", channel="telegram", chat_id="-100",
+                                message_id="999"))
+        await session.commit()
+    await put(sessions, -100, "", kind="edit_card", case_id=case_id, agency_id="thanh-tra", key="e",
+              payload={"text": "card now"})
+    await drain(make_sender(sessions, bot, clock), clock)
+    assert server.texts(-100) == ["card now"]
+    async with sessions() as session:
+        ids = sorted((await session.scalars(select(CardMessage.message_id))).all())
+    assert ids == ["1", "999"]
+
+
+async def test_media_album_and_single_items(sessions, server, bot, clock) -> None:
+    await put(sessions, 7, "m", kind="media", key="album", payload={"items": [
+        {"media": "photo", "file_id": "p1", "caption": "ảnh 1"}, {"media": "photo", "file_id": "p2"},
+        {"media": "voice", "file_id": "v1"}, {"media": "document", "file_id": "d1"}]})
+    await drain(make_sender(sessions, bot, clock), clock)
+    assert [r.method for r in server.calls()] == ["sendMediaGroup", "sendVoice", "sendDocument"]
+    assert [m["media"] for m in server.calls("sendMediaGroup")[0].params["media"]] == ["p1", "p2"]
+    row = next(iter((await rows(sessions)).values()))
+    assert row.status == "sent" and row.message_id == "1"
