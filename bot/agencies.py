@@ -1,12 +1,20 @@
-"""Agencies and their bound group chats: mirrored from the rules file, bound by admins."""
+"""Agencies and their bound group chats: mirrored from the rules file, bound by admins.
+
+Any member of a bound group acts for its agency (DESIGN.md), so the chat -> agency lookup here is the whole
+of an officer's authentication; binding is therefore limited to admins and always audited.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.audit import record
+from bot.core import Core
 from bot.rules import Rules
-from storage.models import Agency, AgencyChat
+from storage.models import Agency, AgencyChat, utcnow
 
 
 async def sync_agencies(sessions: async_sessionmaker[AsyncSession], rules: Rules) -> None:
@@ -28,5 +36,148 @@ async def sync_agencies(sessions: async_sessionmaker[AsyncSession], rules: Rules
                     )
                 ).scalar_one_or_none()
                 if bound is None:
-                    session.add(AgencyChat(agency_id=spec.id, channel=channel, chat_id=str(chat_id),
-                                           source="rules"))
+                    session.add(
+                        AgencyChat(agency_id=spec.id, channel=channel, chat_id=str(chat_id), source="rules")
+                    )
+
+
+class BindingRefused(Exception):
+    """A bind, unbind or listing request that must not be done; `reason_key` is a locale key."""
+
+    def __init__(self, reason_key: str, **params: object) -> None:
+        super().__init__(reason_key)
+        self.reason_key = reason_key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Binding:
+    agency_id: str
+    channel: str
+    chat_id: str
+    title: str | None
+    source: str
+
+
+GROUP_TYPES = frozenset({"group", "supergroup"})
+
+
+def is_admin(core: Core, user_id: str) -> bool:
+    return str(user_id) in core.settings.admin_ids
+
+
+async def agency_of_chat(session: AsyncSession, channel: str, chat_id: str) -> str | None:
+    """The agency a group chat acts for, or None when the chat is not bound."""
+    return (
+        await session.execute(
+            select(AgencyChat.agency_id).where(
+                AgencyChat.channel == channel, AgencyChat.chat_id == str(chat_id)
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def chat_of_agency(
+    session: AsyncSession, agency_id: str, channel: str | None = None
+) -> AgencyChat | None:
+    """The group chat bound to an agency (on `channel`, or on any channel)."""
+    query = select(AgencyChat).where(AgencyChat.agency_id == agency_id).order_by(AgencyChat.id)
+    if channel:
+        query = query.where(AgencyChat.channel == channel)
+    return (await session.execute(query)).scalars().first()
+
+
+async def bound_agency(core: Core, channel: str, chat_id: str) -> str | None:
+    """The agency of a chat, for adapters deciding whether to listen to it at all."""
+    async with core.sessions() as session:
+        return await agency_of_chat(session, channel, chat_id)
+
+
+def _check_admin_in_group(core: Core, user_id: str, chat_type: str) -> None:
+    if not is_admin(core, user_id):
+        raise BindingRefused("officer.bind.not_admin")
+    if chat_type not in GROUP_TYPES:
+        raise BindingRefused("officer.bind.private")
+
+
+async def bind(
+    core: Core,
+    *,
+    channel: str,
+    chat_id: str,
+    chat_type: str,
+    user_id: str,
+    agency_id: str | None,
+    title: str | None = None,
+) -> Binding:
+    """Make a group chat the agency's group (moving the agency off its old group); audited."""
+    _check_admin_in_group(core, user_id, chat_type)
+    if not agency_id:
+        raise BindingRefused("officer.bind.usage", agencies=", ".join(a.id for a in core.rules.agencies))
+    agency_id = agency_id.strip().lower()
+    if agency_id not in {a.id for a in core.rules.agencies}:
+        raise BindingRefused(
+            "officer.bind.unknown_agency",
+            agency=agency_id,
+            agencies=", ".join(a.id for a in core.rules.agencies),
+        )
+    chat_id = str(chat_id)
+    async with core.sessions() as session, session.begin():
+        current = await agency_of_chat(session, channel, chat_id)
+        if current is not None and current != agency_id:
+            raise BindingRefused("officer.bind.chat_taken", agency=current)
+        row = await chat_of_agency(session, agency_id, channel)
+        before = {"chat_id": row.chat_id, "source": row.source} if row else {}
+        if row is None:
+            row = AgencyChat(agency_id=agency_id, channel=channel, chat_id=chat_id)
+            session.add(row)
+        row.chat_id, row.title, row.source, row.bound_by = chat_id, title, "admin", str(user_id)
+        row.bound_at, row.failed_at, row.failure = utcnow(), None, None
+        record(
+            session,
+            "chat_bound",
+            actor_type="admin",
+            actor_id=str(user_id),
+            agency_id=agency_id,
+            before=before,
+            after={"channel": channel, "chat_id": chat_id, "title": title},
+        )
+    return Binding(agency_id, channel, chat_id, title, "admin")
+
+
+async def unbind(core: Core, *, channel: str, chat_id: str, chat_type: str, user_id: str) -> str:
+    """Release a group from its agency; returns the agency it acted for. Audited."""
+    _check_admin_in_group(core, user_id, chat_type)
+    async with core.sessions() as session, session.begin():
+        row = (
+            await session.execute(
+                select(AgencyChat).where(AgencyChat.channel == channel, AgencyChat.chat_id == str(chat_id))
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise BindingRefused("officer.bind.not_bound")
+        agency_id = row.agency_id
+        await session.delete(row)
+        record(
+            session,
+            "chat_unbound",
+            actor_type="admin",
+            actor_id=str(user_id),
+            agency_id=agency_id,
+            before={"channel": channel, "chat_id": row.chat_id, "source": row.source},
+        )
+    return agency_id
+
+
+async def bindings(core: Core, *, user_id: str) -> list[tuple[str, Binding | None]]:
+    """Every agency of the rules with its bound group (None when unbound); for admins only."""
+    if not is_admin(core, user_id):
+        raise BindingRefused("officer.bind.not_admin")
+    async with core.sessions() as session:
+        rows = (await session.execute(select(AgencyChat).order_by(AgencyChat.id))).scalars().all()
+    by_agency: dict[str, Binding] = {}
+    for row in rows:
+        by_agency.setdefault(
+            row.agency_id, Binding(row.agency_id, row.channel, row.chat_id, row.title, row.source)
+        )
+    return [(a.id, by_agency.get(a.id)) for a in core.rules.agencies]

@@ -1,13 +1,318 @@
-"""The case card an agency group sees: platform-neutral text and action buttons. Never the reporter."""
+"""The case card an agency group sees: platform-neutral text and action buttons. Never the reporter.
+
+The card carries only what the agency needs to act (Luật Tố cáo 2018 Điều 47-48: the reporter's identity
+stays sealed in `Reporter`); buttons carry signed callback strings so a forged or replayed press is refused.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.orm.util import identity_key
+
+from bot import status as st
 from bot.core import Core
+from bot.i18n import catalog, t
 from storage.models import Case
 
+PREFIX = "ca"
+TAG_CHARS = 12
+MAX_DATA = 64  # Telegram's limit on callback_data, in bytes
 
-def card_payload(core: Core, case: Case, agency_id: str, role: str, locale: str = "vi") -> dict[str, Any]:
+# Button action codes (short: they travel in callback data).
+ACCEPT, ASK, TRANSFER, COOPERATE, EXTEND, WATCH, REFER, REJECT, RESOLVE, COMMENT = (
+    "acc",
+    "ask",
+    "tr",
+    "co",
+    "ext",
+    "w",
+    "inv",
+    "rj",
+    "res",
+    "cm",
+)
+REJECT_REASONS = ("not_competent", "anonymous", "duplicate", "insufficient")
+
+
+@dataclass(frozen=True)
+class Press:
+    """A parsed button press: which case, which action (with its argument) at which case version."""
+
+    case_id: int
+    action: str
+    arg: str | None
+    version: int
+    tag: str
+
+
+def _tag(core: Core, agency_id: str, body: str) -> str:
+    return core.privacy.key_for("card-button", f"{agency_id}|{body}")[:TAG_CHARS]
+
+
+def button_data(
+    core: Core, agency_id: str, case_id: int, version: int, action: str, arg: str | None = None
+) -> str:
+    """Signed callback data of one button of `agency_id`'s card: `ca:<case>:<action[.arg]>:<version>:<tag>`.
+
+    The tag binds the press to the agency the card was sent to, so it cannot be replayed elsewhere."""
+    code = f"{action}.{arg}" if arg else action
+    body = f"{PREFIX}:{case_id}:{code}:{version}"
+    data = f"{body}:{_tag(core, agency_id, body)}"
+    if len(data.encode()) > MAX_DATA:
+        raise ValueError(f"callback data too long for Telegram: {data!r}")
+    return data
+
+
+def parse_press(core: Core, agency_id: str, data: str) -> Press | None:
+    """The press encoded in `data` if it was signed for `agency_id`; None when forged or malformed."""
+    parts = data.split(":")
+    if len(parts) != 5 or parts[0] != PREFIX:
+        return None
+    body, tag = ":".join(parts[:4]), parts[4]
+    if not hmac.compare_digest(tag, _tag(core, agency_id, body)):
+        return None
+    try:
+        case_id, version = int(parts[1]), int(parts[3])
+    except ValueError:
+        return None
+    action, _, arg = parts[2].partition(".")
+    return Press(case_id=case_id, action=action, arg=arg or None, version=version, tag=tag)
+
+
+def agency_name(core: Core, agency_id: str, locale: str = "vi") -> str:
+    try:
+        return core.rules.agency(agency_id).name.get(locale)
+    except KeyError:
+        return agency_id
+
+
+def _loaded(case: Case, name: str) -> Any:
+    """A relationship's value if already loaded; never triggers I/O (cards render inside transactions)."""
+    value = inspect(case).attrs[name].loaded_value
+    return None if value is NO_VALUE else value
+
+
+def holders(case: Case) -> list[tuple[str, str]]:
+    """(agency id, role) of every agency holding the case, lead first."""
+    rows = _loaded(case, "agencies")
+    if rows is None:
+        coop = [a for a in case.routing.get("cooperating", []) if a != case.lead_agency_id]
+        return [(case.lead_agency_id, "lead"), *((a, "cooperating") for a in coop)]
+    order = {"lead": 0, "cooperating": 1, "former": 2}
+    return sorted(((a.agency_id, a.role) for a in rows), key=lambda pair: order.get(pair[1], 3))
+
+
+def _duplicate_code(case: Case) -> str | None:
+    """The code of the case this one may duplicate, if that case is already in the session."""
+    if case.duplicate_of_id is None:
+        return None
+    session = object_session(case)
+    if session is not None:
+        other = session.identity_map.get(identity_key(Case, case.duplicate_of_id))
+        if other is not None:
+            return other.code
+    return f"#{case.duplicate_of_id}"
+
+
+def _date(day: dt.date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "—"
+
+
+def _stage_name(core: Core, stage_id: str | None, locale: str) -> tuple[str, str | None]:
+    for policy in core.rules.deadlines:
+        for stage in policy.stages:
+            if stage.id == stage_id:
+                return stage.name.get(locale), getattr(stage, "basis", None) or policy.basis
+    return stage_id or "", None
+
+
+def _explanation(case: Case, locale: str) -> str | None:
+    value = case.routing.get("explanation")
+    if isinstance(value, dict):
+        return value.get(locale) or value.get("vi")
+    return value
+
+
+def card_text(
+    core: Core, case: Case, agency_id: str, role: str, locale: str = "vi", duplicate_code: str | None = None
+) -> str:
+    """The card's text for one holding agency: what it needs to act, and nothing about the reporter."""
+    lines = [t("officer.card.title", locale, code=case.code, kind=t(f"kind.{case.kind}", locale))]
+    if role == "cooperating":
+        lines.append(
+            t("officer.card.cooperating_mark", locale, lead=agency_name(core, case.lead_agency_id, locale))
+        )
+    if role == "former":
+        lines.append(t("officer.card.moved", locale, lead=agency_name(core, case.lead_agency_id, locale)))
+    lines.append(t("officer.card.status", locale, status=t(f"status.{case.status}", locale)))
+    if case.field:
+        try:
+            field = core.rules.field(case.field).name.get(locale)
+        except KeyError:
+            field = case.field
+        lines.append(t("officer.card.field", locale, field=field))
+    if case.area_name or case.area:
+        lines.append(t("officer.card.place", locale, place=case.area_name or case.area))
+    if case.subject:
+        lines.append(t("officer.card.subject", locale, subject=case.subject))
+    if case.occurred:
+        lines.append(t("officer.card.occurred", locale, occurred=case.occurred))
+    lines.append(t("officer.card.summary", locale, summary=case.summary))
+    files = _loaded(case, "attachments")
+    if files:
+        lines.append(t("officer.card.evidence", locale, count=len(files)))
+    lines.append(
+        t("officer.card.identity_sealed" if not case.anonymous else "officer.card.anonymous", locale)
+    )
+    explanation = _explanation(case, locale)
+    if explanation:
+        lines.append(t("officer.card.routing", locale, explanation=explanation))
+    lines.append(t("officer.card.lead", locale, lead=agency_name(core, case.lead_agency_id, locale)))
+    coop = [agency_name(core, a, locale) for a, r in holders(case) if r == "cooperating"]
+    if coop:
+        lines.append(t("officer.card.cooperating", locale, agencies=", ".join(coop)))
+    if case.due_on and case.is_open:
+        name, basis = _stage_name(core, case.stage, locale)
+        key = "officer.card.deadline_paused" if case.paused_at else "officer.card.deadline"
+        lines.append(t(key, locale, stage=name, due=_date(case.due_on), basis=basis or "—"))
+    if case.extensions:
+        lines.append(t("officer.card.extensions", locale, count=case.extensions))
+    dup = duplicate_code or _duplicate_code(case)
+    if dup:
+        lines.append(t("officer.card.duplicate", locale, code=dup))
+    if case.assignee:
+        lines.append(t("officer.card.assignee", locale, name=case.assignee, on=_date(case.accepted_on)))
+    if case.watched:
+        lines.append(t("officer.card.watched", locale))
+    if case.result and not case.is_open:
+        lines.append(t("officer.card.result", locale, result=case.result))
+    return "\n".join(lines)
+
+
+def _lead_buttons(core: Core, case: Case, agency_id: str, locale: str) -> list[tuple[str, str]]:
+    status = case.status
+    actions: list[str] = []
+    if status == st.NEW:
+        actions.append(ACCEPT)
+    actions += [ASK, TRANSFER, COOPERATE]
+    if status in (st.ACCEPTED, st.INVESTIGATING) and case.due_on:
+        actions.append(EXTEND)
+    actions.append(WATCH)
+    if status != st.INVESTIGATING:
+        actions.append(REFER)
+    if case.accepted_on is None:
+        actions.append(REJECT)
+    if status in (st.ACCEPTED, st.INVESTIGATING):
+        actions.append(RESOLVE)
+    actions.append(COMMENT)
+    return [(action, _label(action, case, locale)) for action in actions]
+
+
+def _label(action: str, case: Case, locale: str) -> str:
+    if action == WATCH:
+        return t("officer.button.unwatch" if case.watched else "officer.button.watch", locale)
+    return t(f"officer.button.{action}", locale)
+
+
+def buttons(
+    core: Core, case: Case, agency_id: str, role: str, locale: str = "vi"
+) -> list[list[dict[str, str]]]:
+    """The card's buttons, two a row; a closed case or a former holder gets none."""
+    if not case.is_open or role == "former":
+        return []
+    version = case.version or 1
+    if role == "lead":
+        pairs = _lead_buttons(core, case, agency_id, locale)
+    else:
+        pairs = [(COMMENT, _label(COMMENT, case, locale))]
+        if _may_watch(core, agency_id):
+            pairs.insert(0, (WATCH, _label(WATCH, case, locale)))
+    flat = [
+        {"text": label, "data": button_data(core, agency_id, case.id, version, action)}
+        for action, label in pairs
+    ]
+    return [flat[i : i + 2] for i in range(0, len(flat), 2)]
+
+
+def _may_watch(core: Core, agency_id: str) -> bool:
+    try:
+        return core.rules.agency(agency_id).secretariat
+    except KeyError:
+        return False
+
+
+def card_payload(
+    core: Core,
+    case: Case,
+    agency_id: str,
+    role: str,
+    locale: str = "vi",
+    *,
+    duplicate_code: str | None = None,
+) -> dict[str, Any]:
     """The outbox payload ({"text", "buttons"}) of the card for `agency_id` holding `case` as `role`."""
-    return {"text": f"{case.code} — {case.kind}\n{case.summary}", "buttons": []}
+    return {
+        "text": card_text(core, case, agency_id, role, locale, duplicate_code),
+        "buttons": buttons(core, case, agency_id, role, locale),
+    }
+
+
+def picker(
+    core: Core, case: Case, agency_id: str, action: str, options: list[tuple[str, str]]
+) -> list[list[dict[str, str]]]:
+    """Buttons to pick an argument for an action (a target agency, a reason), one a row."""
+    version = case.version or 1
+    return [
+        [{"text": label, "data": button_data(core, agency_id, case.id, version, action, arg)}]
+        for arg, label in options
+    ]
+
+
+def timeline_text(core: Core, case: Case, events: list[Any], locale: str = "vi") -> str:
+    """The audit trail of a case for officers: when, which agency, what and why. Officers' ids stay out."""
+    zone = ZoneInfo(core.settings.timezone)
+    lines = [t("officer.case.timeline", locale)]
+    for event in events:
+        key = f"officer.event.{event.action}"
+        action = t(key, locale) if key in catalog("vi") else event.action
+        who = (
+            agency_name(core, event.agency_id, locale)
+            if event.agency_id
+            else t(f"officer.actor.{event.actor_type}", locale)
+        )
+        line = f"• {event.at.astimezone(zone):%d/%m/%Y %H:%M} — {action} ({who})"
+        if event.reason:
+            line += f": {event.reason}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def open_cases_text(core: Core, cases: list[Case], agency_id: str, today: dt.date, locale: str = "vi") -> str:
+    """An agency's open cases by deadline, overdue first."""
+    if not cases:
+        return t("officer.cases.none", locale)
+    lines = [t("officer.cases.title", locale, agency=agency_name(core, agency_id, locale), count=len(cases))]
+    for case in cases:
+        role = next((r for a, r in holders(case) if a == agency_id), "lead")
+        overdue = case.due_on is not None and case.due_on < today and case.paused_at is None
+        key = "officer.cases.line_overdue" if overdue else "officer.cases.line"
+        lines.append(
+            t(
+                key,
+                locale,
+                code=case.code,
+                kind=t(f"kind.{case.kind}", locale),
+                status=t(f"status.{case.status}", locale),
+                due=_date(case.due_on),
+                role=t(f"role.{role}", locale),
+            )
+        )
+    return "\n".join(lines)

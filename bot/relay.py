@@ -1,0 +1,198 @@
+"""The relayed conversation: a reporter's answer to an officer's question goes back to the agency's group.
+
+Officers never learn who the reporter is and the reporter never learns which officer asked (Luật Tố cáo
+2018 Điều 47-48); the bot carries both sides. The answer is matched to its case by the question message
+the reporter replied to, so it lands on the right case even when they have several open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import cards
+from bot import status as st
+from bot.agencies import chat_of_agency
+from bot.audit import record
+from bot.case_actions import (
+    current_stage,
+    local_today,
+    notify_citizen,
+    refresh_cards,
+    reporter_chat,
+    to_group,
+)
+from bot.core import Core
+from bot.deadlines import resume
+from bot.i18n import t
+from bot.outbox import enqueue
+from storage.models import Attachment, AuditEvent, Case, OutboxMessage, utcnow
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What the citizen is told after answering: which case their answer went to."""
+
+    code: str
+    resumed: bool
+    locale: str
+
+
+async def question_case(core: Core, channel: str, chat_id: str, replied_to: str) -> int | None:
+    """The case a question message (sent to this chat) belongs to, or None when it was no question."""
+    async with core.sessions() as session:
+        return await _question_case(session, channel, chat_id, replied_to)
+
+
+async def _question_case(session: AsyncSession, channel: str, chat_id: str, replied_to: str) -> int | None:
+    rows = (
+        await session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.chat_id == str(chat_id),
+                OutboxMessage.message_id == str(replied_to),
+                OutboxMessage.case_id.is_not(None),
+            )
+        )
+    ).scalars()
+    for row in rows:
+        if row.payload.get("relay") == "question":
+            return row.case_id
+    return None
+
+
+async def _status_before_question(session: AsyncSession, case_id: int) -> str:
+    """The status the case had before the first unanswered question paused it."""
+    events = (
+        await session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.case_id == case_id, AuditEvent.action == "info_requested")
+            .order_by(AuditEvent.id.desc())
+        )
+    ).scalars()
+    for event in events:
+        status = event.before.get("status")
+        if status and status != st.WAITING_INFO:
+            return status
+    return st.NEW
+
+
+async def _resume_clock(session: AsyncSession, core: Core, case: Case, now: dt.datetime) -> None:
+    """The clock restarts: the due date moves by the time spent waiting for the citizen."""
+    today = local_today(core, now)
+    stage = current_stage(core, case)
+    if case.due_on and case.paused_at and stage is not None:
+        paused_from = case.paused_at.astimezone(core.calendar.timezone).date()
+        unit = stage.unit
+        case.due_on = resume(case.due_on, paused_from, today, unit, core.calendar)
+    case.status = await _status_before_question(session, case.id)
+    case.paused_at = None
+
+
+async def citizen_answer(
+    core: Core,
+    *,
+    channel: str,
+    user_id: str,
+    chat_id: str,
+    replied_to: str,
+    text: str,
+    media: list[dict[str, Any]] | None = None,
+    now: dt.datetime | None = None,
+) -> Answered | None:
+    """Relay the reporter's answer under the case's card in the lead's (and the asker's) group.
+
+    Returns None when the replied-to message was not a question of ours (the intake dialogue takes it).
+    """
+    now = now or utcnow()
+    async with core.sessions() as session, session.begin():
+        case_id = await _question_case(session, channel, chat_id, replied_to)
+        if case_id is None:
+            return None
+        case = await session.get(Case, case_id)
+        if case is None:
+            return None
+        reporter = await reporter_chat(session, core, case)
+        if reporter != (channel, str(chat_id)):
+            return None
+        question = (
+            (
+                await session.execute(
+                    select(OutboxMessage).where(
+                        OutboxMessage.channel == channel,
+                        OutboxMessage.chat_id == str(chat_id),
+                        OutboxMessage.message_id == str(replied_to),
+                    )
+                )
+            )
+            .scalars()
+            .first()
+        )
+        asker = question.agency_id if question else None
+        resumed = case.status == st.WAITING_INFO
+        before = {"status": case.status, "due_on": case.due_on.isoformat() if case.due_on else None}
+        if resumed:
+            await _resume_clock(session, core, case, now)
+        for item in media or []:
+            case.attachments.append(
+                Attachment(
+                    channel=channel,
+                    media=item["media"],
+                    file_id=item["file_id"],
+                    file_unique_id=item.get("file_unique_id"),
+                    added_by="citizen",
+                )
+            )
+        case.updated_at = now
+        await refresh_cards(session, core, case)
+        record(
+            session,
+            "info_received",
+            case_id=case.id,
+            actor_type="citizen",
+            reason=text or None,
+            before=before,
+            after={
+                "status": case.status,
+                "due_on": case.due_on.isoformat() if case.due_on else None,
+                "files": len(media or []),
+            },
+            public=True,
+        )
+        key = uuid.uuid4().hex
+        body = t("officer.relay.answer", "vi", code=case.code, text=text or t("officer.relay.no_text"))
+        targets = [case.lead_agency_id] + ([asker] if asker and asker != case.lead_agency_id else [])
+        for agency_id in targets:
+            if dict(cards.holders(case)).get(agency_id) not in ("lead", "cooperating"):
+                continue
+            await to_group(session, case, agency_id, body, key=f"answer:{key}:{agency_id}")
+            if media:
+                chat = await chat_of_agency(session, agency_id)
+                if chat is not None:
+                    items = [{"media": m["media"], "file_id": m["file_id"]} for m in media]
+                    items[0]["caption"] = case.code
+                    await enqueue(
+                        session,
+                        channel=chat.channel,
+                        chat_id=chat.chat_id,
+                        kind="media",
+                        payload={"items": items},
+                        key=f"answer-media:{key}:{agency_id}",
+                        case_id=case.id,
+                        agency_id=agency_id,
+                    )
+        if resumed:
+            await notify_citizen(
+                session,
+                core,
+                case,
+                "notify.resumed",
+                "resumed",
+                status=t(f"status.{case.status}", case.locale),
+            )
+        return Answered(code=case.code, resumed=resumed, locale=case.locale)

@@ -1,0 +1,112 @@
+"""Agency group chats: card buttons, replies to cards and prompts, /case and /cases.
+
+The bot listens only to bound groups (button presses elsewhere get a refusal so nobody waits on a
+spinner); all decisions are the core's, this module only translates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.types import CallbackQuery, Chat, Message, ReplyParameters, User
+
+from bot import agencies, case_actions
+from bot.case_actions import ActionRefused, Actor
+from bot.core import Core
+from bot.i18n import pick_locale, t
+from handlers.telegram.callbacks import CaseAction
+
+CHANNEL = "telegram"
+GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
+
+router = Router(name="groups")
+router.message.filter(F.chat.type.in_(GROUPS))
+router.callback_query.filter(F.message.chat.type.in_(GROUPS))
+
+
+class BoundGroup(Filter):
+    """Passes only messages from a group bound to an agency."""
+
+    async def __call__(self, message: Message, core: Core) -> bool | dict[str, Any]:
+        agency_id = await agencies.bound_agency(core, CHANNEL, str(message.chat.id))
+        return {"agency_id": agency_id} if agency_id else False
+
+
+def actor(user: User | None, chat: Chat) -> Actor:
+    name = user.full_name if user else None
+    return Actor(channel=CHANNEL, chat_id=str(chat.id), user_id=str(user.id) if user else "", name=name)
+
+
+async def reply(message: Message, text: str) -> None:
+    """Answer under the message; still answer if it was deleted meanwhile."""
+    await message.answer(
+        text,
+        parse_mode=None,
+        reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True),
+    )
+
+
+def _locale(user: User | None) -> str:
+    return pick_locale(user.language_code if user else None)
+
+
+@router.callback_query(CaseAction.filter())
+async def on_button(query: CallbackQuery, core: Core) -> None:
+    """A card button: the core acts, offers a choice or asks for a text; refusals are alerts."""
+    if query.message is None or query.data is None:
+        return
+    locale = _locale(query.from_user)
+    try:
+        outcome = await case_actions.press(core, actor(query.from_user, query.message.chat), query.data)
+    except ActionRefused as refused:
+        await query.answer(refused.text(locale), show_alert=True)
+        return
+    await query.answer(outcome.text(locale))
+
+
+@router.callback_query(F.data.startswith("ca:"))
+async def on_malformed_button(query: CallbackQuery) -> None:
+    """Callback data that is not even well-formed: refuse like a forged one."""
+    await query.answer(t("officer.refused.forged", _locale(query.from_user)), show_alert=True)
+
+
+@router.message(Command("case"), BoundGroup())
+async def on_case(message: Message, command: CommandObject, core: Core) -> None:
+    locale = _locale(message.from_user)
+    if not command.args:
+        await reply(message, t("officer.case.usage", locale))
+        return
+    try:
+        text = await case_actions.show_case(core, actor(message.from_user, message.chat), command.args)
+    except ActionRefused as refused:
+        text = refused.text(locale)
+    await reply(message, text)
+
+
+@router.message(Command("cases"), BoundGroup())
+async def on_cases(message: Message, core: Core) -> None:
+    try:
+        text = await case_actions.open_cases(core, actor(message.from_user, message.chat))
+    except ActionRefused as refused:
+        text = refused.text(_locale(message.from_user))
+    await reply(message, text)
+
+
+@router.message(F.reply_to_message, F.text | F.caption, BoundGroup())
+async def on_reply(message: Message, core: Core) -> None:
+    """A reply to a card (a question or a comment) or to the bot's prompt (the text an action needs)."""
+    replied = message.reply_to_message
+    if replied is None or (message.text or "").startswith("/"):
+        return
+    try:
+        await case_actions.officer_reply(
+            core,
+            actor(message.from_user, message.chat),
+            str(replied.message_id),
+            message.text or message.caption or "",
+        )
+    except ActionRefused as refused:
+        await reply(message, refused.text(_locale(message.from_user)))

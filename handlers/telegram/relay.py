@@ -1,0 +1,60 @@
+"""A reporter's reply to a relayed question, in their private chat; anything else falls through to intake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Filter
+from aiogram.types import Message
+
+from bot import relay
+from bot.core import Core
+from bot.i18n import t
+
+CHANNEL = "telegram"
+
+router = Router(name="relay")
+router.message.filter(F.chat.type == ChatType.PRIVATE, F.reply_to_message)
+
+
+class AnswersQuestion(Filter):
+    """Passes a reply to one of the bot's relayed questions (so the intake dialogue never sees it)."""
+
+    async def __call__(self, message: Message, core: Core) -> bool | dict[str, Any]:
+        replied = message.reply_to_message
+        if replied is None:
+            return False
+        case_id = await relay.question_case(core, CHANNEL, str(message.chat.id), str(replied.message_id))
+        return {"case_id": case_id} if case_id is not None else False
+
+
+def media_of(message: Message) -> list[dict[str, Any]]:
+    """The files of a message as the core stores them (Telegram file ids work in any chat of this bot)."""
+    if message.photo:
+        best = message.photo[-1]
+        return [{"media": "photo", "file_id": best.file_id, "file_unique_id": best.file_unique_id}]
+    for kind in ("document", "video", "voice", "audio"):
+        item = getattr(message, kind)
+        if item is not None:
+            return [{"media": kind, "file_id": item.file_id, "file_unique_id": item.file_unique_id}]
+    return []
+
+
+@router.message(AnswersQuestion())
+async def on_answer(message: Message, core: Core) -> None:
+    replied = message.reply_to_message
+    assert replied is not None
+    user_id = str(message.from_user.id) if message.from_user else str(message.chat.id)
+    answered = await relay.citizen_answer(
+        core,
+        channel=CHANNEL,
+        user_id=user_id,
+        chat_id=str(message.chat.id),
+        replied_to=str(replied.message_id),
+        text=message.text or message.caption or "",
+        media=media_of(message),
+    )
+    if answered is not None:
+        await message.answer(t("notify.answer_relayed", answered.locale, code=answered.code), parse_mode=None)

@@ -1,0 +1,68 @@
+"""The case card: everything an agency needs to act, marked for its role, and never the reporter."""
+
+from __future__ import annotations
+
+from bot import cards
+from tests.officer_kit import IDENTITY, bind_groups, load, make_case
+
+
+async def test_lead_card_shows_what_officers_need(core) -> None:
+    await bind_groups(core)
+    original = await make_case(core, code="3333-4444")
+    case = await make_case(
+        core,
+        code="6666-7777",
+        chat_id="7002",
+        files=2,
+        duplicate_of_id=original.id,
+        cooperating=("noi-chinh", "ubkt"),
+    )
+    loaded = await load(core, case.id)
+    payload = cards.card_payload(core, loaded, "thanh-tra", "lead", duplicate_code="3333-4444")
+    text = payload["text"]
+    for expected in (
+        "6666-7777",
+        "Tố cáo",
+        "Đất đai",
+        "Phường Bãi Cháy",
+        "Thu tiền để cấp sổ đỏ nhanh",
+        "2 tệp",
+        "Thanh tra tỉnh chủ trì",
+        "11/03/2026",
+        "Luật Tố cáo 2018, Điều 24 khoản 1",
+        "trùng với hồ sơ 3333-4444",
+        "Ban Nội chính Tỉnh ủy, Ủy ban Kiểm tra Tỉnh ủy",
+    ):
+        assert expected in text, expected
+    for secret in IDENTITY.values():
+        assert secret not in str(payload)
+    labels = [b["text"] for row in payload["buttons"] for b in row]
+    assert "✅ Thụ lý" in labels and "⛔ Không thụ lý" in labels and "🏁 Đã giải quyết" not in labels
+
+
+async def test_cooperating_card_is_marked_and_has_no_closing_buttons(core) -> None:
+    await bind_groups(core)
+    case = await load(core, (await make_case(core, cooperating=("mttq",))).id)
+    payload = cards.card_payload(core, case, "mttq", "cooperating")
+    assert payload["text"].splitlines()[1].startswith("🤝 PHỐI HỢP")
+    assert [b["text"] for row in payload["buttons"] for b in row] == ["💬 Góp ý / cung cấp thông tin"]
+
+
+async def test_card_renders_in_english(core) -> None:
+    await bind_groups(core)
+    case = await load(core, (await make_case(core, named=False)).id)
+    text = cards.card_text(core, case, "thanh-tra", "lead", "en")
+    assert text.startswith("📋 Case ABCD-EFGH") and "Reporter: anonymous" in text and "Lead agency:" in text
+
+
+async def test_signed_buttons_are_bound_to_their_agency(core) -> None:
+    data = cards.button_data(core, "thanh-tra", 12, 3, cards.TRANSFER, "ubkt")
+    press = cards.parse_press(core, "thanh-tra", data)
+    assert press is not None and (press.case_id, press.action, press.arg, press.version) == (
+        12,
+        "tr",
+        "ubkt",
+        3,
+    )
+    assert cards.parse_press(core, "noi-chinh", data) is None
+    assert cards.parse_press(core, "thanh-tra", data.replace(":3:", ":4:")) is None
