@@ -25,7 +25,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.engine import make_url
@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 
 # Modules exposing `job_handlers(core) -> dict[kind, handler]`; add a line for a new kind of job.
 JOB_HANDLER_MODULES: list[str] = []
-COMMANDS = ("start", "help", "status", "cancel")
+PRIVATE_COMMANDS = ("start", "new", "status", "mycases", "back", "cancel", "lang", "help")
+GROUP_COMMANDS = ("cases", "case", "bind", "unbind", "groups")
 REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
 
 
@@ -124,12 +125,16 @@ def webhook_secret(settings: Settings) -> str:
 
 
 async def set_commands(bot: Bot) -> None:
-    """The command menu in Vietnamese (default) and English."""
-    for locale in LOCALES:
-        commands = [BotCommand(command=c, description=t(f"system.commands.{c}", locale)) for c in COMMANDS]
-        await bot.set_my_commands(commands, language_code=None if locale == "vi" else locale)
-        if locale == "vi":
-            await bot.set_my_commands(commands, language_code="vi")
+    """The command menus, citizens' in private chats and officers' in groups, in Vietnamese and English."""
+    menus = (
+        (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
+        (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
+    )
+    for names, scope in menus:
+        for locale in LOCALES:
+            commands = [BotCommand(command=c, description=t(f"system.commands.{c}", locale)) for c in names]
+            for language in (None, "vi") if locale == "vi" else (locale,):
+                await bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
 async def start(settings: Settings, *, worker_id: str | None = None) -> App:

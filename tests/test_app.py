@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -45,6 +46,15 @@ async def test_polling_app_answers_delivers_outbox_and_stops(tmp_path: Path, ser
         assert server.calls("getMe") and server.calls("deleteWebhook")
         menus = {r.params.get("language_code") for r in server.calls("setMyCommands")}
         assert {"vi", "en"} <= menus
+        by_scope: dict[str, set[str]] = {}
+        for r in server.calls("setMyCommands"):
+            scope, commands = r.params["scope"], r.params["commands"]
+            scope = json.loads(scope) if isinstance(scope, str) else scope
+            commands = json.loads(commands) if isinstance(commands, str) else commands
+            by_scope.setdefault(scope["type"], set()).update(c["command"] for c in commands)
+        assert {"new", "status", "mycases", "cancel", "lang"} <= by_scope["all_private_chats"]
+        assert {"cases", "case", "bind"} <= by_scope["all_group_chats"]
+        assert "bind" not in by_scope["all_private_chats"]
         assert (tmp_path / "data" / "encryption.key").exists(), "key kept beside the database"
 
         server.push_update(tg.private_message(7, "/khong_co_lenh_nay"))
