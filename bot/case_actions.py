@@ -26,7 +26,7 @@ from bot.core import Core
 from bot.deadlines import DeadlineError, ExtensionLimitError, policy_for, stage_due
 from bot.deadlines import extend as extend_deadline
 from bot.i18n import t
-from bot.outbox import enqueue
+from bot.outbox import enqueue, enqueue_evidence
 from bot.rules import Stage
 from storage.models import AuditEvent, CardMessage, Case, CaseAgency, PendingInput, Reporter, utcnow
 
@@ -299,19 +299,16 @@ async def refresh_cards(
                 case_id=case.id,
                 agency_id=agency_id,
             )
-            if case.attachments:
-                items = [{"media": a.media, "file_id": a.file_id} for a in case.attachments]
-                items[0]["caption"] = case.code
-                await enqueue(
-                    session,
-                    channel=chat.channel,
-                    chat_id=chat.chat_id,
-                    kind="media",
-                    payload={"items": items},
-                    key=f"media:{case.id}:{agency_id}:v{case.version}",
-                    case_id=case.id,
-                    agency_id=agency_id,
-                )
+            await enqueue_evidence(
+                session,
+                channel=chat.channel,
+                chat_id=chat.chat_id,
+                files=((a.media, a.file_id) for a in case.attachments),
+                caption=case.code,
+                key=f"media:{case.id}:{agency_id}:v{case.version}",
+                case_id=case.id,
+                agency_id=agency_id,
+            )
         else:
             await enqueue(
                 session,

@@ -20,7 +20,7 @@ from bot.cards import card_payload
 from bot.core import Core
 from bot.deadlines import schedule
 from bot.duplicates import Similar, find_similar, report_text
-from bot.outbox import enqueue
+from bot.outbox import enqueue, enqueue_evidence
 from bot.receipts import check_pin, hash_pin, new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
@@ -121,13 +121,6 @@ async def bound_chats(
         query = query.where(AgencyChat.channel == channel)
     rows = (await session.execute(query)).scalars().all()
     return {row.agency_id: row.chat_id for row in rows}
-
-
-def _media_items(files: list[Attachment] | tuple[Evidence, ...], caption: str) -> list[dict[str, Any]]:
-    items = [{"media": f.media, "file_id": f.file_id} for f in files]
-    if items:
-        items[0]["caption"] = caption
-    return items
 
 
 async def _unique_code(session: AsyncSession) -> str:
@@ -250,17 +243,16 @@ async def submit(
             case_id=case.id,
             agency_id=agency_id,
         )
-        if case.attachments:
-            await enqueue(
-                session,
-                channel=channel,
-                chat_id=chat_id,
-                kind="media",
-                payload={"items": _media_items(case.attachments, case.code)},
-                key=f"media:{case.id}:{agency_id}",
-                case_id=case.id,
-                agency_id=agency_id,
-            )
+        await enqueue_evidence(
+            session,
+            channel=channel,
+            chat_id=chat_id,
+            files=((a.media, a.file_id) for a in case.attachments),
+            caption=case.code,
+            key=f"media:{case.id}:{agency_id}",
+            case_id=case.id,
+            agency_id=agency_id,
+        )
     return Filed(
         case=case,
         pin=pin,
@@ -415,15 +407,14 @@ async def add_information(
                 case_id=case.id,
                 agency_id=agency_id,
             )
-        if files:
-            await enqueue(
-                session,
-                channel=channel,
-                chat_id=chat_id,
-                kind="media",
-                payload={"items": _media_items(files, case.code)},
-                key=f"infomedia:{event.id}:{agency_id}",
-                case_id=case.id,
-                agency_id=agency_id,
-            )
+        await enqueue_evidence(
+            session,
+            channel=channel,
+            chat_id=chat_id,
+            files=((f.media, f.file_id) for f in files),
+            caption=case.code,
+            key=f"infomedia:{event.id}:{agency_id}",
+            case_id=case.id,
+            agency_id=agency_id,
+        )
     return [a for a in holders if a in chats]

@@ -9,6 +9,7 @@ Payloads are platform-neutral; a channel's sender (e.g. handlers/telegram/sender
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -43,3 +44,25 @@ async def enqueue(
     )
     session.add(message)
     return message
+
+
+async def enqueue_evidence(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    files: Iterable[tuple[str, str]],
+    caption: str,
+    key: str,
+    case_id: int,
+    agency_id: str,
+) -> OutboxMessage | None:
+    """Queue evidence files, given as (media, file id), as one "media" row captioned with the case code."""
+    items: list[dict[str, Any]] = [{"media": media, "file_id": file_id} for media, file_id in files]
+    if not items:
+        return None
+    items[0]["caption"] = caption
+    return await enqueue(
+        session, channel=channel, chat_id=chat_id, kind="media", payload={"items": items}, key=key,
+        case_id=case_id, agency_id=agency_id,
+    )

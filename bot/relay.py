@@ -30,7 +30,7 @@ from bot.case_actions import (
 from bot.core import Core
 from bot.deadlines import resume
 from bot.i18n import t
-from bot.outbox import enqueue
+from bot.outbox import enqueue_evidence
 from storage.models import Attachment, AuditEvent, Case, OutboxMessage, utcnow
 
 
@@ -171,21 +171,18 @@ async def citizen_answer(
             if dict(cards.holders(case)).get(agency_id) not in ("lead", "cooperating"):
                 continue
             await to_group(session, case, agency_id, body, key=f"answer:{key}:{agency_id}")
-            if media:
-                chat = await chat_of_agency(session, agency_id)
-                if chat is not None:
-                    items = [{"media": m["media"], "file_id": m["file_id"]} for m in media]
-                    items[0]["caption"] = case.code
-                    await enqueue(
-                        session,
-                        channel=chat.channel,
-                        chat_id=chat.chat_id,
-                        kind="media",
-                        payload={"items": items},
-                        key=f"answer-media:{key}:{agency_id}",
-                        case_id=case.id,
-                        agency_id=agency_id,
-                    )
+            chat = await chat_of_agency(session, agency_id) if media else None
+            if chat is not None:
+                await enqueue_evidence(
+                    session,
+                    channel=chat.channel,
+                    chat_id=chat.chat_id,
+                    files=((m["media"], m["file_id"]) for m in media),
+                    caption=case.code,
+                    key=f"answer-media:{key}:{agency_id}",
+                    case_id=case.id,
+                    agency_id=agency_id,
+                )
         if resumed:
             await notify_citizen(
                 session,
