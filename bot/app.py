@@ -47,7 +47,7 @@ from storage.db import create_engine, migrate, session_factory
 log = logging.getLogger(__name__)
 
 # Modules exposing `job_handlers(core) -> dict[kind, handler]`; add a line for a new kind of job.
-JOB_HANDLER_MODULES: list[str] = []
+JOB_HANDLER_MODULES: list[str] = ["bot.dialog_expiry"]  # each has job_handlers(core) and on_start(core)
 PRIVATE_COMMANDS = ("start", "new", "status", "mycases", "back", "cancel", "lang", "help")
 GROUP_COMMANDS = ("cases", "case", "bind", "unbind", "groups")
 REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
@@ -168,6 +168,8 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
             raise StartupError(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}") from exc
         log.info("running as @%s (worker %s)", me.username, worker)
         await set_commands(bot)
+        for name in JOB_HANDLER_MODULES:
+            await import_module(name).on_start(core)
         app.tasks = [asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"),
                      asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.webhook_url:

@@ -1,0 +1,72 @@
+"""Stale intake dialogues expire on time, with a notice, even when the citizen never writes again.
+
+A sweep job runs every `SWEEP`; each run schedules the next. Jobs are keyed by their time slot, so several
+instances starting together schedule one sweep, and the jobs table makes each sweep run once. The intake
+dialogue still expires a stale state itself if the citizen writes before the sweep reaches it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import jobs
+from bot.core import Core
+from bot.i18n import t
+from bot.outbox import enqueue
+from storage.models import ChatUser, DialogState, Job, utcnow
+
+KIND = "dialogs.expire"
+SWEEP = dt.timedelta(minutes=15)
+IDLE = "idle"
+
+
+def _slot_key(at: dt.datetime) -> str:
+    return f"{KIND}:{int(at.timestamp() // SWEEP.total_seconds())}"
+
+
+async def schedule_sweep(session: AsyncSession, at: dt.datetime) -> Job:
+    """The sweep for the time slot of `at` (a no-op when that slot already has one)."""
+    return await jobs.schedule(session, KIND, at, dedupe_key=_slot_key(at))
+
+
+async def expire_stale(session: AsyncSession, core: Core, now: dt.datetime) -> int:
+    """Drop dialogues idle for longer than DIALOGUE_TTL_HOURS and tell each citizen; returns how many."""
+    hours = core.settings.dialogue_ttl_hours
+    stale = (
+        await session.execute(
+            select(DialogState)
+            .where(DialogState.state != IDLE, DialogState.updated_at < now - dt.timedelta(hours=hours))
+            .with_for_update(skip_locked=True)
+        )
+    ).scalars().all()
+    for row in stale:
+        user = await session.get(ChatUser, (row.channel, row.user_id))
+        locale = (user.locale if user else None) or "vi"
+        await enqueue(
+            session,
+            channel=row.channel,
+            chat_id=row.user_id,  # a private chat's id is the user's id on Telegram and Zalo
+            kind="text",
+            payload={"text": t("citizen.expired", locale, hours=hours)},
+            key=f"dialog-expired:{row.channel}:{row.user_id}:{row.updated_at.isoformat()}",
+        )
+        await session.delete(row)
+    return len(stale)
+
+
+def job_handlers(core: Core) -> dict[str, jobs.Handler]:
+    async def sweep(session: AsyncSession, job: Job) -> None:
+        now = utcnow()
+        await expire_stale(session, core, now)
+        await schedule_sweep(session, now + SWEEP)
+
+    return {KIND: sweep}
+
+
+async def on_start(core: Core) -> None:
+    """Make sure a sweep is pending (the first instance to start schedules it)."""
+    async with core.sessions() as session, session.begin():
+        await schedule_sweep(session, utcnow())
