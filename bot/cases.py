@@ -73,7 +73,7 @@ class Draft:
 
 
 @dataclass(frozen=True)
-class Sender:
+class Citizen:
     """Who is talking to the bot, on which channel and in which chat."""
 
     channel: str
@@ -95,7 +95,7 @@ def local_today(core: Core) -> dt.date:
     return core.calendar.today()
 
 
-def reporter_key(core: Core, sender: Sender) -> str:
+def reporter_key(core: Core, sender: Citizen) -> str:
     return core.privacy.key_for(sender.channel, sender.user_id)
 
 
@@ -105,7 +105,7 @@ def propose(core: Core, text: str, kind: str | None = None) -> RoutingDecision:
 
 
 async def similar_open_cases(
-    session: AsyncSession, core: Core, sender: Sender, draft: Draft
+    session: AsyncSession, core: Core, sender: Citizen, draft: Draft
 ) -> list[Similar]:
     return await find_similar(
         session, kind=draft.kind, area=draft.area, text=draft.text, reporter_key=reporter_key(core, sender)
@@ -132,7 +132,7 @@ async def _unique_code(session: AsyncSession) -> str:
 
 
 async def submit(
-    session: AsyncSession, core: Core, sender: Sender, draft: Draft, *, duplicate_of_id: int | None = None
+    session: AsyncSession, core: Core, sender: Citizen, draft: Draft, *, duplicate_of_id: int | None = None
 ) -> Filed:
     """Store and route a report; queue its cards and evidence for the agency groups. No commit here."""
     decision = route(core.rules, draft.text, draft.kind)
@@ -283,7 +283,7 @@ def _attachment_fields(item: Evidence) -> dict[str, Any]:
     }
 
 
-async def cases_of(session: AsyncSession, core: Core, sender: Sender, limit: int = 20) -> list[Case]:
+async def cases_of(session: AsyncSession, core: Core, sender: Citizen, limit: int = 20) -> list[Case]:
     """The reporter's own cases on this channel, newest first."""
     query = (
         select(Case)
@@ -295,7 +295,7 @@ async def cases_of(session: AsyncSession, core: Core, sender: Sender, limit: int
     return list((await session.execute(query)).scalars())
 
 
-async def owns(session: AsyncSession, core: Core, sender: Sender, case_id: int) -> bool:
+async def owns(session: AsyncSession, core: Core, sender: Citizen, case_id: int) -> bool:
     found = (
         await session.execute(
             select(Reporter.id).where(
@@ -324,7 +324,7 @@ def _dummy_hash() -> str:
     return hash_pin(new_pin())
 
 
-async def lookup(session: AsyncSession, core: Core, requester: Sender, code_text: str, pin: str) -> Lookup:
+async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_text: str, pin: str) -> Lookup:
     """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted."""
     key = reporter_key(core, requester)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
@@ -364,7 +364,7 @@ def is_open(case: Case) -> bool:
 async def add_information(
     session: AsyncSession,
     core: Core,
-    sender: Sender,
+    sender: Citizen,
     case: Case,
     text: str | None,
     files: tuple[Evidence, ...],

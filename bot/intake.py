@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import cases
-from bot.cases import Draft, Evidence, Sender
+from bot.cases import Citizen, Draft, Evidence
 from bot.core import Core
 from bot.i18n import LOCALES, catalog, pick_locale, t
 from bot.kinds import KINDS, NAMED_REQUIRED
@@ -135,7 +135,7 @@ def fmt_date(day: dt.date | None) -> str:
 @dataclass
 class _Ctx:
     session: AsyncSession
-    sender: Sender
+    sender: Citizen
     locale: str
     user: ChatUser
     row: DialogState | None
@@ -159,7 +159,7 @@ class Intake:
         self, channel: str, user_id: str, chat_id: str, event: Event, language_code: str | None = None
     ) -> list[Reply]:
         """Apply one event to the user's dialogue and return what to say; state is committed before return."""
-        sender = Sender(channel, str(user_id), str(chat_id))
+        sender = Citizen(channel, str(user_id), str(chat_id))
         limiter_key = f"{channel}:{user_id}"
         if not self.messages.hit(limiter_key):
             if limiter_key in self._warned:
@@ -182,7 +182,7 @@ class Intake:
 
     # ---- persistence ----------------------------------------------------------------------------------
 
-    async def _load(self, session: AsyncSession, sender: Sender, language_code: str | None) -> _Ctx:
+    async def _load(self, session: AsyncSession, sender: Citizen, language_code: str | None) -> _Ctx:
         user = await session.get(ChatUser, (sender.channel, sender.user_id))
         if user is None:
             user = ChatUser(channel=sender.channel, user_id=sender.user_id, locale=pick_locale(language_code))

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import cases
-from bot.cases import Draft, Evidence, Sender
+from bot.cases import Citizen, Draft, Evidence
 from storage.models import AgencyChat, AuditEvent, Case, CaseAgency, LookupFailure, OutboxMessage, Reporter
 
-ME = Sender("telegram", "10", "10")
+ME = Citizen("telegram", "10", "10")
 DRAFT = Draft(
     kind="crime_report",
     summary="Có nhóm người tổ chức đánh bạc và cho vay nặng lãi ở chợ",
@@ -23,7 +23,7 @@ DRAFT = Draft(
 )
 
 
-async def file(core, draft: Draft = DRAFT, sender: Sender = ME) -> cases.Filed:
+async def file(core, draft: Draft = DRAFT, sender: Citizen = ME) -> cases.Filed:
     async with core.sessions() as s, s.begin():
         return await cases.submit(s, core, sender, draft)
 
@@ -73,9 +73,9 @@ async def test_unknown_code_runs_the_pin_check_too(core, monkeypatch):
     real = cases.check_pin
     monkeypatch.setattr(cases, "check_pin", lambda pin, stored: checked.append(stored) or real(pin, stored))
     async with core.sessions() as s, s.begin():
-        unknown = await cases.lookup(s, core, Sender("telegram", "3", "3"), "WXYZ-WXYZ", "123456")
-        malformed = await cases.lookup(s, core, Sender("telegram", "3", "3"), "nonsense", "123456")
-        right = await cases.lookup(s, core, Sender("telegram", "3", "3"), filed.case.code, filed.pin)
+        unknown = await cases.lookup(s, core, Citizen("telegram", "3", "3"), "WXYZ-WXYZ", "123456")
+        malformed = await cases.lookup(s, core, Citizen("telegram", "3", "3"), "nonsense", "123456")
+        right = await cases.lookup(s, core, Citizen("telegram", "3", "3"), filed.case.code, filed.pin)
     assert unknown.case is None and malformed.case is None and right.case.id == filed.case.id
     assert len(checked) == 3 and all(h.startswith("scrypt$") for h in checked)
     assert [e.action for e in right.timeline] == ["submitted"]
@@ -85,11 +85,11 @@ async def test_unknown_code_runs_the_pin_check_too(core, monkeypatch):
 
 async def test_my_cases_are_only_mine(core):
     await file(core)
-    await file(core, sender=Sender("telegram", "11", "11"))
+    await file(core, sender=Citizen("telegram", "11", "11"))
     async with core.sessions() as s:
         mine = await cases.cases_of(s, core, ME)
         assert len(mine) == 1 and await cases.owns(s, core, ME, mine[0].id)
-        assert not await cases.owns(s, core, Sender("telegram", "11", "11"), mine[0].id)
+        assert not await cases.owns(s, core, Citizen("telegram", "11", "11"), mine[0].id)
 
 
 async def test_adding_information_reaches_bound_groups_and_the_public_timeline(core):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, start
-from bot.cases import Draft, Evidence, Sender, submit
+from bot.cases import Citizen, Draft, Evidence, submit
 from bot.settings import Settings
 from storage.models import OutboxMessage
 from tests import tg
@@ -110,7 +110,7 @@ async def test_case_from_submission_to_resolution(app: App, server: FakeBotAPI) 
             address=SECRETS[2],
             files=(Evidence(media="photo", file_id="evidence-1"),),
         )
-        filed = await submit(session, app.core, Sender("telegram", str(CITIZEN), str(CITIZEN)), draft)
+        filed = await submit(session, app.core, Citizen("telegram", str(CITIZEN), str(CITIZEN)), draft)
     code = filed.case.code
 
     # The lead (Ban Nội chính) and the co-operating Thanh tra get their cards and the evidence.
