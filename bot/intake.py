@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from bot.core import Core
 from bot.i18n import LOCALES, catalog, pick_locale, t
 from bot.kinds import KINDS, NAMED_REQUIRED
 from bot.limits import SlidingWindow, cases_last_day
+from bot.outbox import enqueue
 from bot.places import by_code, find_in_text, search
 from bot.receipts import normalize_code
 from storage.models import Case, ChatUser, DialogState
@@ -79,9 +81,23 @@ class Option:
 
 @dataclass
 class Reply:
+    """What to say. A durable reply reports a change (a receipt with its PIN, added information): it is
+    written to the outbox in the change's own transaction, so a failed send cannot lose it."""
+
     text: str
     options: list[list[Option]] = field(default_factory=list)
-    remove_keyboard: bool = False
+    durable: bool = False
+
+
+def option_data(value: str) -> str:
+    """The button payload of an option; the Telegram adapter's IntakeCallback reads the same format."""
+    return f"in|{value}"
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """A reply as a platform-neutral outbox payload."""
+    buttons = [[{"text": o.label, "data": option_data(o.value)} for o in row] for row in reply.options]
+    return {"text": reply.text, "buttons": buttons} if buttons else {"text": reply.text}
 
 
 IDLE = "idle"
@@ -174,6 +190,9 @@ class Intake:
                     ctx = await self._load(session, sender, language_code)
                     replies = await self._expire_or_dispatch(ctx, event)
                     await self._save(ctx)
+                    if any(r.durable for r in replies):
+                        await self._queue(ctx, replies)
+                        replies = []
                 return replies
             except (IntegrityError, StaleDataError):
                 if attempt == 2:
@@ -219,6 +238,19 @@ class Intake:
         ctx.row.updated_at = dt.datetime.now(dt.UTC)
         flag_modified(ctx.row, "data")
         flag_modified(ctx.row, "history")
+
+    async def _queue(self, ctx: _Ctx, replies: list[Reply]) -> None:
+        """Write this step's replies to the outbox (all of them, so they arrive in order)."""
+        step = uuid.uuid4().hex
+        for i, reply in enumerate(replies):
+            await enqueue(
+                ctx.session,
+                channel=ctx.sender.channel,
+                chat_id=ctx.sender.chat_id,
+                kind="text",
+                payload=reply_payload(reply),
+                key=f"reply:{ctx.sender.channel}:{ctx.sender.chat_id}:{step}:{i}",
+            )
 
     async def _expire_or_dispatch(self, ctx: _Ctx, event: Event) -> list[Reply]:
         ttl = dt.timedelta(hours=self.core.settings.dialogue_ttl_hours)
@@ -335,7 +367,7 @@ class Intake:
         was_active = ctx.state != IDLE
         self._reset(ctx)
         key = "citizen.cancelled" if was_active else "citizen.nothing_to_cancel"
-        return [Reply(ctx.tr(key), remove_keyboard=True), self._menu(ctx)]
+        return [Reply(ctx.tr(key)), self._menu(ctx)]
 
     def _back(self, ctx: _Ctx) -> list[Reply]:
         if not ctx.history:
@@ -849,7 +881,7 @@ class Intake:
             cooperating=self._agency_names(ctx, case.cooperating_ids),
             deadline=due,
         )
-        return Reply(text, remove_keyboard=True)
+        return Reply(text, durable=True)
 
     def _stage_name(self, ctx: _Ctx, stage_id: str | None) -> str:
         for policy in self.core.rules.deadlines:
@@ -874,7 +906,7 @@ class Intake:
             draft = self._draft(ctx)
             await self._add_to_case(ctx, case, draft.summary, draft.files)
             self._reset(ctx, keep_unlocked=True)
-            return [Reply(ctx.tr("citizen.addinfo.done", code=case.code)), self._menu(ctx)]
+            return [Reply(ctx.tr("citizen.addinfo.done", code=case.code), durable=True), self._menu(ctx)]
         return self._misfit(ctx, event)
 
     # ---- look-up, my cases, adding information ------------------------------------------------------
@@ -1020,7 +1052,7 @@ class Intake:
                 ctx, case, "\n\n".join(texts) or None, tuple(Evidence(**f) for f in files)
             )
             self._reset(ctx, keep_unlocked=True)
-            return [Reply(ctx.tr("citizen.addinfo.done", code=case.code)), self._menu(ctx)]
+            return [Reply(ctx.tr("citizen.addinfo.done", code=case.code), durable=True), self._menu(ctx)]
         return self._misfit(ctx, event)
 
     async def _add_to_case(

@@ -22,15 +22,35 @@ STORY = {
 
 
 class Citizen:
-    """One user talking to the dialogue; remembers the last replies and presses their buttons."""
+    """One user talking to the dialogue; remembers what the last step said (directly, and through the
+    outbox for replies that report a change) and presses its buttons."""
 
     def __init__(self, intake: Intake, user_id: str = "7", language_code: str | None = "vi") -> None:
         self.intake, self.user_id, self.language_code = intake, user_id, language_code
         self.replies: list[Reply] = []
+        self.queued: list[Reply] = []  # the last step's replies that went through the outbox
+        self._seen = 0
 
     async def send(self, event: object) -> list[Reply]:
-        self.replies = await self.intake.handle(CH, self.user_id, self.user_id, event, self.language_code)
+        direct = await self.intake.handle(CH, self.user_id, self.user_id, event, self.language_code)
+        self.queued = await self._from_outbox()
+        self.replies = direct + self.queued
         return self.replies
+
+    async def _from_outbox(self) -> list[Reply]:
+        async with self.intake.core.sessions() as s:
+            rows = (await s.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.chat_id == self.user_id, OutboxMessage.id > self._seen,
+                       OutboxMessage.idempotency_key.like("reply:%"))
+                .order_by(OutboxMessage.id)
+            )).scalars().all()
+        self._seen = max([self._seen, *(r.id for r in rows)])
+        return [
+            Reply(r.payload["text"], [[Option(b["text"], b["data"].removeprefix("in|")) for b in row]
+                                      for row in r.payload.get("buttons", [])], durable=True)
+            for r in rows
+        ]
 
     async def say(self, text: str) -> list[Reply]:
         return await self.send(Text(text))
@@ -143,10 +163,14 @@ async def test_submit_queues_cards_and_media_for_bound_groups_and_audits_unbound
         unbound = (
             await s.execute(select(AuditEvent).where(AuditEvent.action == "delivery_unbound"))
         ).scalar_one()
-    assert {(r.kind, r.chat_id, r.idempotency_key) for r in rows} == {
+    assert {(r.kind, r.chat_id, r.idempotency_key) for r in rows if r.chat_id != "7"} == {
         ("card", "-100", f"card:{case.id}:noi-chinh"),
         ("media", "-100", f"media:{case.id}:noi-chinh"),
     }
+    # The receipt and PIN are committed with the case: a failed send cannot lose them.
+    to_citizen = [r for r in rows if r.chat_id == "7"]
+    assert len(to_citizen) == 2 and "Mã PIN:" in to_citizen[0].payload["text"]
+    assert c.queued and c.queued == c.replies
     assert set(unbound.after["agencies"]) == set(case.cooperating_ids) and case.cooperating_ids
     assert "Ban Nội chính" in c.text
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from aiogram import Dispatcher
-from aiogram.methods import SendMessage
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
+from bot.intake import option_data
+from bot.ratelimit import Limits
+from bot.sender import Sender
 from handlers.telegram.citizen import chunks, citizen_router
 from handlers.telegram.keyboards import IntakeCallback
-from storage.models import Case, DialogState
+from handlers.telegram.sender import TelegramTransport
+from storage.models import Case, DialogState, OutboxMessage, utcnow
 from tests import tg
 
 USER = 501
@@ -30,9 +36,18 @@ class Chat:
         self.bot = tg.MockedBot()
 
     async def feed(self, raw: dict) -> list[SendMessage]:
+        """One update, then one round of the outbox sender (as the running bot would): what was sent."""
         before = len(self.bot.sent)
         await self.dp.feed_update(self.bot, tg.update(raw, self.bot))
-        return self.bot.sent[before:]
+        transports = {"telegram": TelegramTransport(self.bot)}
+        sender = Sender(self.core.sessions, transports, "t", limits=Limits.off())
+        while (await sender.run_once()).claimed:
+            pass
+        return [m for m in self.bot.sent[before:] if str(m.chat_id) == str(USER)]
+
+    @property
+    def to_user(self) -> list[SendMessage]:
+        return [m for m in self.bot.sent if str(m.chat_id) == str(USER)]
 
     async def say(self, text: str, **kw) -> list[SendMessage]:
         return await self.feed(tg.private_message(USER, text, **kw))
@@ -48,13 +63,13 @@ class Chat:
         return await self.feed(tg.callback_query(USER, data))
 
     def buttons(self) -> dict[str, str]:
-        last = self.bot.sent[-1]
+        last = self.to_user[-1]
         rows = last.reply_markup.inline_keyboard if last.reply_markup is not None else []
         return {b.text: b.callback_data for row in rows for b in row}
 
     @property
     def last_text(self) -> str:
-        return self.bot.sent[-1].text
+        return self.to_user[-1].text
 
     def texts(self, sent: list[SendMessage]) -> str:
         return "\n".join(m.text for m in sent)
@@ -123,6 +138,28 @@ async def test_free_text_flow(core, chat):
     async with core.sessions() as s:
         case = (await s.execute(select(Case))).scalar_one()
     assert case.kind == "corruption_tip" and case.anonymous
+
+
+async def test_the_receipt_survives_a_failed_send(core, chat):
+    await chat.say("Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất")
+    for value in ("prop:yes", "skip", "skip", "skip", "done", "anon"):
+        await chat.press(value)
+    chat.bot.add_result_for(AnswerCallbackQuery, ok=True, result=True)
+    chat.bot.add_result_for(SendMessage, ok=False, error_code=502, description="Bad Gateway")
+    attempts = await chat.press("send")
+    assert len(attempts) == 1, "the receipt was tried once and failed; the menu waits behind it"
+    async with core.sessions() as s:
+        case = (await s.execute(select(Case))).scalar_one()
+        receipt = (await s.execute(select(OutboxMessage).where(OutboxMessage.chat_id == str(USER)))).scalars()
+        receipt = next(iter(receipt))
+    assert receipt.status == "pending" and receipt.attempts == 1 and case.code in receipt.payload["text"]
+    later = Sender(core.sessions, {"telegram": TelegramTransport(chat.bot)}, "later", limits=Limits.off(),
+                   clock=lambda: utcnow() + dt.timedelta(hours=1))
+    while (await later.run_once()).claimed:
+        pass
+    texts = [m.text for m in chat.to_user[-2:]]
+    assert case.code in texts[0] and "Mã PIN:" in texts[0]
+    assert "Ông/Bà muốn làm gì?" in texts[1], "the menu still comes after the receipt"
 
 
 async def test_resume_after_a_new_dispatcher_and_bot(core, chat):
@@ -229,3 +266,10 @@ async def test_a_failure_is_answered_with_an_apology(core, chat, monkeypatch):
 def test_long_texts_are_split_for_telegram():
     parts = chunks("dòng\n" * 2000)
     assert len(parts) > 1 and all(len(p) <= 4000 for p in parts)
+
+
+def test_core_button_payloads_are_what_the_telegram_filter_reads():
+    for value in ("send", "place:22225", "kind:corruption_tip", "lang:en"):
+        data = option_data(value)
+        assert IntakeCallback.unpack(data).value == value
+        assert len(data.encode()) <= 64

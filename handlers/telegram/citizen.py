@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, Message
 
 from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
@@ -63,11 +63,7 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
     for reply in replies:
         parts = chunks(reply.text)
         for i, part in enumerate(parts):
-            markup = None
-            if i == len(parts) - 1:
-                markup = inline_keyboard(reply.options) or (
-                    ReplyKeyboardRemove() if reply.remove_keyboard else None
-                )
+            markup = inline_keyboard(reply.options) if i == len(parts) - 1 else None
             await bot.send_message(chat_id, part, reply_markup=markup, parse_mode=None)
 
 

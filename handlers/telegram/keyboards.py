@@ -6,7 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.intake import Option
+from bot.intake import Option, option_data
 
 
 class IntakeCallback(CallbackData, prefix="in", sep="|"):
@@ -23,7 +23,7 @@ def inline_keyboard(rows: list[list[Option]]) -> InlineKeyboardMarkup | None:
     for row in rows:
         builder.row(
             *(
-                InlineKeyboardButton(text=o.label, callback_data=IntakeCallback(value=o.value).pack())
+                InlineKeyboardButton(text=o.label, callback_data=option_data(o.value))
                 for o in row
             )
         )
