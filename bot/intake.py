@@ -115,7 +115,6 @@ STEPS = (
     "address",
 )
 IDENTITY_STEPS = frozenset({"name", "phone", "address"})
-SKIPPABLE = frozenset({"field", "place", "subject", "when"})
 ALLOWED_MEDIA = frozenset({"photo", "document", "voice", "audio", "video"})
 DOCUMENT_TYPES = {
     "pdf": "application/pdf",

@@ -5,7 +5,6 @@ Luật Tố cáo 2018 Điều 47-48 protect a reporter's identity: officers neve
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -51,7 +50,3 @@ def load_or_create_key(configured: str | None, key_file: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
     return key
-
-
-def new_key() -> str:
-    return base64.urlsafe_b64encode(os.urandom(32)).decode()
