@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from bot.intake import option_data
 from bot.ratelimit import Limits
 from bot.sender import Sender
+from handlers.telegram import build_dispatcher
 from handlers.telegram.citizen import chunks, citizen_router
 from handlers.telegram.keyboards import IntakeCallback
 from handlers.telegram.sender import TelegramTransport
@@ -160,6 +162,19 @@ async def test_the_receipt_survives_a_failed_send(core, chat):
     texts = [m.text for m in chat.to_user[-2:]]
     assert case.code in texts[0] and "Mã PIN:" in texts[0]
     assert "Ông/Bà muốn làm gì?" in texts[1], "the menu still comes after the receipt"
+
+
+async def test_messages_sent_in_quick_succession_are_handled_in_order(core, chat):
+    chat.dp = build_dispatcher(core)  # the bot's own dispatcher, with its middlewares
+    await chat.say("/new")
+    for value in ("kind:petition", "skip", "skip", "skip"):
+        await chat.press(value)
+    await chat.say("Đề nghị sửa con đường liên thôn bị hỏng nặng, xe cộ đi lại rất khó khăn")
+    for value in ("skip", "done", "named"):
+        await chat.press(value)
+    await asyncio.gather(*(chat.say(text) for text in ("Phạm Thị Dung", "0901234567", "Tổ 5, Hà Tu")))
+    assert "Xin Ông/Bà xem lại" in chat.last_text
+    assert "Phạm Thị Dung, 0901234567, Tổ 5, Hà Tu" in chat.last_text
 
 
 async def test_resume_after_a_new_dispatcher_and_bot(core, chat):

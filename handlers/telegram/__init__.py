@@ -13,6 +13,7 @@ from aiogram.types import Message
 
 from bot.core import Core
 from bot.i18n import pick_locale, t
+from handlers.telegram.middlewares import InOrderPerUser
 
 ROUTER_MODULES: list[str] = [
     "handlers.telegram.admin",
@@ -40,6 +41,7 @@ def build_dispatcher(core: Core) -> Dispatcher:
     """A Dispatcher with every router; handlers get `core` as workflow data."""
     dp = Dispatcher(name="coordination-bot")
     dp["core"] = core
+    dp.update.outer_middleware(InOrderPerUser())
     for router in routers():
         _detach(router)
         dp.include_router(router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,3 +51,33 @@ class ApologyMiddleware(BaseMiddleware):
             except Exception:
                 log.exception("could not tell the citizen about the failure")
             return None
+
+
+class InOrderPerUser(BaseMiddleware):
+    """Updates from one user in one chat are handled one at a time, in the order they arrived.
+
+    Polling runs updates as concurrent tasks; without this, a name and a phone number typed in quick
+    succession, or several messages forwarded at once, could reach the dialogue out of order. Different
+    users still run concurrently. Within one process only: across instances the database row lock on the
+    dialogue keeps each step consistent.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[int, int], tuple[asyncio.Lock, int]] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user, chat = data.get("event_from_user"), data.get("event_chat")
+        if user is None or chat is None:
+            return await handler(event, data)
+        key = (chat.id, user.id)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await handler(event, data)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
