@@ -126,6 +126,17 @@ async def test_bind_by_admin_in_a_group(env) -> None:
     assert "nhnn" in bot.sent[-1].text and "-9000" in bot.sent[-1].text
 
 
+async def test_added_to_a_group_the_bot_says_how_to_bind_it(env) -> None:
+    _, _, dp, bot = env
+    await dp.feed_update(bot, tg.update(tg.my_chat_member(-9002, 55, new_status="member")))
+    welcome = bot.sent[-1]
+    assert str(welcome.chat_id) == "-9002" and "/bind" in welcome.text
+    assert "• thanh-tra — Thanh tra tỉnh" in welcome.text and "nhnn" in welcome.text
+    sent = len(bot.sent)
+    await dp.feed_update(bot, tg.update(tg.my_chat_member(-9002, 55, new_status="left", old_status="member")))
+    assert len(bot.sent) == sent, "nothing is said when the bot is removed"
+
+
 @pytest.mark.parametrize(
     "update, expected",
     [

@@ -1,10 +1,12 @@
-"""Admin commands: /bind <agency-id>, /unbind, /groups. Answered in any chat, with the reason when refused."""
+"""Admin commands: /bind <agency-id>, /unbind, /groups. Answered in any chat, with the reason when refused.
+When the bot is added to a group it says how to bind it."""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter, Command, CommandObject
+from aiogram.types import ChatMemberUpdated, Message
 
 from bot import agencies
 from bot.agencies import BindingRefused
@@ -98,3 +100,14 @@ async def on_groups(message: Message, core: Core) -> None:
             )
         )
     await reply(message, "\n".join(lines))
+
+
+@router.my_chat_member(
+    ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER),
+    F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}),
+)
+async def on_added_to_group(event: ChatMemberUpdated, core: Core) -> None:
+    """Whoever adds the bot to a group learns how to bind it to an agency."""
+    locale = pick_locale(event.from_user.language_code if event.from_user else None)
+    ids = "\n".join(f"• {a.id} — {agency_name(core, a.id, locale)}" for a in core.rules.agencies)
+    await event.answer(t("officer.bind.welcome", locale, agencies=ids), parse_mode=None)
