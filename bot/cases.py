@@ -8,7 +8,7 @@ The caller owns the session and its transaction, so the dialogue state changes i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
@@ -39,14 +39,7 @@ class Evidence:
     name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "media": self.media,
-            "file_id": self.file_id,
-            "file_unique_id": self.file_unique_id,
-            "size": self.size,
-            "mime": self.mime,
-            "name": self.name,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Base
+from tests.fake_bot_api import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -103,6 +104,13 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RULES = ROOT / "rules" / "quang-ninh.yaml"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotAPI]:
+    """A local Bot-API-compatible server (tests/fake_bot_api.py) on a free loopback port."""
+    async with FakeBotAPI() as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -19,12 +18,6 @@ from bot.settings import Settings
 from tests import tg
 from tests.conftest import SAMPLE_RULES
 from tests.fake_bot_api import FakeBotAPI
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as srv:
-        yield srv
 
 
 def app_settings(tmp_path: Path, server: FakeBotAPI, **kw: object) -> Settings:

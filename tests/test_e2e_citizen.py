@@ -21,12 +21,6 @@ GROUP = -1001
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as srv:
-        yield srv
-
-
-@pytest.fixture
 async def app(tmp_path: Path, server: FakeBotAPI) -> AsyncIterator[App]:
     settings = Settings(
         _env_file=None,

@@ -9,10 +9,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from cryptography.fernet import Fernet
 
 from bot.intake import option_data
@@ -23,12 +21,6 @@ from tests.fake_bot_api import FakeBotAPI, Request
 ADMIN, CITIZEN, GROUP = 1000, 4242, -100777
 STORY = "Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất cho doanh nghiệp"
 T = 20.0
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as srv:
-        yield srv
 
 
 def bot_process(server: FakeBotAPI, tmp_path: Path, key: str) -> subprocess.Popen[bytes]:

@@ -26,12 +26,6 @@ T = 10.0
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as srv:
-        yield srv
-
-
-@pytest.fixture
 async def app(tmp_path: Path, server: FakeBotAPI) -> AsyncIterator[App]:
     settings = Settings(
         _env_file=None,

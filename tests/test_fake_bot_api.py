@@ -22,12 +22,6 @@ from tests.fake_bot_api import FakeBotAPI
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as srv:
-        yield srv
-
-
-@pytest.fixture
 async def bot(server: FakeBotAPI) -> AsyncIterator[Bot]:
     b = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     yield b

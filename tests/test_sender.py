@@ -38,12 +38,6 @@ class Clock:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as srv:
-        yield srv
-
-
-@pytest.fixture
 async def bot(server: FakeBotAPI) -> AsyncIterator[Bot]:
     b = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     yield b
