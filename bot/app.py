@@ -170,8 +170,9 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
         await set_commands(bot)
         for name in JOB_HANDLER_MODULES:
             await import_module(name).on_start(core)
-        app.tasks = [asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"),
-                     asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
+        app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
+        if settings.outbox_sender:
+            app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
         if settings.webhook_url:
             app.web_runner = await _serve_webhook(settings, bot, dp)
         else:

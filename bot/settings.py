@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
     webhook_secret: str | None = None
+    # Deliver the outbox from this instance. With several instances, one sender keeps the whole bot
+    # under Telegram's rate limits (the limits are counted per process).
+    outbox_sender: bool = True
 
     # Dialogue and abuse limits (extensions; defaults are sensible for a province).
     dialogue_ttl_hours: int = 48

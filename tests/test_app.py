@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -115,3 +116,25 @@ def test_python_m_bot_without_token_exits_1(tmp_path: Path) -> None:
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "BOT_TOKEN" in lines[0]
+
+
+async def test_an_instance_without_the_sender_leaves_delivery_to_the_one_with_it(
+    tmp_path: Path, server: FakeBotAPI
+) -> None:
+    quiet = await start(app_settings(tmp_path, server, outbox_sender=False))
+    try:
+        assert [task.get_name() for task in quiet.tasks] == ["job-runner"]
+        async with quiet.core.sessions() as session:
+            await enqueue(session, channel="telegram", chat_id="-100", kind="text",
+                          payload={"text": "Hồ sơ chờ gửi"}, key="one-sender")
+            await session.commit()
+        await asyncio.sleep(1.5)  # three poll intervals of a sender, had one been running
+        assert "Hồ sơ chờ gửi" not in server.texts(-100)
+    finally:
+        await quiet.stop()
+    sending = await start(app_settings(tmp_path, server))
+    try:
+        await server.wait_for("sendMessage", lambda r: r.params.get("text") == "Hồ sơ chờ gửi")
+    finally:
+        await sending.stop()
+    assert server.texts(-100).count("Hồ sơ chờ gửi") == 1
