@@ -19,7 +19,8 @@ from sqlalchemy.orm.util import identity_key
 
 from bot import status as st
 from bot.core import Core
-from bot.i18n import catalog, t
+from bot.deadlines import stage_of
+from bot.i18n import catalog, fmt_date, t
 from storage.models import Case
 
 PREFIX = "ca"
@@ -122,16 +123,13 @@ def _duplicate_code(case: Case) -> str | None:
     return f"#{case.duplicate_of_id}"
 
 
-def _date(day: dt.date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
-
-
-def _stage_name(core: Core, stage_id: str | None, locale: str) -> tuple[str, str | None]:
-    for policy in core.rules.deadlines:
-        for stage in policy.stages:
-            if stage.id == stage_id:
-                return stage.name.get(locale), getattr(stage, "basis", None) or policy.basis
-    return stage_id or "", None
+def stage_name(core: Core, case: Case, locale: str) -> tuple[str, str | None]:
+    """The name and legal basis of the stage a case is in, from the case's own deadline policy."""
+    found = stage_of(core.rules, case.kind, case.received_on, case.rule_id, case.stage)
+    if found is None:
+        return case.stage or "", None
+    stage, policy = found
+    return stage.name.get(locale), stage.basis or policy.basis
 
 
 def _explanation(case: Case, locale: str) -> str | None:
@@ -180,16 +178,16 @@ def card_text(
     if coop:
         lines.append(t("officer.card.cooperating", locale, agencies=", ".join(coop)))
     if case.due_on and case.is_open:
-        name, basis = _stage_name(core, case.stage, locale)
+        name, basis = stage_name(core, case, locale)
         key = "officer.card.deadline_paused" if case.paused_at else "officer.card.deadline"
-        lines.append(t(key, locale, stage=name, due=_date(case.due_on), basis=basis or "—"))
+        lines.append(t(key, locale, stage=name, due=fmt_date(case.due_on), basis=basis or "—"))
     if case.extensions:
         lines.append(t("officer.card.extensions", locale, count=case.extensions))
     dup = duplicate_code or _duplicate_code(case)
     if dup:
         lines.append(t("officer.card.duplicate", locale, code=dup))
     if case.assignee:
-        lines.append(t("officer.card.assignee", locale, name=case.assignee, on=_date(case.accepted_on)))
+        lines.append(t("officer.card.assignee", locale, name=case.assignee, on=fmt_date(case.accepted_on)))
     if case.watched:
         lines.append(t("officer.card.watched", locale))
     if case.result and not case.is_open:
@@ -311,7 +309,7 @@ def open_cases_text(core: Core, cases: list[Case], agency_id: str, today: dt.dat
                 code=case.code,
                 kind=t(f"kind.{case.kind}", locale),
                 status=t(f"status.{case.status}", locale),
-                due=_date(case.due_on),
+                due=fmt_date(case.due_on),
                 role=t(f"role.{role}", locale),
             )
         )

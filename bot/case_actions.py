@@ -23,9 +23,9 @@ from bot import status as st
 from bot.agencies import agency_of_chat, chat_of_agency
 from bot.audit import record
 from bot.core import Core
-from bot.deadlines import DeadlineError, ExtensionLimitError, policy_for, stage_due
+from bot.deadlines import DeadlineError, ExtensionLimitError, policy_for, stage_due, stage_of
 from bot.deadlines import extend as extend_deadline
-from bot.i18n import t
+from bot.i18n import fmt_date, t
 from bot.outbox import enqueue, enqueue_evidence
 from bot.rules import Stage
 from storage.models import AuditEvent, CardMessage, Case, CaseAgency, PendingInput, Reporter, utcnow
@@ -92,11 +92,6 @@ class _Ctx:
     today: dt.date
 
 
-def local_today(core: Core, now: dt.datetime | None = None) -> dt.date:
-    calendar = core.calendar
-    return (now or utcnow()).astimezone(calendar.timezone).date()
-
-
 # ---- permission -----------------------------------------------------------------------------------------
 
 _ALLOWED: dict[str, frozenset[str]] = {
@@ -153,7 +148,7 @@ async def _context(
     if case.status not in _ALLOWED[action]:
         raise ActionRefused("officer.refused.status", status=t(f"status.{case.status}"))
     now = now or utcnow()
-    return _Ctx(session, core, actor, case, agency_id, role, now, local_today(core, now))
+    return _Ctx(session, core, actor, case, agency_id, role, now, core.calendar.today(now))
 
 
 # ---- deadlines ------------------------------------------------------------------------------------------
@@ -161,15 +156,8 @@ async def _context(
 
 def current_stage(core: Core, case: Case) -> Stage | None:
     """The deadline stage the case is in, from the policy in force when it was received."""
-    try:
-        policies = [policy_for(core.rules, case.kind, case.received_on, case.rule_id)]
-    except DeadlineError:
-        policies = []
-    for policy in [*policies, *core.rules.deadlines]:
-        for stage in policy.stages:
-            if stage.id == case.stage:
-                return stage
-    return None
+    found = stage_of(core.rules, case.kind, case.received_on, case.rule_id, case.stage)
+    return found[0] if found else None
 
 
 def _next_stage(core: Core, case: Case) -> Stage | None:
@@ -430,10 +418,11 @@ async def _accept(ctx: _Ctx) -> Outcome:
         "notify.accepted",
         "accepted",
         agency=cards.agency_name(ctx.core, case.lead_agency_id, case.locale),
-        due=_date(case.due_on),
+        due=fmt_date(case.due_on),
     )
     return await _finish(
-        ctx, "accepted", before=before, public=True, confirm="officer.done.accepted", due=_date(case.due_on)
+        ctx, "accepted", before=before, public=True, confirm="officer.done.accepted",
+        due=fmt_date(case.due_on),
     )
 
 
@@ -442,10 +431,6 @@ async def accept(
 ) -> Outcome:
     """Thụ lý: the lead agency accepts the case; the legal clock of the next stage starts today."""
     return await _run(core, actor, case_id, version, cards.ACCEPT, _accept, now)
-
-
-def _date(day: dt.date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
 
 
 async def _ask(ctx: _Ctx, question: str) -> Outcome:
@@ -588,7 +573,7 @@ async def _extend(ctx: _Ctx, reason: str) -> Outcome:
         raise ActionRefused("officer.refused.extend_max", max=stage.max_extensions) from exc
     case.extensions += 1
     await notify_citizen(
-        ctx.session, ctx.core, case, "notify.extended", "extended", due=_date(case.due_on), reason=reason
+        ctx.session, ctx.core, case, "notify.extended", "extended", due=fmt_date(case.due_on), reason=reason
     )
     return await _finish(
         ctx,
@@ -597,7 +582,7 @@ async def _extend(ctx: _Ctx, reason: str) -> Outcome:
         public=True,
         before=before,
         confirm="officer.done.extended",
-        due=_date(case.due_on),
+        due=fmt_date(case.due_on),
     )
 
 
@@ -1074,4 +1059,4 @@ async def open_cases(core: Core, actor: Actor, now: dt.datetime | None = None) -
             .unique()
         )
     rows.sort(key=lambda c: (c.due_on is None, c.due_on or dt.date.max, c.id))
-    return cards.open_cases_text(core, rows, agency_id, local_today(core, now))
+    return cards.open_cases_text(core, rows, agency_id, core.calendar.today(now))

@@ -84,17 +84,8 @@ class Filed:
     basis: str | None = None
 
 
-def local_today(core: Core) -> dt.date:
-    return core.calendar.today()
-
-
 def reporter_key(core: Core, sender: Citizen) -> str:
     return core.privacy.key_for(sender.channel, sender.user_id)
-
-
-def propose(core: Core, text: str, kind: str | None = None) -> RoutingDecision:
-    """The routing engine's proposal for a text (kind, field, agencies, why)."""
-    return route(core.rules, text, kind)
 
 
 async def similar_open_cases(
@@ -129,7 +120,7 @@ async def submit(
 ) -> Filed:
     """Store and route a report; queue its cards and evidence for the agency groups. No commit here."""
     decision = route(core.rules, draft.text, draft.kind)
-    received = local_today(core)
+    received = core.calendar.today()
     stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)
     first = stages[0] if stages else None
     pin = new_pin()

@@ -192,3 +192,18 @@ def _stage_start(stage: Stage, received: dt.date, accepted_on: dt.date | None,
     if previous is None:
         return received, stage.start == "accepted"
     return previous.due, stage.start == "accepted" or previous.estimated
+
+
+def stage_of(rules: Rules, kind: str, received_on: dt.date, rule_id: str | None,
+             stage_id: str | None) -> tuple[Stage, DeadlinePolicy] | None:
+    """A case's stage and its policy: looked up in the policy the case runs under (stage ids such as
+    `classify` recur across policies with other names and bases), else in any policy."""
+    try:
+        own = [policy_for(rules, kind, received_on, rule_id)]
+    except DeadlineError:
+        own = []
+    for policy in [*own, *rules.deadlines]:
+        for stage in policy.stages:
+            if stage.id == stage_id:
+                return stage, policy
+    return None

@@ -5,6 +5,7 @@ Vietnamese is the default and the reference; English falls back to Vietnamese fo
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -47,3 +48,8 @@ def t(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     if template is None:
         template = catalog(DEFAULT_LOCALE)[key]
     return template.format(**params) if params else template
+
+
+def fmt_date(day: dt.date | None) -> str:
+    """A date as Vietnamese readers write it (dd/mm/yyyy); a dash when there is none."""
+    return day.strftime("%d/%m/%Y") if day else "—"

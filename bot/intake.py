@@ -24,14 +24,16 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import cases
+from bot.cards import stage_name
 from bot.cases import Citizen, Draft, Evidence
 from bot.core import Core
-from bot.i18n import LOCALES, catalog, pick_locale, t
+from bot.i18n import LOCALES, catalog, fmt_date, pick_locale, t
 from bot.kinds import KINDS, NAMED_REQUIRED
 from bot.limits import SlidingWindow, cases_last_day
 from bot.outbox import enqueue
 from bot.places import by_code, find_in_text, search
 from bot.receipts import normalize_code
+from bot.routing import route
 from storage.models import Case, ChatUser, DialogState
 
 # ---- events (what the citizen did) -------------------------------------------------------------------
@@ -141,10 +143,6 @@ def normalize_phone(text: str) -> str | None:
     elif digits.startswith("84") and len(digits) >= 11:
         digits = "0" + digits[2:]
     return digits if _PHONE.match(digits) else None
-
-
-def fmt_date(day: dt.date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "-"
 
 
 @dataclass
@@ -629,7 +627,7 @@ class Intake:
                     Reply(ctx.tr("citizen.limit.cases", n=self.core.settings.cases_per_day)),
                     self._menu(ctx),
                 ]
-            decision = cases.propose(self.core, text)
+            decision = route(self.core.rules, text)
             place = find_in_text(text)
             self._reset(ctx, keep_unlocked=True)
             ctx.data.update(
@@ -867,7 +865,7 @@ class Intake:
         if case.due_on:
             due = ctx.tr(
                 "citizen.receipt.deadline",
-                stage=self._stage_name(ctx, case.stage),
+                stage=stage_name(self.core, case, ctx.locale)[0],
                 date=fmt_date(case.due_on),
                 basis=filed.basis or "-",
             )
@@ -881,13 +879,6 @@ class Intake:
             deadline=due,
         )
         return Reply(text, durable=True)
-
-    def _stage_name(self, ctx: _Ctx, stage_id: str | None) -> str:
-        for policy in self.core.rules.deadlines:
-            for stage in policy.stages:
-                if stage.id == stage_id:
-                    return stage.name.get(ctx.locale)
-        return stage_id or "-"
 
     async def _on_duplicate(self, ctx: _Ctx, event: Event) -> list[Reply]:
         dup = ctx.data.get("dup") or {}

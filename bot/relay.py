@@ -21,7 +21,6 @@ from bot.agencies import chat_of_agency
 from bot.audit import record
 from bot.case_actions import (
     current_stage,
-    local_today,
     notify_citizen,
     refresh_cards,
     reporter_chat,
@@ -84,7 +83,7 @@ async def _status_before_question(session: AsyncSession, case_id: int) -> str:
 
 async def _resume_clock(session: AsyncSession, core: Core, case: Case, now: dt.datetime) -> None:
     """The clock restarts: the due date moves by the time spent waiting for the citizen."""
-    today = local_today(core, now)
+    today = core.calendar.today(now)
     stage = current_stage(core, case)
     if case.due_on and case.paused_at and stage is not None:
         paused_from = case.paused_at.astimezone(core.calendar.timezone).date()

@@ -39,9 +39,10 @@ class WorkCalendar:
             raise ValueError(f"dates both off and working: {', '.join(map(str, sorted(both)))}")
         self._holidays = holidays.country_holidays("VN", language="vi")
 
-    def today(self) -> dt.date:
-        """The local date in the calendar's timezone (a server in UTC is 7 hours behind Hanoi)."""
-        return dt.datetime.now(self.timezone).date()
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """The local date of `now` (default: this moment) in the calendar's timezone; a server in UTC is
+        7 hours behind Hanoi."""
+        return (now or dt.datetime.now(dt.UTC)).astimezone(self.timezone).date()
 
     def is_working_day(self, day: dt.date) -> bool:
         """True on a working day: not a weekend or holiday, or a declared make-up working day."""

@@ -66,3 +66,13 @@ async def test_signed_buttons_are_bound_to_their_agency(core) -> None:
     )
     assert cards.parse_press(core, "noi-chinh", data) is None
     assert cards.parse_press(core, "thanh-tra", data.replace(":3:", ":4:")) is None
+
+
+async def test_card_cites_the_legal_basis_of_its_own_kind(core) -> None:
+    # Corruption tips and denunciations both have a `classify` stage, on different legal bases.
+    tip = await make_case(core, kind="corruption_tip", lead="noi-chinh", cooperating=("thanh-tra",))
+    denunciation = await make_case(core, code="WXYZ-WXYZ")
+    tip_text = cards.card_text(core, await load(core, tip.id), "noi-chinh", "lead", "vi")
+    denunciation_text = cards.card_text(core, await load(core, denunciation.id), "thanh-tra", "lead", "vi")
+    assert "Luật PCTN 2018, Điều 65" in tip_text
+    assert "Luật PCTN" not in denunciation_text and "Luật Tố cáo 2018, Điều 24 khoản 1" in denunciation_text
