@@ -7,9 +7,13 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.kinds import KINDS
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.rules import Rules
 
 
 def _iso_date(value: str) -> dt.date:
@@ -68,7 +72,8 @@ def _run(settings: Settings) -> int:
     return run(settings)
 
 
-def _load(path: str):  # -> Rules | None, printing problems
+def _load(path: str) -> Rules | None:
+    """The rules, or None after printing every problem as FILE:LINE: message."""
     from bot.rules import RulesError, load_rules
 
     try:
