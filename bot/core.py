@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.privacy import Privacy
 from bot.rules import Rules
 from bot.settings import Settings
@@ -19,3 +20,4 @@ class Core:
     sessions: async_sessionmaker[AsyncSession]
     privacy: Privacy
     calendar: WorkCalendar
+    clock: Clock = field(default_factory=Clock)

@@ -68,6 +68,18 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
         return day
 
+    def working_time(self, moment: dt.datetime, opens: dt.time = dt.time(8, 0),
+                     closes: dt.time = dt.time(17, 0)) -> dt.datetime:
+        """`moment` if it falls in working hours of a working day, else the next opening time (08:00 local
+        of the next working day by default), so reminders never arrive at night or on Tết. Returns UTC."""
+        local = moment.astimezone(self.timezone)
+        day = local.date()
+        if self.is_working_day(day) and opens <= local.time() < closes:
+            return moment.astimezone(dt.UTC)
+        if not self.is_working_day(day) or local.time() >= closes:
+            day = self.next_working_day(day)
+        return dt.datetime.combine(day, opens, self.timezone).astimezone(dt.UTC)
+
     def next_working_day(self, day: dt.date) -> dt.date:
         """The first working day strictly after `day`."""
         return self.roll_forward(day + dt.timedelta(days=1))

@@ -1,0 +1,52 @@
+"""The bot's clock moves only when built movable, only forward; working hours wait for the next morning."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.clock import Clock, ClockLocked
+from bot.workdays import WorkCalendar
+
+HANOI = dt.timezone(dt.timedelta(hours=7))
+
+
+def test_production_clock_refuses_to_move() -> None:
+    clock = Clock()
+    with pytest.raises(ClockLocked):
+        clock.advance(dt.timedelta(days=1))
+    with pytest.raises(ClockLocked):
+        clock.set(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+
+
+def test_movable_clock_moves_forward_only() -> None:
+    clock = Clock(movable=True)
+    before = clock.now()
+    after = clock.advance(dt.timedelta(days=3))
+    assert dt.timedelta(days=3) <= after - before < dt.timedelta(days=3, seconds=5)
+    target = dt.datetime(2031, 5, 4, 9, 0, tzinfo=dt.UTC)
+    assert abs(clock.set(target) - target) < dt.timedelta(seconds=1)
+    with pytest.raises(ValueError):
+        clock.set(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    with pytest.raises(ValueError):
+        clock.advance(dt.timedelta(seconds=-1))
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (dt.datetime(2026, 11, 26, 10, 30, tzinfo=HANOI), dt.datetime(2026, 11, 26, 10, 30, tzinfo=HANOI)),
+        # at night: the next morning at 08:00
+        (dt.datetime(2026, 11, 25, 22, 0, tzinfo=HANOI), dt.datetime(2026, 11, 26, 8, 0, tzinfo=HANOI)),
+        # before opening on a working day: that morning
+        (dt.datetime(2026, 11, 25, 5, 0, tzinfo=HANOI), dt.datetime(2026, 11, 25, 8, 0, tzinfo=HANOI)),
+        # Saturday: Monday morning
+        (dt.datetime(2026, 11, 28, 10, 0, tzinfo=HANOI), dt.datetime(2026, 11, 30, 8, 0, tzinfo=HANOI)),
+        # Tết 2027 (6-10 Feb are days off): the first working day after
+        (dt.datetime(2027, 2, 6, 9, 0, tzinfo=HANOI), dt.datetime(2027, 2, 11, 8, 0, tzinfo=HANOI)),
+    ],
+)
+def test_working_time_waits_for_a_working_morning(local: dt.datetime, expected: dt.datetime) -> None:
+    calendar = WorkCalendar()
+    assert calendar.working_time(local) == expected.astimezone(dt.UTC)
