@@ -5,9 +5,10 @@ own short commit. Outcomes:
 - ok: the row becomes `sent` with `sent_at` and the platform's message id; a card is recorded as a
   CardMessage in the same commit, so the card can be edited and replies to it relayed.
 - retry_after (429): the chat is paused for the given seconds; the row (and the chat's later rows) wait.
-- transient (5xx, network): exponential backoff with jitter, `failed` after `max_attempts`.
-- permanent: the row is `failed`; when the chat itself is gone (bot kicked, blocked, chat not found)
-  the AgencyChat or ChatUser is marked and every admin gets one report for that chat.
+- transient (5xx, timeouts, network): retried for as long as it takes, with exponential backoff and jitter
+  capped at `backoff_cap` (10 minutes), so an outage of hours or days delays messages but loses none.
+- permanent: the row is `failed` and the admins are told; when the chat itself is gone (bot kicked,
+  blocked, chat not found) the AgencyChat or ChatUser is marked and every admin gets one report for it.
 
 Exactly once: only the worker holding a row's lease delivers it, and it does not start a delivery when
 the lease would run out during the request. The one remaining window is a crash after the platform
@@ -113,9 +114,8 @@ class Sender:
         batch: int = 50,
         lease_seconds: float = 120.0,
         send_timeout: float = 30.0,
-        max_attempts: int = 8,
         backoff_base: float = 2.0,
-        backoff_cap: float = 900.0,
+        backoff_cap: float = 600.0,
         poll_interval: float = 0.5,
         rng: random.Random | None = None,
     ) -> None:
@@ -130,7 +130,6 @@ class Sender:
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.send_timeout = send_timeout
-        self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.poll_interval = poll_interval
@@ -214,15 +213,12 @@ class Sender:
                 return
             if result.outcome == "transient":
                 when = await self._retry(row, result, now)
-                if when is None:
-                    stats.failed += 1
-                    continue
                 stats.retried += 1
                 await self._release(rows[index + 1:], when, None, self._spacing(group))
                 stats.deferred += len(rows) - index - 1
                 return
             if result.scope == "message":
-                await self._fail(row, result.error)
+                await self._refused(row, result.error)
                 stats.failed += 1
                 continue
             await self._chat_gone(row, result, now)
@@ -298,12 +294,8 @@ class Sender:
         base = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
         return base * (0.5 + 0.5 * self.rng.random())
 
-    async def _retry(self, row: OutboxMessage, result: DeliveryResult,
-                     now: dt.datetime) -> dt.datetime | None:
+    async def _retry(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> dt.datetime:
         attempts = row.attempts + 1
-        if attempts >= self.max_attempts:
-            await self._fail(row, result.error, attempts)
-            return None
         when = now + dt.timedelta(seconds=self.backoff(attempts))
         async with self.sessions() as session, session.begin():
             await session.execute(self._mine(row.id).values(
@@ -323,6 +315,23 @@ class Sender:
             attempts=row.attempts if attempts is None else attempts,
         ))
         log.warning("outbox row %s to %s:%s failed: %s", row.id, row.channel, row.chat_id, error)
+
+    async def _refused(self, row: OutboxMessage, error: str) -> None:
+        """The platform refused this one message for good: fail it and tell the admins what was lost.
+
+        The report names the case and the agency, never a citizen's chat."""
+        async with self.sessions() as session, session.begin():
+            await self._fail_in(session, row, error)
+            if str(row.chat_id) in self.admin_ids and row.case_id is None:
+                return  # a report to an admin that cannot be delivered is not reported to the admins again
+            code = None
+            if row.case_id is not None:
+                code = (await session.execute(select(Case.code).where(Case.id == row.case_id))).scalar()
+            agency = await session.get(Agency, row.agency_id) if row.agency_id else None
+            await self._report(session, f"refused:{row.id}", "delivery.message_refused", skip="",
+                               case=code or "-", reason=error,
+                               to=lambda loc: (_agency_name(agency, row.agency_id or "", loc) if row.agency_id
+                                               else t("delivery.to_citizen", loc)))
 
     async def _chat_gone(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
         """The chat cannot receive anything: mark it, fail the row and tell the admins once per chat."""

@@ -202,13 +202,41 @@ async def test_server_errors_back_off_then_deliver(sessions, server, bot, clock)
     assert (await rows(sessions))[row_id].status == "sent"
 
 
-async def test_gives_up_after_max_attempts(sessions, server, bot, clock) -> None:
+async def test_ten_minute_outage_loses_nothing_and_delivers_each_once(sessions, server, bot, clock) -> None:
     server.fail_next("sendMessage", 502, times=None)
+    receipt = await put(sessions, 7, "Mã hồ sơ QN-1 mã PIN 123456")
+    cards = [await put(sessions, -100 - n, f"card {n}", kind="card") for n in range(3)]
+    sender = make_sender(sessions, bot, clock)
+    start = clock.now
+    while clock.now < start + dt.timedelta(minutes=10):
+        await sender.run_once()
+        clock.advance(5)
+    stored = await rows(sessions)
+    assert all(stored[i].status == "pending" for i in [receipt, *cards]), "an outage fails nothing"
+    assert stored[receipt].attempts >= 5
+    server.clear_faults()
+    await drain(sender, clock, step=30)
+    stored = await rows(sessions)
+    assert all(stored[i].status == "sent" for i in [receipt, *cards])
+    assert server.texts(7) == ["Mã hồ sơ QN-1 mã PIN 123456"]
+    assert [server.texts(-100 - n) for n in range(3)] == [["card 0"], ["card 1"], ["card 2"]]
+    assert server.texts("1000") == [], "a transient outage is not reported as a loss"
+
+
+async def test_retries_for_days_with_at_most_ten_minutes_between_tries(sessions, server, bot, clock) -> None:
+    server.fail_next("sendMessage", 500, times=None)
     row_id = await put(sessions, 7, "x")
-    await drain(make_sender(sessions, bot, clock, max_attempts=3), clock, step=60)
-    row = (await rows(sessions))[row_id]
-    assert row.status == "failed" and row.attempts == 3 and "Bad Gateway" in (row.last_error or "")
-    assert len(server.calls("sendMessage")) == 3
+    sender = make_sender(sessions, bot, clock)
+    for _ in range(40):
+        await sender.run_once()
+        row = (await rows(sessions))[row_id]
+        assert row.status == "pending"
+        assert row.not_before - clock.now <= dt.timedelta(minutes=10)
+        clock.now = row.not_before
+    assert row.attempts == 40
+    server.clear_faults()
+    await sender.run_once()
+    assert server.texts(7) == ["x"]
 
 
 async def test_kicked_from_group_marks_chat_reports_once_and_spares_others(sessions, server, bot,
@@ -275,7 +303,9 @@ async def test_bad_request_fails_only_the_row(sessions, server, bot, clock) -> N
     async with sessions() as session:
         chat = (await session.scalars(select(AgencyChat))).one()
         assert chat.failed_at is None
-    assert server.texts("1000") == []
+    for admin in ("1000", "1001"):
+        [report] = server.texts(admin)
+        assert "Thanh tra tỉnh" in report and "message is too long" in report
 
 
 async def test_per_chat_interval_defers_with_spacing(sessions, server, bot, clock) -> None:
