@@ -154,7 +154,7 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
                                      timeout=REQUEST_TIMEOUT))
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, worker, admin_ids=settings.admin_ids,
-                    send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now)
+                    send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal)
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
     dp = build_dispatcher(core)
     dp["core"] = core

@@ -45,24 +45,35 @@ class Answered:
 async def question_case(core: Core, channel: str, chat_id: str, replied_to: str) -> int | None:
     """The case a question message (sent to this chat) belongs to, or None when it was no question."""
     async with core.sessions() as session:
-        return await _question_case(session, channel, chat_id, replied_to)
+        return (await _question(session, core, channel, chat_id, replied_to))[0]
 
 
-async def _question_case(session: AsyncSession, channel: str, chat_id: str, replied_to: str) -> int | None:
+async def _question(
+    session: AsyncSession, core: Core, channel: str, chat_id: str, replied_to: str
+) -> tuple[int | None, str | None]:
+    """(case id, asking agency) of a question we sent to this chat; once delivered, both are sealed."""
     rows = (
         await session.execute(
             select(OutboxMessage).where(
                 OutboxMessage.channel == channel,
                 OutboxMessage.chat_id == str(chat_id),
                 OutboxMessage.message_id == str(replied_to),
-                OutboxMessage.case_id.is_not(None),
             )
         )
     ).scalars()
     for row in rows:
-        if row.payload.get("relay") == "question":
-            return row.case_id
-    return None
+        payload = row.payload or {}
+        if payload.get("relay") != "question":
+            continue
+        if row.case_id is not None:
+            return row.case_id, row.agency_id
+        if payload.get("sealed"):
+            try:
+                note = core.privacy.open(payload["sealed"])
+            except ValueError:
+                return None, None
+            return note.get("case_id"), note.get("agency_id")
+    return None, None
 
 
 async def _status_before_question(session: AsyncSession, case_id: int) -> str:
@@ -110,7 +121,7 @@ async def citizen_answer(
     """
     now = now or utcnow()
     async with core.sessions() as session, session.begin():
-        case_id = await _question_case(session, channel, chat_id, replied_to)
+        case_id, asker = await _question(session, core, channel, chat_id, replied_to)
         if case_id is None:
             return None
         case = await session.get(Case, case_id)
@@ -119,20 +130,6 @@ async def citizen_answer(
         reporter = await reporter_chat(session, core, case)
         if reporter != (channel, str(chat_id)):
             return None
-        question = (
-            (
-                await session.execute(
-                    select(OutboxMessage).where(
-                        OutboxMessage.channel == channel,
-                        OutboxMessage.chat_id == str(chat_id),
-                        OutboxMessage.message_id == str(replied_to),
-                    )
-                )
-            )
-            .scalars()
-            .first()
-        )
-        asker = question.agency_id if question else None
         resumed = case.status == st.WAITING_INFO
         before = {"status": case.status, "due_on": case.due_on.isoformat() if case.due_on else None}
         if resumed:

@@ -10,6 +10,11 @@ own short commit. Outcomes:
 - permanent: the row is `failed` and the admins are told; when the chat itself is gone (bot kicked,
   blocked, chat not found) the AgencyChat or ChatUser is marked and every admin gets one report for it.
 
+Nothing kept that names a reporter: once a row to a reporter's private chat is delivered (or has failed
+for good), its payload (the receipt's PIN, the texts), its case and agency and its idempotency key are
+scrubbed, so the table no longer links a chat to a case. A relayed question keeps only a sealed
+(encrypted) note of its case, which the reporter's reply needs.
+
 Exactly once: only the worker holding a row's lease delivers it, and it does not start a delivery when
 the lease would run out during the request. The one remaining window is a crash after the platform
 accepted a message and before the `sent` commit; the lease then expires and the row is delivered again.
@@ -118,6 +123,7 @@ class Sender:
         backoff_cap: float = 600.0,
         poll_interval: float = 0.5,
         rng: random.Random | None = None,
+        seal: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         self.sessions = sessions
         self.transports = transports
@@ -134,6 +140,7 @@ class Sender:
         self.backoff_cap = backoff_cap
         self.poll_interval = poll_interval
         self.rng = rng or random.Random()
+        self.seal = seal
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -261,8 +268,10 @@ class Sender:
 
     async def _mark_sent(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
         async with self.sessions() as session, session.begin():
+            scrub = await self._scrubbed(session, row)
             done = await session.execute(self._mine(row.id).values(
                 status="sent", sent_at=now, message_id=result.message_id, claimed_until=None, last_error=None,
+                **scrub,
             ))
             if done.rowcount == 0:  # type: ignore[attr-defined]
                 log.warning("outbox row %s was delivered after its lease was lost", row.id)
@@ -270,11 +279,32 @@ class Sender:
             new_cards = list(result.extra.get("new_cards", []))
             if row.kind == "card" and result.message_id is not None:
                 new_cards.insert(0, result.message_id)
-            if row.case_id is not None:
+            if row.case_id is not None and not scrub:
                 for message_id in dict.fromkeys(str(m) for m in new_cards):
                     session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
                                             channel=row.channel, chat_id=row.chat_id, message_id=message_id,
                                             purpose="card", created_at=now))
+
+    async def _to_reporter(self, session: AsyncSession, row: OutboxMessage) -> bool:
+        """Whether the row goes to someone's private chat: neither an agency's group nor an admin."""
+        if row.chat_id in self.admin_ids and row.channel == self.admin_channel:
+            return False
+        if row.kind in ("card", "edit_card", "media"):
+            return False  # only agencies' groups get cards and evidence
+        group = await session.scalar(select(AgencyChat.id).where(
+            AgencyChat.channel == row.channel, AgencyChat.chat_id == row.chat_id))
+        return group is None
+
+    async def _scrubbed(self, session: AsyncSession, row: OutboxMessage) -> dict[str, Any]:
+        """The values that erase what links a reporter's chat to a case (none for groups and admins)."""
+        if not await self._to_reporter(session, row):
+            return {}
+        payload: dict[str, Any] = {}
+        if (row.payload or {}).get("relay") == "question" and row.case_id is not None and self.seal:
+            payload = {"relay": "question",
+                       "sealed": self.seal({"case_id": row.case_id, "agency_id": row.agency_id})}
+        return {"payload": payload, "case_id": None, "agency_id": None,
+                "idempotency_key": f"scrubbed:{row.id}"}
 
     async def _release(self, rows: Sequence[OutboxMessage], when: dt.datetime, error: str | None,
                        spacing: float = 0.0) -> None:
@@ -310,9 +340,10 @@ class Sender:
 
     async def _fail_in(self, session: AsyncSession, row: OutboxMessage, error: str,
                        attempts: int | None = None) -> None:
+        scrub = await self._scrubbed(session, row)
         await session.execute(self._mine(row.id).values(
             status="failed", claimed_until=None, last_error=error or "failed",
-            attempts=row.attempts if attempts is None else attempts,
+            attempts=row.attempts if attempts is None else attempts, **scrub,
         ))
         log.warning("outbox row %s to %s:%s failed: %s", row.id, row.channel, row.chat_id, error)
 
@@ -360,7 +391,7 @@ class Sender:
                                    skip=row.chat_id)
             elif row.case_id is not None:
                 code = (await session.execute(select(Case.code).where(Case.id == row.case_id))).scalar()
-                await self._report(session, f"user-blocked:{row.channel}:{row.chat_id}",
+                await self._report(session, f"reporter-unreachable:{row.case_id}",
                                    "system.reporter_unreachable", case=code or row.case_id,
                                    reason=result.error, skip=row.chat_id)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _prepare_sqlite_path(url: str) -> None:
+    """Create the database file readable by its owner only (0600): it holds sealed identities and
+    case texts; SQLite gives its -wal and -shm files the same mode."""
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        if path.stat().st_mode & 0o077:
+            with contextlib.suppress(PermissionError):
+                path.chmod(0o600)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
