@@ -20,9 +20,9 @@ from bot.app import App
 from bot.ratelimit import Limits
 from bot.sender import Sender
 from handlers.telegram.sender import TelegramTransport
+from simulator.botapi import FakeBotAPI
 from storage.db import migrate
 from storage.models import OutboxMessage
-from tests.fake_bot_api import FakeBotAPI
 from tests.officer_kit import CHATS, CITIZEN, NOW, bind_groups, make_case, officer
 from tests.test_e2e_citizen import USER, Citizen, app  # noqa: F401  (the running bot, as a fixture)
 
