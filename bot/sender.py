@@ -15,6 +15,11 @@ for good), its payload (the receipt's PIN, the texts), its case and agency and i
 scrubbed, so the table no longer links a chat to a case. A relayed question keeps only a sealed
 (encrypted) note of its case, which the reporter's reply needs.
 
+One sender at a time, failing over by itself: every instance runs the loop, but only the holder of the
+"outbox-sender" lease (storage/leases.py) delivers; it renews the lease while it runs. When it dies, the
+lease runs out after `role_seconds` and another instance takes the role, and the rows the dead one had
+claimed come back when their own leases run out. Telegram's limits are therefore counted in one process.
+
 Exactly once: only the worker holding a row's lease delivers it, and it does not start a delivery when
 the lease would run out during the request. The one remaining window is a crash after the platform
 accepted a message and before the `sent` commit; the lease then expires and the row is delivered again.
@@ -24,6 +29,7 @@ Nothing else happens between the two steps, so that window is one local commit l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -37,11 +43,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import t
 from bot.outbox import enqueue
 from bot.ratelimit import Limits, RateLimiter
+from storage.leases import hold, release
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
 from storage.queue import claim_outbox
 
 log = logging.getLogger(__name__)
 
+ROLE = "outbox-sender"
 Outcome = Literal["ok", "retry_after", "transient", "permanent"]
 Scope = Literal["message", "chat", "user"]
 
@@ -124,6 +132,7 @@ class Sender:
         poll_interval: float = 0.5,
         rng: random.Random | None = None,
         seal: Callable[[dict[str, Any]], str] | None = None,
+        role_seconds: float = 15.0,
     ) -> None:
         self.sessions = sessions
         self.transports = transports
@@ -141,6 +150,8 @@ class Sender:
         self.poll_interval = poll_interval
         self.rng = rng or random.Random()
         self.seal = seal
+        self.role_seconds = role_seconds
+        self._role_until: dt.datetime | None = None
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -148,20 +159,51 @@ class Sender:
         self._wake.set()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                stats = await self.run_once()
-            except Exception:
-                log.exception("outbox sender round failed")
-                stats = RunStats()
-            if stats.sent == 0:
-                await self._idle(stop)
+        """Deliver while holding the sender role; otherwise stand by, ready to take it over."""
+        try:
+            while not stop.is_set():
+                try:
+                    if not await self.hold_role():
+                        await self._idle(stop, self.role_seconds / 3)
+                        continue
+                    stats = await self.run_once()
+                except Exception:
+                    log.exception("outbox sender round failed")
+                    stats = RunStats()
+                if stats.sent == 0:
+                    await self._idle(stop)
+        finally:
+            await self.release_role()
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    async def hold_role(self) -> bool:
+        """Take or renew the sender role; renewed when a third of the lease is left to run."""
+        now = self.clock()
+        margin = dt.timedelta(seconds=self.role_seconds / 3)
+        if self._role_until is not None and now < self._role_until - margin:
+            return True
+        async with self.sessions() as session:
+            held = await hold(session, ROLE, self.worker_id, self.role_seconds, now)
+        if held and self._role_until is None:
+            log.info("outbox sender role taken by %s", self.worker_id)
+        elif not held and self._role_until is not None:
+            log.warning("outbox sender role lost by %s", self.worker_id)
+        self._role_until = now + dt.timedelta(seconds=self.role_seconds) if held else None
+        return held
+
+    async def release_role(self) -> None:
+        if self._role_until is None:
+            return
+        self._role_until = None
+        with contextlib.suppress(Exception):
+            async with self.sessions() as session:
+                await release(session, ROLE, self.worker_id)
+
+    async def _idle(self, stop: asyncio.Event, seconds: float | None = None) -> None:
         self._wake.clear()
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
-            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=seconds or self.poll_interval,
+                               return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()

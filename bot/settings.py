@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
     webhook_secret: str | None = None
-    # Deliver the outbox from this instance. With several instances, one sender keeps the whole bot
-    # under Telegram's rate limits (the limits are counted per process).
+    # Take part in delivering the outbox. Of all instances that do, one at a time holds the sender role
+    # (a lease in the database) and the others take over when it dies; false: never send from here.
     outbox_sender: bool = True
 
     # Dialogue and abuse limits (extensions; defaults are sensible for a province).

@@ -365,3 +365,16 @@ class LookupFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     requester_key: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A role only one instance may hold at a time (the outbox sender), until `until` unless renewed.
+
+    An instance that dies stops renewing; once `until` has passed another instance takes the role."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[dt.datetime] = mapped_column()
+    since: Mapped[dt.datetime] = mapped_column()  # when this holder took the role
