@@ -112,6 +112,8 @@ def handlers(core: Core) -> dict[str, jobs.Handler]:
             return
         now = core.clock.now()
         n = int(job.payload["days"])
+        if case.due_on is None or working_days_before(core, case.due_on, n) != core.calendar.today(now):
+            return  # its day passed while the bot was down: a later reminder or the overdue notice says it
         await digest.add_line(session, key=f"{job.dedupe_key}:line", agency_id=case.lead_agency_id,
                               case=case, reason="due_today" if n == 0 else "due_in",
                               day=core.calendar.today(now), days=n)
