@@ -76,9 +76,13 @@ async def replan(session: AsyncSession, core: Core, case: Case, now: dt.datetime
                                 {"stage": case.stage, "due": case.due_on.isoformat(), "days": n},
                                 dedupe_key=f"{base}:remind:{n}", case_id=case.id)
     first_late = core.calendar.next_working_day(case.due_on)
-    await jobs.schedule(session, OVERDUE, digest.morning(core, max(first_late, today)),
+    if first_late <= today:  # already overdue: the next morning notice not yet given
+        before_morning = now < digest.morning(core, today)
+        first_late = core.calendar.roll_forward(
+            today if before_morning else core.calendar.next_working_day(today))
+    await jobs.schedule(session, OVERDUE, digest.morning(core, first_late),
                         {"stage": case.stage, "due": case.due_on.isoformat()},
-                        dedupe_key=f"{base}:overdue:{max(first_late, today).isoformat()}", case_id=case.id)
+                        dedupe_key=f"{base}:overdue:{first_late.isoformat()}", case_id=case.id)
 
 
 async def _schedule_waiting(session: AsyncSession, core: Core, case: Case, paused_at: dt.datetime,

@@ -30,14 +30,19 @@ def local(y: int, m: int, d: int, h: int = 10, mi: int = 0) -> dt.datetime:
 
 async def pending(core, case_id: int) -> dict[str, dt.datetime]:
     async with core.sessions() as session:
-        rows = (await session.scalars(select(Job).where(Job.case_id == case_id, Job.status == "pending"))).all()
+        rows = (
+            await session.scalars(select(Job).where(Job.case_id == case_id, Job.status == "pending"))
+        ).all()
     return {str(j.dedupe_key).split(":", 2)[2]: j.run_at for j in rows}
 
 
 async def digests(core, chat_id: str) -> list[str]:
     async with core.sessions() as session:
-        rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id)
-                                      .order_by(OutboxMessage.id))).all()
+        rows = (
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
+            )
+        ).all()
     return [r.payload["text"] for r in rows if r.payload.get("text", "").startswith("🗓")]
 
 
@@ -52,23 +57,28 @@ async def new_case(core, **kwargs) -> Case:
 
 # ---- rules ----------------------------------------------------------------------------------------------
 
+
 def test_sample_rules_name_a_supervisor_and_reminder_days(sample_rules: Rules) -> None:
     assert [a.id for a in sample_rules.agencies if a.supervises] == ["noi-chinh"]
     denunciation = next(p for p in sample_rules.deadlines if p.id == "denunciation")
     assert denunciation.remind_before == [3, 1, 0] and denunciation.waiting_days == 10
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ("    remind_before: [3, -1]\n", "reminder days must not be negative (got -1)"),
-    ("    remind_before: [2, 1, 2]\n", "reminder day 2 is listed twice"),
-    ("    waiting_days: 0\n", "waiting_days: Input should be greater than 0"),
-    ("    remind_before: [soon]\n", "remind_before.0: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("    remind_before: [3, -1]\n", "reminder days must not be negative (got -1)"),
+        ("    remind_before: [2, 1, 2]\n", "reminder day 2 is listed twice"),
+        ("    waiting_days: 0\n", "waiting_days: Input should be greater than 0"),
+        ("    remind_before: [soon]\n", "remind_before.0: Input should be a valid integer"),
+    ],
+)
 def test_check_rules_reports_bad_reminder_settings_with_their_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str
+) -> None:
     sample = (ROOT / "rules" / "quang-ninh.yaml").read_text(encoding="utf-8")
     anchor = "    valid_from: 2012-07-01\n"
-    line = sample[:sample.index(anchor) + len(anchor)].count("\n") + 1
+    line = sample[: sample.index(anchor) + len(anchor)].count("\n") + 1
     path = tmp_path / "rules.yaml"
     path.write_text(sample.replace(anchor, anchor + setting, 1), encoding="utf-8")
     assert main(["check-rules", str(path)]) == 1
@@ -77,6 +87,7 @@ def test_check_rules_reports_bad_reminder_settings_with_their_line(
 
 
 # ---- replanning on every deadline change ----------------------------------------------------------------
+
 
 async def test_a_submitted_case_gets_its_reminders_and_overdue_job(core) -> None:
     core.clock = Clock(movable=True, start=local(2027, 1, 27))
@@ -101,8 +112,12 @@ async def test_each_deadline_change_moves_or_cancels_the_jobs(core) -> None:
 
     await ca.accept(core, lead, case.id, (await load(core, case.id)).version)
     jobs = await pending(core, case.id)
-    assert set(jobs) == {"resolve:2027-02-26:remind:3", "resolve:2027-02-26:remind:1",
-                         "resolve:2027-02-26:remind:0", "resolve:2027-02-26:overdue:2027-03-01"}
+    assert set(jobs) == {
+        "resolve:2027-02-26:remind:3",
+        "resolve:2027-02-26:remind:1",
+        "resolve:2027-02-26:remind:0",
+        "resolve:2027-02-26:overdue:2027-03-01",
+    }
 
     await ca.request_info(core, lead, case.id, None, "Ông/Bà cho biết thêm thời gian?")
     jobs = await pending(core, case.id)
@@ -134,6 +149,7 @@ async def test_extend_and_resolve_replan(core) -> None:
 
 # ---- quiet hours and downtime ---------------------------------------------------------------------------
 
+
 async def test_a_bot_back_at_night_waits_for_the_morning_and_sends_one_digest(core) -> None:
     """Down from Tuesday to Saturday night: the missed jobs run once at start, nothing goes out at night
     or on Sunday, and on Monday morning each group gets one digest with every line."""
@@ -162,3 +178,21 @@ async def test_a_bot_back_at_night_waits_for_the_morning_and_sends_one_digest(co
     assert all(f"ABCD-000{n}" in sent[0] for n in range(3))
     assert sent[0].count("ABCD-0000") == 1, "missed reminders of a day already overdue are not repeated"
     assert len(await digests(core, CHATS["noi-chinh"])) == 1
+
+
+async def test_an_action_on_an_overdue_case_keeps_the_daily_overdue_notice(core) -> None:
+    core.clock = Clock(movable=True, start=local(2027, 3, 1))
+    await bind_groups(core)
+    case = await new_case(core, stage="classify", due_on=dt.date(2027, 3, 3))
+    runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
+    core.clock.set(local(2027, 3, 4, 9))  # Thursday: the first overdue notice ran at 08:00
+    while await runner.run_once():
+        pass
+    await ca.watch(core, officer("thanh-tra"), case.id, None)
+    assert list(await pending(core, case.id)) == ["classify:2027-03-03:overdue:2027-03-05"]
+    for minute in (30, 40):  # the notice at 08:30 goes out in a digest within five minutes
+        core.clock.set(local(2027, 3, 5, 8, minute))
+        while await runner.run_once():
+            pass
+    sent = await digests(core, CHATS["thanh-tra"])
+    assert len(sent) == 2 and "quá 2 ngày làm việc" in sent[1]

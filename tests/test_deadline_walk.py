@@ -49,7 +49,9 @@ class Walk:
 
     def __init__(self, core) -> None:
         self.core = core
-        self.runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "walker", clock=core.clock.now)
+        self.runner = JobRunner(
+            core.sessions, deadline_jobs.job_handlers(core), "walker", clock=core.clock.now
+        )
         self.sent: list[Sent] = []
         self.last_id = 0
 
@@ -69,8 +71,11 @@ class Walk:
 
     async def _collect(self) -> None:
         async with self.core.sessions() as session:
-            rows = (await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id > self.last_id).order_by(OutboxMessage.id))).all()
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.id > self.last_id).order_by(OutboxMessage.id)
+                )
+            ).all()
         for row in rows:
             self.last_id = row.id
             if row.payload.get("text", "").startswith(TITLE):
@@ -100,8 +105,13 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
 
     # Classification: 3 working days before is 02/02, 1 working day before is 11/02 (not 10/02, Tết)
     await walk.until(local(2027, 2, 16, 9))
-    assert days(walk.to(LEAD)) == [dt.date(2027, 2, 2), dt.date(2027, 2, 11), dt.date(2027, 2, 12),
-                                   dt.date(2027, 2, 15), dt.date(2027, 2, 16)]
+    assert days(walk.to(LEAD)) == [
+        dt.date(2027, 2, 2),
+        dt.date(2027, 2, 11),
+        dt.date(2027, 2, 12),
+        dt.date(2027, 2, 15),
+        dt.date(2027, 2, 16),
+    ]
     first = walk.to(LEAD)
     assert "còn 3 ngày làm việc" in first[0].text and "ABCD-EFGH" in first[0].text
     assert "1 vụ việc sắp đến hạn" in first[0].text
@@ -124,8 +134,11 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
     await walk.until(local(2027, 2, 22, 10))
     await ca.request_info(core, lead, case.id, await _version(core, case.id), "Ông/Bà gửi thêm biên lai?")
     async with core.sessions() as session:
-        question = (await session.scalars(select(OutboxMessage).where(
-            OutboxMessage.chat_id == CITIZEN, OutboxMessage.kind == "text"))).all()[-1]
+        question = (
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN, OutboxMessage.kind == "text")
+            )
+        ).all()[-1]
     await mark_sent(core, question.id, "9001")
     await walk.until(local(2027, 3, 8, 10))
     waiting = walk.to(LEAD, since=dt.date(2027, 2, 17))
@@ -133,8 +146,9 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
     assert "đã chờ 10 ngày" in waiting[0].text
 
     # The answer on 08/03 restarts the clock: 14 days paused, due 01/04
-    await citizen_answer(core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN, replied_to="9001",
-                         text="Tôi gửi biên lai")
+    await citizen_answer(
+        core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN, replied_to="9001", text="Tôi gửi biên lai"
+    )
     assert (await load(core, case.id)).due_on == dt.date(2027, 4, 1)
     await walk.until(local(2027, 3, 30, 10))
     assert days(walk.to(LEAD, since=dt.date(2027, 3, 5))) == [dt.date(2027, 3, 29)]
@@ -144,14 +158,20 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
     assert (await load(core, case.id)).due_on == dt.date(2027, 5, 4)
     await walk.until(local(2027, 5, 6, 12))
     assert days(walk.to(LEAD, since=dt.date(2027, 3, 30))) == [
-        dt.date(2027, 4, 27), dt.date(2027, 4, 29), dt.date(2027, 5, 4), dt.date(2027, 5, 5),
-        dt.date(2027, 5, 6)]
+        dt.date(2027, 4, 27),
+        dt.date(2027, 4, 29),
+        dt.date(2027, 5, 4),
+        dt.date(2027, 5, 5),
+        dt.date(2027, 5, 6),
+    ]
     # a new stage overdue is a new escalation
     late = walk.to(SUPERVISOR, since=dt.date(2027, 5, 5))
     assert "đôn đốc" in late[0].text and "Giải quyết tố cáo" in late[0].text
 
     # The watch list: one weekly line in the secretariat's digest while the case is open
-    watch_weeks = [s.day.isocalendar()[:2] for s in walk.to(SUPERVISOR) if "theo dõi, chỉ đạo (hằng" in s.text]
+    watch_weeks = [
+        s.day.isocalendar()[:2] for s in walk.to(SUPERVISOR) if "theo dõi, chỉ đạo (hằng" in s.text
+    ]
     assert len(watch_weeks) == len(set(watch_weeks)) >= 10
 
     # Resolved: every deadline job is cancelled and the digests go quiet

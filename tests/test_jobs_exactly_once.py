@@ -24,16 +24,32 @@ async def ran(session, job: Job) -> None:
 
 async def add_jobs(sessions, n: int, run_at: dt.datetime) -> None:
     async with sessions() as session, session.begin():
-        await session.execute(insert(Job), [
-            {"kind": "test.ran", "run_at": run_at - dt.timedelta(seconds=i % 600), "payload": {},
-             "dedupe_key": f"t:{i}", "status": "pending", "attempts": 0, "created_at": utcnow()}
-            for i in range(n)])
+        await session.execute(
+            insert(Job),
+            [
+                {
+                    "kind": "test.ran",
+                    "run_at": run_at - dt.timedelta(seconds=i % 600),
+                    "payload": {},
+                    "dedupe_key": f"t:{i}",
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                }
+                for i in range(n)
+            ],
+        )
 
 
 async def effects(sessions) -> dict[str, int]:
     async with sessions() as session:
-        rows = (await session.execute(select(AuditEvent.reason, func.count())
-                                      .where(AuditEvent.action == "job_ran").group_by(AuditEvent.reason))).all()
+        rows = (
+            await session.execute(
+                select(AuditEvent.reason, func.count())
+                .where(AuditEvent.action == "job_ran")
+                .group_by(AuditEvent.reason)
+            )
+        ).all()
     return {str(reason): int(count) for reason, count in rows}
 
 
@@ -51,16 +67,19 @@ async def drain(runner: JobRunner) -> int:
 
 
 @pytest.mark.parametrize("instances", [2, 3])
-async def test_instances_on_postgresql_clear_thousands_of_jobs_exactly_once(db_url: str, sessions,
-                                                                             instances: int) -> None:
+async def test_instances_on_postgresql_clear_thousands_of_jobs_exactly_once(
+    db_url: str, sessions, instances: int
+) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("several writers claiming at once is the PostgreSQL deployment")
     n = 2000
     await add_jobs(sessions, n, T0)
     engines = [create_engine(db_url) for _ in range(instances)]
     try:
-        runners = [JobRunner(session_factory(e), {"test.ran": ran}, f"instance-{i}", clock=lambda: T0, batch=20)
-                   for i, e in enumerate(engines)]
+        runners = [
+            JobRunner(session_factory(e), {"test.ran": ran}, f"instance-{i}", clock=lambda: T0, batch=20)
+            for i, e in enumerate(engines)
+        ]
         claimed = await asyncio.gather(*(drain(r) for r in runners))
     finally:
         for engine in engines:
@@ -93,9 +112,21 @@ async def test_a_killed_instances_leased_jobs_are_taken_over_once(sessions) -> N
 async def test_jobs_missed_while_down_run_once_at_start(sessions) -> None:
     """A week of jobs came due while no instance ran: the first round after start runs each once."""
     async with sessions() as session, session.begin():
-        await session.execute(insert(Job), [
-            {"kind": "test.ran", "run_at": T0 + dt.timedelta(hours=h), "payload": {}, "dedupe_key": f"h:{h}",
-             "status": "pending", "attempts": 0, "created_at": utcnow()} for h in range(0, 7 * 24, 6)])
+        await session.execute(
+            insert(Job),
+            [
+                {
+                    "kind": "test.ran",
+                    "run_at": T0 + dt.timedelta(hours=h),
+                    "payload": {},
+                    "dedupe_key": f"h:{h}",
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                }
+                for h in range(0, 7 * 24, 6)
+            ],
+        )
     runner = JobRunner(sessions, {"test.ran": ran}, "restarted", clock=lambda: T0 + dt.timedelta(days=8))
     assert await drain(runner) == 28
     assert await drain(runner) == 0
