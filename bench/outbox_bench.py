@@ -29,9 +29,9 @@ from sqlalchemy import func, insert, select
 from bot.ratelimit import Limits
 from bot.sender import Sender
 from handlers.telegram.sender import TelegramTransport
+from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, migrate, session_factory
 from storage.models import OutboxMessage, utcnow
-from tests.fake_bot_api import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
