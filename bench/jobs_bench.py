@@ -37,9 +37,9 @@ from bot.outbox import enqueue
 from bot.ratelimit import Limits
 from bot.sender import Sender
 from handlers.telegram.sender import TelegramTransport
+from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Job, OutboxMessage, utcnow
-from tests.fake_bot_api import FakeBotAPI
 
 KIND = "bench.notify"
 
