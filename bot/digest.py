@@ -30,16 +30,20 @@ from bot.outbox import enqueue
 from storage.models import Case, DigestLine, Job, utcnow
 
 KIND = "deadline.digest"
-MORNING = dt.time(8, 0)  # when the working day opens; reminders and digests wait for it
 AFTER_MORNING = dt.timedelta(minutes=5)  # the day's reminder jobs (due at the opening) run first
 FOLLOW_UP = dt.timedelta(minutes=5)  # lines written after the day's digest wait at most this long
 SECTIONS = ("escalated", "overdue", "due_today", "due_in", "waiting", "watch")
 DEADLINE_REASONS = frozenset({"escalated", "overdue", "due_today", "due_in"})
 
 
+def opening(core: Core, moment: dt.datetime) -> dt.datetime:
+    """`moment` if in working hours of a working day, else the next working morning (DIGEST_TIME)."""
+    return core.calendar.working_time(moment, core.settings.digest_time)
+
+
 def morning(core: Core, day: dt.date) -> dt.datetime:
-    """08:00 local of `day`, or of the next working day when `day` is a day off (UTC)."""
-    return core.calendar.working_time(dt.datetime.combine(day, MORNING, core.calendar.timezone), MORNING)
+    """The working morning (08:00 local by default) of `day`, or of the next working day (UTC)."""
+    return opening(core, dt.datetime.combine(day, core.settings.digest_time, core.calendar.timezone))
 
 
 def daily_slot(core: Core, day: dt.date) -> dt.datetime:
@@ -62,15 +66,15 @@ async def schedule_digest(session: AsyncSession, core: Core, at: dt.datetime) ->
 
 async def soon(session: AsyncSession, core: Core, now: dt.datetime) -> None:
     """Make sure a digest will send lines written at `now`: today's daily one, else a follow-up."""
-    opening = core.calendar.working_time(now, MORNING)
-    daily = daily_slot(core, core.calendar.today(opening))
-    if opening <= daily:
+    opens = opening(core, now)
+    daily = daily_slot(core, core.calendar.today(opens))
+    if opens <= daily:
         await schedule_digest(session, core, daily)
         return
     step = FOLLOW_UP.total_seconds()
-    at = dt.datetime.fromtimestamp((opening.timestamp() // step + 1) * step, dt.UTC)
-    if core.calendar.working_time(at, MORNING) != at:  # past closing time: tomorrow's daily digest
-        at = daily_slot(core, core.calendar.today(core.calendar.working_time(at, MORNING)))
+    at = dt.datetime.fromtimestamp((opens.timestamp() // step + 1) * step, dt.UTC)
+    if opening(core, at) != at:  # past closing time: tomorrow's daily digest
+        at = daily_slot(core, core.calendar.today(opening(core, at)))
     await schedule_digest(session, core, at)
 
 
@@ -174,9 +178,9 @@ def handler(core: Core) -> jobs.Handler:
     async def run(session: AsyncSession, job: Job) -> None:
         now = core.clock.now()
         daily = bool(job.payload.get("daily"))
-        opening = core.calendar.working_time(now, MORNING)
-        if opening != now:  # at night or on a day off (a bot that was down): wait for the morning
-            await schedule_digest(session, core, daily_slot(core, core.calendar.today(opening)))
+        opens = opening(core, now)
+        if opens != now:  # at night or on a day off (a bot that was down): wait for the morning
+            await schedule_digest(session, core, daily_slot(core, core.calendar.today(opens)))
             return
         await send_digest(session, core, now, daily=daily)
         if daily:

@@ -196,3 +196,10 @@ async def test_an_action_on_an_overdue_case_keeps_the_daily_overdue_notice(core)
             pass
     sent = await digests(core, CHATS["thanh-tra"])
     assert len(sent) == 2 and "quá 2 ngày làm việc" in sent[1]
+
+
+async def test_digest_time_sets_the_working_morning(core) -> None:
+    assert digest.morning(core, dt.date(2027, 2, 5)) == local(2027, 2, 11, 8), "Tết: the first morning after"
+    core.settings.digest_time = dt.time(7, 30)
+    assert digest.morning(core, dt.date(2027, 3, 2)) == local(2027, 3, 2, 7, 30)
+    assert digest.daily_slot(core, dt.date(2027, 3, 6)) == local(2027, 3, 8, 7, 35), "Saturday: Monday"
