@@ -56,7 +56,7 @@ async def replan(session: AsyncSession, core: Core, case: Case, now: dt.datetime
     """Cancel the case's pending deadline jobs and schedule what its state needs now (same transaction)."""
     await session.flush()
     now = now or core.clock.now()
-    await jobs.cancel(session, key_prefix=_prefix(case.id))
+    await jobs.cancel(session, key_prefix=_prefix(case.id), case_id=case.id)  # by the case_id index
     if not case.is_open:
         return
     policy = _policy(core, case)
