@@ -1,7 +1,7 @@
 """leases: roles one instance holds at a time (the outbox sender)
 
 Revision ID: 0002_delivery
-Revises: 0001
+Revises: 0002_deadlines
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0002_delivery"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_deadlines"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
