@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
@@ -57,7 +57,7 @@ Scope = Literal["message", "chat", "user"]
 @dataclass(frozen=True)
 class Delivery:
     """What a transport needs to deliver one outbox row; `cards` are the message ids of the case's
-    existing cards in that chat (for kind "edit_card")."""
+    existing card in that chat, every part in order (for kind "edit_card")."""
 
     id: int
     channel: str
@@ -68,11 +68,13 @@ class Delivery:
     agency_id: str | None = None
     attempts: int = 0
     cards: tuple[str, ...] = ()
+    digests: tuple[str | None, ...] = ()  # what each of `cards` shows now (None: unknown)
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """A transport's answer. For "ok", `extra["new_cards"]` lists card messages posted anew."""
+    """A transport's answer. For "ok", `extra["new_cards"]` lists card messages posted anew (replacing
+    the old ones when `extra["replace_cards"]`), `extra["digests"]` what each card message now shows."""
 
     outcome: Outcome
     message_id: str | None = None
@@ -277,12 +279,13 @@ class Sender:
             return
 
     async def _deliver(self, transport: Transport, row: OutboxMessage) -> DeliveryResult:
-        cards: tuple[str, ...] = ()
+        cards: list[tuple[str, str | None]] = []
         if row.kind == "edit_card" and row.case_id is not None:
             cards = await self._cards(row)
         delivery = Delivery(id=row.id, channel=row.channel, chat_id=row.chat_id, kind=row.kind,
                             payload=dict(row.payload or {}), case_id=row.case_id, agency_id=row.agency_id,
-                            attempts=row.attempts, cards=cards)
+                            attempts=row.attempts, cards=tuple(c for c, _ in cards),
+                            digests=tuple(d for _, d in cards))
         try:
             return await asyncio.wait_for(transport.deliver(delivery), self.send_timeout)
         except TimeoutError:
@@ -291,15 +294,20 @@ class Sender:
             log.exception("transport failed on outbox row %s", row.id)
             return DeliveryResult.transient(f"{exc.__class__.__name__}: {exc}")
 
-    async def _cards(self, row: OutboxMessage) -> tuple[str, ...]:
-        query = select(CardMessage.message_id).where(
-            CardMessage.case_id == row.case_id, CardMessage.channel == row.channel,
-            CardMessage.chat_id == row.chat_id, CardMessage.purpose == "card",
-        ).order_by(CardMessage.id)
-        if row.agency_id is not None:
-            query = query.where(CardMessage.agency_id == row.agency_id)
+    async def _cards(self, row: OutboxMessage) -> list[tuple[str, str | None]]:
+        query = (select(CardMessage.message_id, CardMessage.digest).where(*self._card_filter(row))
+                 .order_by(CardMessage.id))
         async with self.sessions() as session:
-            return tuple((await session.scalars(query)).all())
+            return [(m, d) for m, d in (await session.execute(query)).all()]
+
+    @staticmethod
+    def _card_filter(row: OutboxMessage) -> list[Any]:
+        """The case's card messages in the row's chat (all parts of a card that needed several)."""
+        where = [CardMessage.case_id == row.case_id, CardMessage.channel == row.channel,
+                 CardMessage.chat_id == row.chat_id, CardMessage.purpose == "card"]
+        if row.agency_id is not None:
+            where.append(CardMessage.agency_id == row.agency_id)
+        return where
 
     # recording outcomes, each in its own commit ------------------------------------------------------------
     def _mine(self, row_id: int) -> Any:
@@ -318,14 +326,22 @@ class Sender:
             if done.rowcount == 0:  # type: ignore[attr-defined]
                 log.warning("outbox row %s was delivered after its lease was lost", row.id)
                 return
-            new_cards = list(result.extra.get("new_cards", []))
-            if row.kind == "card" and result.message_id is not None:
-                new_cards.insert(0, result.message_id)
+            new_cards = [str(m) for m in result.extra.get("new_cards", [])]
+            if row.kind == "card" and not new_cards and result.message_id is not None:
+                new_cards = [result.message_id]
+            if row.case_id is not None and result.extra.get("replace_cards"):
+                await session.execute(delete(CardMessage).where(*self._card_filter(row)))
+            digests: dict[str, str] = result.extra.get("digests", {})
             if row.case_id is not None and not scrub:
-                for message_id in dict.fromkeys(str(m) for m in new_cards):
+                for message_id in dict.fromkeys(new_cards):
                     session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
                                             channel=row.channel, chat_id=row.chat_id, message_id=message_id,
-                                            purpose="card", created_at=now))
+                                            purpose="card", created_at=now, digest=digests.get(message_id)))
+                for message_id, digest in digests.items():
+                    if message_id not in new_cards:
+                        await session.execute(update(CardMessage).where(
+                            *self._card_filter(row), CardMessage.message_id == message_id,
+                        ).values(digest=digest).execution_options(synchronize_session=False))
 
     async def _to_reporter(self, session: AsyncSession, row: OutboxMessage) -> bool:
         """Whether the row goes to someone's private chat: neither an agency's group nor an admin."""

@@ -43,6 +43,17 @@ TRUE_METHODS = {
     "leaveChat", "sendChatAction", "deleteMessage", "setMyDescription", "setMyShortDescription",
     "setMyName", "setChatMenuButton", "pinChatMessage", "unpinChatMessage", "close", "logOut",
 }
+# Telegram's limits and the exact descriptions it answers with when a request breaks them.
+TEXT_LIMIT = 4096  # characters (UTF-16 code units) of a message text
+CAPTION_LIMIT = 1024  # characters of a media caption
+CALLBACK_DATA_LIMIT = 64  # bytes of a button's callback data
+ANSWER_TEXT_LIMIT = 200  # characters of a callback query answer's notification
+TOO_LONG = "Bad Request: message is too long"
+EDIT_TOO_LONG = "Bad Request: MESSAGE_TOO_LONG"
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+TEXT_EMPTY = "Bad Request: message text is empty"
+BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 DEFAULT_ERRORS = {
     429: "Too Many Requests: retry after {retry_after}",
     500: "Internal Server Error",
@@ -62,6 +73,7 @@ class Request:
     files: dict[str, str] = field(default_factory=dict)
     token: str = ""
     status: int = 200
+    description: str = ""  # Telegram's description of a refusal
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -122,6 +134,7 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids: dict[str, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
+        self.answered: set[str] = set()  # callback query ids already answered
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -275,7 +288,7 @@ class FakeBotAPI:
         record = Request(method=method, params=params, files=files, token=request.match_info["token"])
         fault = self._fault_for(method, params)
         if fault is not None:
-            record.status = fault.status
+            record.status, record.description = fault.status, fault.description
             body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
             if fault.retry_after is not None:
                 body["parameters"] = {"retry_after": fault.retry_after}
@@ -287,7 +300,7 @@ class FakeBotAPI:
         try:
             result = self._dispatch(method, params, files)
         except _APIError as exc:
-            record.status = exc.status
+            record.status, record.description = exc.status, exc.description
             return await self._reply(record, {"ok": False, "error_code": exc.status,
                                               "description": exc.description}, exc.status)
         return await self._reply(record, {"ok": True, "result": result}, 200)
@@ -315,6 +328,13 @@ class FakeBotAPI:
         return self._updates[:limit]
 
     def _dispatch(self, method: str, params: dict[str, Any], files: dict[str, str]) -> Any:
+        _check_limits(method, params)
+        if method == "answerCallbackQuery":
+            query_id = str(params.get("callback_query_id") or "")
+            if not query_id or query_id in self.answered:
+                raise _APIError(400, QUERY_INVALID)
+            self.answered.add(query_id)
+            return True
         if method == "getMe":
             return self.bot_user
         if method == "getWebhookInfo":
@@ -431,6 +451,35 @@ class FakeBotAPI:
         updated["edit_date"] = int(time.time())
         self.messages[key] = updated
         return updated
+
+
+def telegram_length(text: str) -> int:
+    """A text's length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _check_limits(method: str, params: dict[str, Any]) -> None:
+    """Refuse what Telegram refuses: over-long texts and captions, empty texts, over-long button data."""
+    if method in ("sendMessage", "editMessageText"):
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise _APIError(400, TEXT_EMPTY)
+        if telegram_length(text) > TEXT_LIMIT:
+            raise _APIError(400, TOO_LONG if method == "sendMessage" else EDIT_TOO_LONG)
+    captions = [params.get("caption")]
+    if method == "sendMediaGroup":
+        captions += [item.get("caption") for item in params.get("media") or [] if isinstance(item, dict)]
+    if any(isinstance(c, str) and telegram_length(c) > CAPTION_LIMIT for c in captions):
+        raise _APIError(400, CAPTION_TOO_LONG)
+    if method == "answerCallbackQuery" and telegram_length(str(params.get("text") or "")) > ANSWER_TEXT_LIMIT:
+        raise _APIError(400, EDIT_TOO_LONG)
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict):
+        for row in markup.get("inline_keyboard") or []:
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                    raise _APIError(400, BUTTON_DATA_INVALID)
 
 
 def _member_extra(status: str) -> dict[str, Any]:

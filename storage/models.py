@@ -270,6 +270,7 @@ class CardMessage(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(16), default="card")  # card | question | relay
+    digest: Mapped[str | None] = mapped_column(String(64))  # of what it shows, to skip no-op edits
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

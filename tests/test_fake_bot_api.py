@@ -121,3 +121,35 @@ async def test_mocked_bot_records_calls_and_feeds_updates() -> None:
                        error_code=403)
     with pytest.raises(TelegramForbiddenError):
         await bot.send_message(7, "x")
+
+
+async def test_refuses_what_telegram_refuses_with_its_words(server: FakeBotAPI, bot: Bot) -> None:
+    await bot.send_message(7, "ậ" * 4096)
+    with pytest.raises(TelegramBadRequest, match="Bad Request: message is too long"):
+        await bot.send_message(7, "ậ" * 4097)
+    with pytest.raises(TelegramBadRequest, match="Bad Request: message is too long"):
+        await bot.send_message(7, "😀" * 2049)  # Telegram counts UTF-16 code units
+    with pytest.raises(TelegramBadRequest, match="Bad Request: message text is empty"):
+        await bot.send_message(7, "  ")
+    sent = await bot.send_message(-5, "card")
+    with pytest.raises(TelegramBadRequest, match="Bad Request: MESSAGE_TOO_LONG"):
+        await bot.edit_message_text(text="x" * 4097, chat_id=-5, message_id=sent.message_id)
+    await bot.send_photo(7, "photo-1", caption="c" * 1024)
+    with pytest.raises(TelegramBadRequest, match="Bad Request: message caption is too long"):
+        await bot.send_photo(7, "photo-1", caption="c" * 1025)
+    with pytest.raises(TelegramBadRequest, match="Bad Request: message caption is too long"):
+        await bot.send_media_group(7, media=[InputMediaPhoto(media="p1", caption="c" * 1025),
+                                             InputMediaPhoto(media="p2")])
+    ok = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a" * 64)]])
+    await bot.send_message(7, "buttons", reply_markup=ok)
+    long = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="ậ" * 22)]])
+    with pytest.raises(TelegramBadRequest, match="Bad Request: BUTTON_DATA_INVALID"):
+        await bot.send_message(7, "buttons", reply_markup=long)  # 66 bytes
+
+
+async def test_a_callback_query_is_answered_once(server: FakeBotAPI, bot: Bot) -> None:
+    assert await bot.answer_callback_query("q-1", text="Đã ghi nhận")
+    with pytest.raises(TelegramBadRequest, match="query is too old and response timeout expired or query ID"):
+        await bot.answer_callback_query("q-1", text="Xin lỗi, có lỗi")
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await bot.answer_callback_query("q-2", text="x" * 201)

@@ -364,10 +364,10 @@ async def test_card_is_recorded_and_edit_card_edits_it(sessions, server, bot, cl
               payload={"text": "Hồ sơ ABCD: đã thụ lý"})
     await drain(sender, clock)
     edits = server.calls("editMessageText")
-    assert [e.params["message_id"] for e in edits] == [1, 1]
+    assert [e.params["message_id"] for e in edits] == [1], "an edit that changes nothing is not sent"
     assert server.messages[("-100", 1)]["text"] == "Hồ sơ ABCD: đã thụ lý"
     assert "reply_markup" not in server.messages[("-100", 1)]
-    assert {r.status for r in (await rows(sessions)).values()} == {"sent"}, "'not modified' counts as done"
+    assert {r.status for r in (await rows(sessions)).values()} == {"sent"}
     assert len(server.calls("sendMessage")) == 1
 
 
@@ -383,7 +383,7 @@ async def test_edit_card_without_editable_card_posts_a_new_one(sessions, server,
     assert server.texts(-100) == ["card now"]
     async with sessions() as session:
         ids = sorted((await session.scalars(select(CardMessage.message_id))).all())
-    assert ids == ["1", "999"]
+    assert ids == ["1"], "the card that is gone is replaced by the new one"
 
 
 async def test_media_album_and_single_items(sessions, server, bot, clock) -> None:
@@ -395,3 +395,39 @@ async def test_media_album_and_single_items(sessions, server, bot, clock) -> Non
     assert [m["media"] for m in server.calls("sendMediaGroup")[0].params["media"]] == ["p1", "p2"]
     row = next(iter((await rows(sessions)).values()))
     assert row.status == "sent" and row.message_id == "1"
+
+
+async def test_long_card_goes_in_parts_and_is_edited_in_place_part_by_part(sessions, server, bot,
+                                                                           clock) -> None:
+    case_id = await add_case(sessions)
+    story = "Câu chuyện dài của người dân. " * 300  # 9,000 characters
+    sender = make_sender(sessions, bot, clock)
+    buttons = [[{"text": "Thụ lý", "data": "a"}]]
+    await put(sessions, -100, "", kind="card", case_id=case_id, agency_id="thanh-tra", key="card",
+              payload={"text": "Hồ sơ ABCD: mới\n\n" + story, "buttons": buttons})
+    await drain(sender, clock)
+    sent = server.calls("sendMessage", chat_id=-100)
+    assert len(sent) == 3 and all(r.ok for r in sent)
+    assert [("reply_markup" in r.params) for r in sent] == [False, False, True], "buttons on the last part"
+    async with sessions() as session:
+        parts = (await session.scalars(select(CardMessage.message_id).order_by(CardMessage.id))).all()
+    assert parts == ["1", "2", "3"]
+
+    await put(sessions, -100, "", kind="edit_card", case_id=case_id, agency_id="thanh-tra", key="edit",
+              payload={"text": "Hồ sơ ABCD: đã thụ lý\n\n" + story,
+                       "buttons": [[{"text": "Xong", "data": "b"}]]})
+    await drain(sender, clock)
+    edits = server.calls("editMessageText")
+    assert [e.params["message_id"] for e in edits] == [1, 3], "only the parts that changed are edited"
+    assert server.messages[("-100", 1)]["text"].startswith("Hồ sơ ABCD: đã thụ lý")
+    assert server.messages[("-100", 3)]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "b"
+
+    await put(sessions, -100, "", kind="edit_card", case_id=case_id, agency_id="thanh-tra", key="short",
+              payload={"text": "Hồ sơ ABCD: đã giải quyết"})
+    await drain(sender, clock)
+    assert server.texts(-100)[-1] == "Hồ sơ ABCD: đã giải quyết", "a card of another length is posted anew"
+    assert [r.params["message_id"] for r in server.calls("deleteMessage")] == [1, 2, 3]
+    async with sessions() as session:
+        parts = (await session.scalars(select(CardMessage.message_id))).all()
+    assert parts == ["4"]
+    assert all(r.ok for r in server.requests)

@@ -280,7 +280,7 @@ async def test_a_failure_is_answered_with_an_apology(core, chat, monkeypatch):
 
 def test_long_texts_are_split_for_telegram():
     parts = chunks("dòng\n" * 2000)
-    assert len(parts) > 1 and all(len(p) <= 4000 for p in parts)
+    assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
 
 
 def test_core_button_payloads_are_what_the_telegram_filter_reads():

@@ -12,9 +12,9 @@ from aiogram.types import CallbackQuery, Message
 from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
 from handlers.telegram.middlewares import ApologyMiddleware, IntakeMiddleware
+from handlers.telegram.sender import chunks
 
 CHANNEL = "telegram"
-MAX_MESSAGE = 4000  # Telegram allows 4096 characters a message
 
 
 def message_event(message: Message) -> Event:
@@ -45,18 +45,6 @@ def message_event(message: Message) -> Event:
                 getattr(item, "file_name", None),
             )
     return Other(str(message.content_type))
-
-
-def chunks(text: str, size: int = MAX_MESSAGE) -> list[str]:
-    """A long text cut at line breaks into messages Telegram accepts."""
-    out: list[str] = []
-    while len(text) > size:
-        cut = text.rfind("\n", 0, size)
-        cut = cut if cut > size // 2 else size
-        out.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    out.append(text)
-    return out
 
 
 async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:

@@ -18,6 +18,7 @@ from bot.case_actions import ActionRefused, Actor
 from bot.core import Core
 from bot.i18n import pick_locale, t
 from handlers.telegram.callbacks import CaseAction
+from handlers.telegram.sender import chunks
 
 CHANNEL = "telegram"
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
@@ -41,12 +42,15 @@ def actor(user: User | None, chat: Chat) -> Actor:
 
 
 async def reply(message: Message, text: str) -> None:
-    """Answer under the message; still answer if it was deleted meanwhile."""
-    await message.answer(
-        text,
-        parse_mode=None,
-        reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True),
-    )
+    """Answer under the message (still answering if it was deleted meanwhile), in as many messages as
+    Telegram needs for a long text such as a case's timeline."""
+    for n, part in enumerate(chunks(text)):
+        await message.answer(
+            part,
+            parse_mode=None,
+            reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+            if n == 0 else None,
+        )
 
 
 def _locale(user: User | None) -> str:

@@ -8,6 +8,8 @@ media: {"items": [{"media": photo|document|voice|video|audio, "file_id", "captio
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,11 +36,14 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.longtext import split_text, utf16_length
 from bot.sender import Delivery, DeliveryResult
 
 log = logging.getLogger(__name__)
 
 Markup = InlineKeyboardMarkup | ForceReply | None
+TEXT_LIMIT = 4096  # Telegram's limits, in UTF-16 code units
+CAPTION_LIMIT = 1024
 
 # Bad requests meaning the chat itself cannot receive messages (not just this one message).
 CHAT_GONE = (
@@ -95,40 +100,74 @@ class TelegramTransport:
             return classify(exc)
 
     async def _text(self, delivery: Delivery) -> DeliveryResult:
-        message = await self._send_text(delivery)
-        return DeliveryResult.ok(message.message_id)
+        ids, digests = await self._send_parts(delivery.chat_id, delivery.payload)
+        if delivery.kind == "card":
+            return DeliveryResult.ok(ids[-1], new_cards=ids, digests=digests)
+        return DeliveryResult.ok(ids[-1], message_ids=ids)
 
-    async def _send_text(self, delivery: Delivery) -> Message:
-        payload = delivery.payload
-        return await self.bot.send_message(
-            chat_id=delivery.chat_id, text=payload.get("text") or "-", reply_markup=keyboard(payload),
-            reply_parameters=_reply(payload),
-        )
+    async def _send_parts(self, chat_id: str, payload: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+        """The text in as many messages as it needs; the first replies, the last carries the buttons.
+        Returns the message ids and what each shows."""
+        parts = text_parts(payload)
+        ids: list[str] = []
+        digests: dict[str, str] = {}
+        for n, part in enumerate(parts):
+            markup = keyboard(payload) if n == len(parts) - 1 else None
+            message = await self.bot.send_message(
+                chat_id=chat_id, text=part, reply_markup=markup,
+                reply_parameters=_reply(payload) if n == 0 else None,
+            )
+            ids.append(str(message.message_id))
+            digests[ids[-1]] = digest(part, markup)
+        return ids, digests
 
     async def _edit_card(self, delivery: Delivery) -> DeliveryResult:
+        """Edit the card's messages in place, only the parts that changed; when the card now needs another
+        number of messages (or its messages are gone), post it anew and remove the old one."""
         payload = delivery.payload
-        markup = keyboard(payload)
-        edited: str | None = None
-        for message_id in delivery.cards:
-            try:
-                await self.bot.edit_message_text(
-                    chat_id=delivery.chat_id, message_id=int(message_id), text=payload.get("text") or "-",
-                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-                )
-            except TelegramBadRequest as exc:
-                text = exc.message.lower()
-                if "message is not modified" in text:
-                    edited = edited or message_id
-                    continue
-                if any(gone in text for gone in CARD_GONE):
-                    log.info("card %s in %s cannot be edited (%s)", message_id, delivery.chat_id, exc.message)
-                    continue
-                raise
-            edited = edited or message_id
-        if edited is not None:
-            return DeliveryResult.ok(edited)
-        message = await self._send_text(delivery)
-        return DeliveryResult.ok(message.message_id, new_cards=[str(message.message_id)])
+        parts = text_parts(payload)
+        if len(delivery.cards) == len(parts):
+            known = delivery.digests or (None,) * len(parts)
+            digests: dict[str, str] = {}
+            for n, (message_id, part, shown) in enumerate(zip(delivery.cards, parts, known, strict=True)):
+                markup = keyboard(payload) if n == len(parts) - 1 else None
+                wanted = digest(part, markup)
+                if wanted != shown and not await self._edit(delivery.chat_id, message_id, part, markup):
+                    break
+                digests[message_id] = wanted
+            else:
+                return DeliveryResult.ok(delivery.cards[-1], digests=digests)
+        ids, digests = await self._send_parts(delivery.chat_id, payload)
+        for old in delivery.cards:
+            await self._remove(delivery.chat_id, old)
+        return DeliveryResult.ok(ids[-1], new_cards=ids, replace_cards=True, digests=digests)
+
+    async def _edit(self, chat_id: str, message_id: str, text: str, markup: Markup) -> bool:
+        """Edit one card message; False when it is gone or can no longer be edited."""
+        try:
+            await self.bot.edit_message_text(
+                chat_id=chat_id, message_id=int(message_id), text=text,
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            )
+        except TelegramBadRequest as exc:
+            reason = exc.message.lower()
+            if "message is not modified" in reason:
+                return True
+            if any(gone in reason for gone in CARD_GONE):
+                log.info("card %s in %s cannot be edited (%s)", message_id, chat_id, exc.message)
+                return False
+            raise
+        return True
+
+    async def _remove(self, chat_id: str, message_id: str) -> None:
+        """Delete an outdated card message, or at least take its buttons away (old messages cannot be
+        deleted by a bot)."""
+        try:
+            await self.bot.delete_message(chat_id=chat_id, message_id=int(message_id))
+        except TelegramBadRequest:
+            with contextlib.suppress(TelegramBadRequest):
+                await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=int(message_id),
+                                                         reply_markup=None)
 
     async def _media(self, delivery: Delivery) -> DeliveryResult:
         items = [i for i in delivery.payload.get("items") or [] if i.get("file_id")]
@@ -139,7 +178,8 @@ class TelegramTransport:
             if len(chunk) == 1:
                 ids.append((await self._single(delivery.chat_id, chunk[0], delivery.payload)).message_id)
                 continue
-            media = [ALBUM[i["media"]](media=i["file_id"], caption=i.get("caption")) for i in chunk]
+            media = [ALBUM[i["media"]](media=i["file_id"], caption=short_caption(i.get("caption")))
+                     for i in chunk]
             sent = await self.bot.send_media_group(chat_id=delivery.chat_id, media=media,  # type: ignore[arg-type]
                                                    reply_parameters=_reply(delivery.payload))
             ids.extend(m.message_id for m in sent)
@@ -147,7 +187,8 @@ class TelegramTransport:
 
     async def _single(self, chat_id: str, item: dict[str, Any], payload: dict[str, Any]) -> Message:
         kind, file_id, caption = item.get("media", "document"), item["file_id"], item.get("caption")
-        common: dict[str, Any] = {"chat_id": chat_id, "caption": caption, "reply_parameters": _reply(payload)}
+        common: dict[str, Any] = {"chat_id": chat_id, "caption": short_caption(caption),
+                                  "reply_parameters": _reply(payload)}
         if kind == "photo":
             return await self.bot.send_photo(photo=file_id, **common)
         if kind == "voice":
@@ -157,6 +198,30 @@ class TelegramTransport:
         if kind == "audio":
             return await self.bot.send_audio(audio=file_id, **common)
         return await self.bot.send_document(document=file_id, **common)
+
+
+def digest(text: str, markup: Markup) -> str:
+    """A fingerprint of what a message shows, to skip edits that would change nothing."""
+    shown = markup.model_dump_json(exclude_none=True) if markup is not None else ""
+    return hashlib.sha256(f"{text}\x00{shown}".encode()).hexdigest()
+
+
+def chunks(text: str) -> list[str]:
+    """A long text cut, at paragraph, line or sentence breaks, into messages of at most 4,096 characters
+    as Telegram counts them."""
+    return split_text(text, TEXT_LIMIT, utf16_length)
+
+
+def text_parts(payload: dict[str, Any]) -> list[str]:
+    """The payload's text as the messages it takes."""
+    return chunks(payload.get("text") or "-")
+
+
+def short_caption(caption: str | None) -> str | None:
+    """A caption within Telegram's 1,024 characters (captions name the case; a longer one is cut)."""
+    if caption is None or utf16_length(caption) <= CAPTION_LIMIT:
+        return caption
+    return split_text(caption, CAPTION_LIMIT - 1, utf16_length)[0] + "…"
 
 
 def _albums(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

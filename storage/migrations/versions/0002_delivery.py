@@ -1,4 +1,4 @@
-"""leases: roles one instance holds at a time (the outbox sender)
+"""leases: roles one instance holds at a time (the outbox sender); card_messages.digest
 
 Revision ID: 0002_delivery
 Revises: 0002_deadlines
@@ -26,7 +26,11 @@ def upgrade() -> None:
         sa.Column("since", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
+    with op.batch_alter_table("card_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("digest", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("card_messages", schema=None) as batch_op:
+        batch_op.drop_column("digest")
     op.drop_table("leases")
