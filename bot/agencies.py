@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.audit import record
 from bot.core import Core
 from bot.rules import Rules
-from storage.models import Agency, AgencyChat, utcnow
+from bot.unreachable import deliver_missed
+from storage.models import Agency, AgencyChat
 
 
 async def sync_agencies(sessions: async_sessionmaker[AsyncSession], rules: Rules) -> None:
@@ -57,6 +58,7 @@ class Binding:
     chat_id: str
     title: str | None
     source: str
+    redelivered: tuple[str, ...] = ()  # codes of the cases whose missed cards are delivered now
 
 
 GROUP_TYPES = frozenset({"group", "supergroup"})
@@ -132,7 +134,7 @@ async def bind(
             row = AgencyChat(agency_id=agency_id, channel=channel, chat_id=chat_id)
             session.add(row)
         row.chat_id, row.title, row.source, row.bound_by = chat_id, title, "admin", str(user_id)
-        row.bound_at, row.failed_at, row.failure = utcnow(), None, None
+        row.bound_at, row.failed_at, row.failure = core.clock.now(), None, None
         record(
             session,
             "chat_bound",
@@ -142,7 +144,31 @@ async def bind(
             before=before,
             after={"channel": channel, "chat_id": chat_id, "title": title},
         )
-    return Binding(agency_id, channel, chat_id, title, "admin")
+        await session.flush()
+        codes = await _deliver_missed(session, core, row)
+    return Binding(agency_id, channel, chat_id, title, "admin", tuple(codes))
+
+
+async def back_in_group(core: Core, *, channel: str, chat_id: str) -> tuple[str, list[str]] | None:
+    """The bot is a member of a bound group again: the group works again and gets every card it missed.
+
+    Returns (agency id, codes delivered anew), or None when the chat is not bound."""
+    async with core.sessions() as session, session.begin():
+        row = (await session.execute(select(AgencyChat).where(
+            AgencyChat.channel == channel, AgencyChat.chat_id == str(chat_id)))).scalar_one_or_none()
+        if row is None:
+            return None
+        row.failed_at, row.failure = None, None
+        await session.flush()
+        return row.agency_id, await _deliver_missed(session, core, row)
+
+
+async def _deliver_missed(session: AsyncSession, core: Core, row: AgencyChat) -> list[str]:
+    codes = await deliver_missed(session, core, row, core.clock.now())
+    if codes:
+        record(session, "cards_redelivered", actor_type="system", agency_id=row.agency_id,
+               reason=", ".join(codes), after={"chat_id": row.chat_id, "cases": codes})
+    return codes
 
 
 async def unbind(core: Core, *, channel: str, chat_id: str, chat_type: str, user_id: str) -> str:

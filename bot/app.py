@@ -16,6 +16,7 @@ import socket
 import sys
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlparse
@@ -29,7 +30,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandSc
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.agencies import sync_agencies
 from bot.core import Core
@@ -39,6 +40,7 @@ from bot.privacy import Privacy, load_or_create_key
 from bot.rules import RulesError, load_rules
 from bot.sender import Sender
 from bot.settings import Settings
+from bot.unreachable import tell_unreachable
 from bot.workdays import WorkCalendar
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
@@ -103,6 +105,10 @@ class App:
         await self.engine.dispose()
 
 
+async def _unreachable(core: Core, session: AsyncSession, agency_id: str, key: str) -> None:
+    await tell_unreachable(session, core, agency_id, why="removed", key=key)
+
+
 def key_file(settings: Settings) -> Path:
     """Where a generated encryption key lives: beside the SQLite database, else in data/."""
     url = make_url(settings.database_url)
@@ -155,7 +161,8 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
                                      timeout=REQUEST_TIMEOUT))
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, worker, admin_ids=settings.admin_ids,
-                    send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal)
+                    send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal,
+                    agency_unreachable=partial(_unreachable, core))
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
     dp = build_dispatcher(core)
     dp["core"] = core

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import record
-from bot.cards import card_payload
+from bot.cards import agency_name, card_payload
 from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import schedule
@@ -25,6 +25,7 @@ from bot.outbox import enqueue, enqueue_evidence
 from bot.receipts import check_pin, hash_pin, new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
+from bot.unreachable import tell_unreachable
 from storage.models import AgencyChat, Attachment, AuditEvent, Case, CaseAgency, LookupFailure, Reporter
 
 
@@ -211,9 +212,13 @@ async def submit(
             session,
             "delivery_unbound",
             case_id=case.id,
-            reason="no bound group for " + ", ".join(unbound),
+            reason=", ".join(agency_name(core, a) for a in unbound),
             after={"agencies": unbound},
         )
+        for agency_id in unbound:
+            failed = await session.scalar(select(AgencyChat.id).where(AgencyChat.agency_id == agency_id))
+            await tell_unreachable(session, core, agency_id, why="removed" if failed else "unbound",
+                                   key=f"unreachable:{agency_id}:case:{case.id}")
     for agency_id, role in holders:
         chat_id = chats.get(agency_id)
         if chat_id is None:

@@ -33,7 +33,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -135,6 +135,7 @@ class Sender:
         rng: random.Random | None = None,
         seal: Callable[[dict[str, Any]], str] | None = None,
         role_seconds: float = 15.0,
+        agency_unreachable: Callable[[AsyncSession, str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.transports = transports
@@ -153,6 +154,7 @@ class Sender:
         self.rng = rng or random.Random()
         self.seal = seal
         self.role_seconds = role_seconds
+        self.agency_unreachable = agency_unreachable  # (session, agency id, alert key): tell who must act
         self._role_until: dt.datetime | None = None
         self._wake = asyncio.Event()
 
@@ -433,6 +435,10 @@ class Sender:
                     bound.failed_at, bound.failure = now, result.error
                 agency = await session.get(Agency, bound.agency_id)
                 key = f"chat-failed:{row.channel}:{row.chat_id}:{int(bound.bound_at.timestamp())}"
+                if self.agency_unreachable is not None:
+                    await session.flush()
+                    await self.agency_unreachable(session, bound.agency_id, key)
+                    return
                 await self._report(session, key, "system.chat_failed", chat=row.chat_id, reason=result.error,
                                    agency=lambda loc: _agency_name(agency, bound.agency_id, loc),
                                    skip=row.chat_id)

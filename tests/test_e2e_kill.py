@@ -20,7 +20,7 @@ from tests.conftest import ROOT, SAMPLE_RULES
 
 ADMIN, CITIZEN, GROUP = 1000, 4242, -100777
 STORY = "Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất cho doanh nghiệp"
-T = 20.0
+T = 60.0  # generous: the interpreter alone can take 20 s to start on a busy machine
 
 
 def bot_process(server: FakeBotAPI, tmp_path: Path, key: str) -> subprocess.Popen[bytes]:

@@ -45,15 +45,18 @@ async def on_bind(message: Message, command: CommandObject, core: Core) -> None:
     except BindingRefused as refused:
         await reply(message, t(refused.reason_key, locale, **refused.params))
         return
-    await reply(
-        message,
-        t(
-            "officer.bind.done",
-            locale,
-            agency=agency_name(core, bound.agency_id, locale),
-            agency_id=bound.agency_id,
-        ),
-    )
+    text = t("officer.bind.done", locale, agency=agency_name(core, bound.agency_id, locale),
+             agency_id=bound.agency_id)
+    if bound.redelivered:
+        text += "\n" + back_text(core, bound.agency_id, list(bound.redelivered), locale)
+    await reply(message, text)
+
+
+def back_text(core: Core, agency_id: str, codes: list[str], locale: str) -> str:
+    name = agency_name(core, agency_id, locale)
+    if not codes:
+        return t("delivery.back_none", locale, agency=name)
+    return t("delivery.back", locale, agency=name, count=len(codes), cases=", ".join(codes))
 
 
 @router.message(Command("myid"))
@@ -115,7 +118,12 @@ async def on_groups(message: Message, core: Core) -> None:
     F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}),
 )
 async def on_added_to_group(event: ChatMemberUpdated, core: Core) -> None:
-    """Whoever adds the bot to a group learns how to bind it to an agency."""
+    """Whoever adds the bot to a group learns how to bind it to an agency; a bound group the bot is
+    back in gets every card it missed."""
     locale = pick_locale(event.from_user.language_code if event.from_user else None)
+    back = await agencies.back_in_group(core, channel=CHANNEL, chat_id=str(event.chat.id))
+    if back is not None:
+        await event.answer(back_text(core, back[0], back[1], locale), parse_mode=None)
+        return
     ids = "\n".join(f"• {a.id} — {agency_name(core, a.id, locale)}" for a in core.rules.agencies)
     await event.answer(t("officer.bind.welcome", locale, agencies=ids), parse_mode=None)
