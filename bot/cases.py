@@ -215,10 +215,6 @@ async def submit(
             reason=", ".join(agency_name(core, a) for a in unbound),
             after={"agencies": unbound},
         )
-        for agency_id in unbound:
-            failed = await session.scalar(select(AgencyChat.id).where(AgencyChat.agency_id == agency_id))
-            await tell_unreachable(session, core, agency_id, why="removed" if failed else "unbound",
-                                   key=f"unreachable:{agency_id}:case:{case.id}")
     for agency_id, role in holders:
         chat_id = chats.get(agency_id)
         if chat_id is None:
@@ -244,6 +240,10 @@ async def submit(
             case_id=case.id,
             agency_id=agency_id,
         )
+    for agency_id in unbound:  # after the cards, so an alert never holds a card back in a shared group
+        failed = await session.scalar(select(AgencyChat.id).where(AgencyChat.agency_id == agency_id))
+        await tell_unreachable(session, core, agency_id, why="removed" if failed else "unbound",
+                               key=f"unreachable:{agency_id}:case:{case.id}")
     return Filed(
         case=case,
         pin=pin,

@@ -10,6 +10,7 @@ report (the story first) asks only for what is missing, and editing one answer r
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import uuid
@@ -163,8 +164,12 @@ class _Ctx:
 class Intake:
     """The dialogue for one channel-neutral bot; one instance per process (it holds the message limiter)."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, queue_changes: bool = False) -> None:
+        """With `queue_changes`, every reply to a step that changed the dialogue goes through the outbox
+        in the step's transaction (what a chat adapter wants: a failed send is retried, never lost);
+        without, only durable replies do and the rest are returned to the caller to send."""
         self.core = core
+        self.queue_changes = queue_changes
         self.messages = SlidingWindow(core.settings.messages_per_minute, 60.0)
         self._warned: set[str] = set()
 
@@ -185,9 +190,11 @@ class Intake:
             try:
                 async with self.core.sessions() as session, session.begin():
                     ctx = await self._load(session, sender, language_code)
+                    before = (ctx.state, copy.deepcopy(ctx.data), ctx.locale)
                     replies = await self._expire_or_dispatch(ctx, event)
                     await self._save(ctx)
-                    if any(r.durable for r in replies):
+                    changed = self.queue_changes and before != (ctx.state, ctx.data, ctx.locale)
+                    if replies and (changed or any(r.durable for r in replies)):
                         await self._queue(ctx, replies)
                         replies = []
                 return replies

@@ -1,15 +1,19 @@
 """Telegram adapter: aiogram routers turning updates into core calls, and the outbox transport.
 
 `ROUTER_MODULES` lists, in order of precedence, the modules whose `router` the dispatcher includes;
-add a line for a new module. The fallback router comes last and only answers unknown commands.
+add a line for a new module. The fallback router comes last and answers what nothing else took:
+unknown commands, /status in a group, buttons no router knows; `on_error` answers a failed press.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from importlib import import_module
 
 from aiogram import Dispatcher, F, Router
-from aiogram.types import Message
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from bot.core import Core
 from bot.i18n import pick_locale, t
@@ -23,6 +27,7 @@ ROUTER_MODULES: list[str] = [
 ]
 
 fallback = Router(name="fallback")
+log = logging.getLogger(__name__)
 
 
 @fallback.message(F.chat.type == "private", F.text.startswith("/"))
@@ -30,6 +35,33 @@ async def unknown_command(message: Message) -> None:
     """Someone typed a command no router knows: say so instead of staying silent."""
     locale = pick_locale(message.from_user.language_code if message.from_user else None)
     await message.answer(t("system.unknown_command", locale))
+
+
+@fallback.message(F.chat.type.in_({"group", "supergroup"}), Command("status"))
+async def status_in_group(message: Message) -> None:
+    """A case is looked up in a private chat with the bot: a code and PIN typed in a group are seen by
+    everyone there."""
+    locale = pick_locale(message.from_user.language_code if message.from_user else None)
+    await message.reply(t("delivery.status_in_group", locale), parse_mode=None)
+
+
+@fallback.callback_query()
+async def unknown_button(query: CallbackQuery) -> None:
+    """A button no router takes (an officer's button in a private chat, data that means nothing): answer
+    it, so nobody is left with a spinning button."""
+    locale = pick_locale(query.from_user.language_code if query.from_user else None)
+    await query.answer(t("delivery.button_unknown", locale), show_alert=True)
+
+
+async def on_error(event: ErrorEvent) -> bool:
+    """A handler failed: a button press still gets its one answer; the failure is logged."""
+    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    query = event.update.callback_query
+    if query is not None:
+        locale = pick_locale(query.from_user.language_code if query.from_user else None)
+        with contextlib.suppress(Exception):
+            await query.answer(t("delivery.press_failed", locale), show_alert=True)
+    return True
 
 
 def routers() -> list[Router]:
@@ -42,6 +74,7 @@ def build_dispatcher(core: Core) -> Dispatcher:
     dp = Dispatcher(name="coordination-bot")
     dp["core"] = core
     dp.update.outer_middleware(InOrderPerUser())
+    dp.errors.register(on_error)
     for router in routers():
         _detach(router)
         dp.include_router(router)

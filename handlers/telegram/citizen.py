@@ -66,7 +66,7 @@ async def on_message(message: Message, bot: Bot, intake: Intake) -> None:
 
 
 async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bot, intake: Intake) -> None:
-    await query.answer()
+    """A dialogue button; the press itself is answered by ApologyMiddleware."""
     message = query.message
     chat_id = message.chat.id if message is not None else query.from_user.id
     replies = await intake.handle(

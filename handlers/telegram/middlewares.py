@@ -28,15 +28,23 @@ class IntakeMiddleware(BaseMiddleware):
         core = data["core"]
         intake = self._intakes.get(id(core))
         if intake is None or intake.core is not core:
-            intake = self._intakes[id(core)] = Intake(core)
+            intake = self._intakes[id(core)] = Intake(core, queue_changes=True)
         data["intake"] = intake
         return await handler(event, data)
 
 
 class ApologyMiddleware(BaseMiddleware):
-    """An unexpected failure is logged and the citizen told to try again, instead of getting no answer."""
+    """An unexpected failure is logged and the citizen told to try again, instead of getting no answer.
+
+    A button press is answered here, once, before the handler runs (Telegram refuses a second answer to
+    one press), so an apology after a failure comes as a message in the chat."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, CallbackQuery):
+            try:
+                await event.answer()
+            except Exception:
+                log.warning("could not answer a button press", exc_info=True)
         try:
             return await handler(event, data)
         except Exception:
@@ -46,8 +54,8 @@ class ApologyMiddleware(BaseMiddleware):
             try:
                 if isinstance(event, Message):
                     await event.answer(text, parse_mode=None)
-                elif isinstance(event, CallbackQuery):
-                    await event.answer(text, show_alert=True)
+                elif isinstance(event, CallbackQuery) and event.message is not None:
+                    await event.message.answer(text, parse_mode=None)
             except Exception:
                 log.exception("could not tell the citizen about the failure")
             return None

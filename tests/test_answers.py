@@ -1,0 +1,88 @@
+"""Nobody is left without an answer: a reply after a step survives a failed send, a button press is
+answered exactly once even when it fails, and presses or commands no handler takes still get an answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiogram.methods import AnswerCallbackQuery, SendMessage
+from sqlalchemy import select
+
+from bot import cards, case_actions
+from bot.intake import Intake
+from bot.ratelimit import Limits
+from bot.sender import Sender
+from handlers.telegram import build_dispatcher
+from handlers.telegram.sender import TelegramTransport
+from storage.models import OutboxMessage, utcnow
+from tests import tg
+from tests.officer_kit import CHATS, bind_groups, make_case
+from tests.test_tg_citizen import USER, chat  # noqa: F401  (the citizen's chat, as a fixture)
+
+STORY = "Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất"
+
+
+async def test_reply_after_a_step_survives_a_failed_send(core, chat) -> None:  # noqa: F811
+    await chat.say(STORY)
+    chat.bot.add_result_for(AnswerCallbackQuery, ok=True, result=True)
+    chat.bot.add_result_for(SendMessage, ok=False, error_code=500, description="Internal Server Error")
+    attempts = await chat.press("prop:yes")
+    assert len(attempts) == 1 and attempts[0].text, "the next question was tried once and failed"
+    async with core.sessions() as session:
+        waiting = (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.chat_id == str(USER), OutboxMessage.status == "pending"))).all()
+    assert waiting and waiting[0].attempts == 1, "the reply waits in the outbox instead of being lost"
+    later = Sender(core.sessions, {"telegram": TelegramTransport(chat.bot)}, "later", limits=Limits.off(),
+                   clock=lambda: utcnow() + dt.timedelta(minutes=5))
+    while (await later.run_once()).claimed:
+        pass
+    assert chat.to_user[-1].text == attempts[0].text and chat.buttons(), "delivered, with its buttons"
+
+
+async def test_a_failing_press_is_answered_once_and_the_apology_comes_as_a_message(core, chat,  # noqa: F811
+                                                                                   monkeypatch) -> None:
+    await chat.say(STORY)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(Intake, "handle", broken)
+    sent = await chat.press("prop:yes")
+    assert len(chat.bot.calls(AnswerCallbackQuery)) == 1
+    assert "sự cố" in chat.texts(sent)
+
+
+async def test_presses_no_handler_takes_are_answered(core) -> None:
+    await bind_groups(core)
+    case = await make_case(core)
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+    officer_button = cards.button_data(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
+    for update in (tg.callback_query(501, officer_button),  # an officer's button in a private chat
+                   tg.callback_query(501, "zz-garbage"),
+                   tg.callback_query(501, "zz-garbage", chat_id=int(CHATS["thanh-tra"]))):
+        before = len(bot.calls(AnswerCallbackQuery))
+        await dp.feed_update(bot, tg.update(update))
+        answers = bot.calls(AnswerCallbackQuery)[before:]
+        assert len(answers) == 1 and answers[0].text
+
+
+async def test_a_failing_officer_press_is_answered(core, monkeypatch) -> None:
+    await bind_groups(core)
+    case = await make_case(core)
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(case_actions, "press", broken)
+    data = cards.button_data(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
+    await dp.feed_update(bot, tg.update(tg.callback_query(501, data, chat_id=int(CHATS["thanh-tra"]))))
+    [answer] = bot.calls(AnswerCallbackQuery)
+    assert answer.show_alert and "sự cố" in answer.text
+
+
+async def test_status_in_a_group_is_answered_without_looking_anything_up(core) -> None:
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+    await dp.feed_update(bot, tg.update(tg.group_message(-5000, 77, "/status ABCD-EFGH 123456")))
+    [said] = bot.sent
+    assert str(said.chat_id) == "-5000" and "trò chuyện riêng" in said.text and "ABCD" not in said.text
