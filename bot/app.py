@@ -33,15 +33,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.agencies import sync_agencies
 from bot.core import Core
+from bot.filestore import LocalFileStore
 from bot.i18n import LOCALES, t
 from bot.jobs import Handler, JobRunner
 from bot.privacy import Privacy, load_or_create_key
 from bot.rules import RulesError, load_rules
-from bot.sender import Sender
+from bot.sender import Sender, Transport
 from bot.settings import Settings
 from bot.workdays import WorkCalendar
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
+from handlers.zalo import CHANNEL as ZALO
+from handlers.zalo.channel import ZaloChannel, ZaloStartError
 from storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -62,8 +65,8 @@ class App:
     """A running bot: stop it with `await app.stop()`."""
 
     core: Core
-    bot: Bot
-    dispatcher: Dispatcher
+    bot: Bot | None
+    dispatcher: Dispatcher | None
     sender: Sender
     jobs: JobRunner
     engine: AsyncEngine
@@ -71,6 +74,7 @@ class App:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     web_runner: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
+    zalo: ZaloChannel | None = None
 
     async def wait(self) -> None:
         """Until a stop is requested or polling ends by itself."""
@@ -86,19 +90,22 @@ class App:
     async def stop(self) -> None:
         """Stop receiving updates, let the loops finish their round, close connections."""
         self.stopping.set()
-        if self.polling is not None:
+        if self.polling is not None and self.dispatcher is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dispatcher.stop_polling()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.polling, 10)
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+        if self.zalo is not None:
+            await self.zalo.stop()
         if self.tasks:
             _, pending = await asyncio.wait(self.tasks, timeout=10)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        await self.bot.session.close()
+        if self.bot is not None:
+            await self.bot.session.close()
         await self.engine.dispose()
 
 
@@ -139,41 +146,58 @@ async def set_commands(bot: Bot) -> None:
 
 async def start(settings: Settings, *, worker_id: str | None = None) -> App:
     """Build everything and start the loops and update delivery; raises RulesError or StartupError."""
-    if not settings.bot_token:
-        raise StartupError("BOT_TOKEN is not set")
+    if not settings.bot_token and not settings.zalo_bot_token:
+        raise StartupError("BOT_TOKEN is not set (nor ZALO_BOT_TOKEN): the bot has no chat platform")
     rules = load_rules(settings.rules_file)
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     await sync_agencies(sessions, rules)
-    privacy = Privacy(load_or_create_key(settings.encryption_key, key_file(settings)))
+    key = load_or_create_key(settings.encryption_key, key_file(settings))
+    privacy = Privacy(key)
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
                 calendar=WorkCalendar(settings.timezone))
-    bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
-              session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
-                                     timeout=REQUEST_TIMEOUT))
+    store = LocalFileStore(settings.files_dir or key_file(settings).parent / "files", key)
+    bot = None
+    if settings.bot_token:
+        bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
+                  session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
+                                         timeout=REQUEST_TIMEOUT))
+    zalo = ZaloChannel(core, settings) if settings.zalo_bot_token else None
+    transports: dict[str, Transport] = {}
+    if bot is not None:
+        transports["telegram"] = TelegramTransport(bot, store)
+    if zalo is not None:
+        transports[ZALO] = zalo.transport
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, worker, admin_ids=settings.admin_ids,
+    sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids,
                     send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now)
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
-    dp = build_dispatcher(core)
-    dp["core"] = core
-    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine)
+    dp = build_dispatcher(core) if bot is not None else None
+    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine, zalo=zalo)
     try:
-        try:
-            me = await bot.get_me()
-        except TelegramUnauthorizedError as exc:
-            raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
-        except TelegramNetworkError as exc:
-            raise StartupError(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}") from exc
-        log.info("running as @%s (worker %s)", me.username, worker)
-        await set_commands(bot)
+        if bot is not None:
+            try:
+                me = await bot.get_me()
+            except TelegramUnauthorizedError as exc:
+                raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
+            except TelegramNetworkError as exc:
+                raise StartupError(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}") from exc
+            log.info("running as @%s (worker %s)", me.username, worker)
+            await set_commands(bot)
+        if zalo is not None:
+            try:
+                await zalo.start(store, app.stopping)
+            except ZaloStartError as exc:
+                raise StartupError(str(exc)) from None
         for name in JOB_HANDLER_MODULES:
             await import_module(name).on_start(core)
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
-        if settings.webhook_url:
+        if bot is None or dp is None:
+            pass
+        elif settings.webhook_url:
             app.web_runner = await _serve_webhook(settings, bot, dp)
         else:
             await bot.delete_webhook(drop_pending_updates=False)
