@@ -13,7 +13,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,18 @@ class Demo:
     groups: list[Group]
     citizen: dict[str, Any] = field(default_factory=lambda: person(CITIZEN_ID, "Nguyễn Văn An"))
     admin: dict[str, Any] = field(default_factory=lambda: person(ADMIN_ID, "Quản trị viên"))
+    in_flight: int = 0  # updates the dispatcher is handling right now
+
+    def __post_init__(self) -> None:
+        self.app.dispatcher.update.outer_middleware(self._count)
+
+    async def _count(self, handler: Callable[[Any, dict[str, Any]], Awaitable[Any]], event: Any,
+                     data: dict[str, Any]) -> Any:
+        self.in_flight += 1
+        try:
+            return await handler(event, data)
+        finally:
+            self.in_flight -= 1
 
     def group(self, agency_id: str) -> Group:
         return next(g for g in self.groups if g.agency_id == agency_id)
@@ -75,7 +87,7 @@ class Demo:
         deadline = loop.time() + timeout
         seen, since = -1, loop.time()
         while loop.time() < deadline:
-            busy = self.server.pending_updates() or await self.outbox_backlog()
+            busy = self.server.pending_updates() or self.in_flight or await self.outbox_backlog()
             count = sum(1 for r in self.server.requests if r.method != "getUpdates")
             if busy or count != seen:
                 seen, since = count, loop.time()
