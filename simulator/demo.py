@@ -77,9 +77,12 @@ class Demo:
 
     def sender_in(self, chat_id: int) -> dict[str, Any]:
         """Who types in a chat: the citizen in private, the group's officer in a group."""
-        if chat_id > 0:
+        if chat_id == self.citizen["id"]:
             return self.citizen
-        return next(g.officer for g in self.groups if g.chat_id == chat_id)
+        for group in self.groups:
+            if group.chat_id == chat_id:
+                return group.officer
+        raise KeyError(f"no chat {chat_id} in the demo")
 
     async def settle(self, timeout: float = 15.0, quiet: float = 0.3) -> None:  # noqa: ASYNC109
         """Until the bot has handled what it was sent: no update waiting, the outbox empty, a quiet moment."""
@@ -108,27 +111,29 @@ class Demo:
         await self.server.stop()
 
 
-def demo_settings(data_dir: Path, server: FakeBotAPI, rules_file: str | None = None) -> Settings:
+def demo_settings(data_dir: Path, server: FakeBotAPI, rules_file: str | None = None,
+                  database_url: str | None = None) -> Settings:
     """The demo's own settings: nothing read from `.env`, so a production configuration is never touched."""
     rules_file = rules_file or (str(SAMPLE_RULES) if SAMPLE_RULES.exists() else None)
     kwargs: dict[str, Any] = {"rules_file": rules_file} if rules_file else {}
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token=DEMO_TOKEN, telegram_api_url=server.url,
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'demo.db'}",
+        database_url=database_url or f"sqlite+aiosqlite:///{data_dir / 'demo.db'}",
         admin_ids=[str(ADMIN_ID)], movable_clock=True, **kwargs,
     )
 
 
-async def start_demo(data_dir: Path, *, rules_file: str | None = None,
+async def start_demo(data_dir: Path, *, rules_file: str | None = None, database_url: str | None = None,
                      progress: Progress = lambda _: None) -> Demo:
     """Start the server and the bot, and bind one group per agency the way an admin does (`/bind`)."""
     began = time.monotonic()
     progress("starting the local Bot API server")
     server = await FakeBotAPI(username="kenh_tin_bao_demo_bot", first_name="Kênh tin báo (demo)").start()
-    progress(f"starting the bot (database {data_dir / 'demo.db'}, migrations, rules)")
+    settings = demo_settings(data_dir, server, rules_file, database_url)
+    progress(f"starting the bot (database {settings.database_url.split('///')[-1]}, migrations, rules)")
     try:
-        app = await start(demo_settings(data_dir, server, rules_file), worker_id="demo", demo=True)
+        app = await start(settings, worker_id="demo", demo=True)
     except BaseException:
         await server.stop()
         raise

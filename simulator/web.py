@@ -93,7 +93,7 @@ async def _chat_of(demo: Demo, body: dict[str, Any]) -> int:
     try:
         chat_id = int(body["chat_id"])
         demo.sender_in(chat_id)
-    except (KeyError, ValueError, TypeError, StopIteration):
+    except (KeyError, ValueError, TypeError):
         raise web.HTTPBadRequest(text="unknown chat") from None
     return chat_id
 
