@@ -5,6 +5,7 @@ Luật Tố cáo 2018 Điều 47-48 protect a reporter's identity: officers neve
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -32,6 +33,25 @@ class Privacy:
             return json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken as exc:
             raise ValueError("identity cannot be decrypted with this ENCRYPTION_KEY") from exc
+
+    def seal_value(self, value: object, at: dt.datetime | None = None) -> str:
+        """Any JSON value sealed (for a dialogue's name, phone, address or unlocked cases); `at` stamps it."""
+        data = json.dumps(value, ensure_ascii=False).encode()
+        if at is None:
+            return self._fernet.encrypt(data).decode()
+        return self._fernet.encrypt_at_time(data, int(at.timestamp())).decode()
+
+    def open_value(self, token: str, *, max_age: dt.timedelta | None = None,
+                   now: dt.datetime | None = None) -> Any:
+        """The sealed value; None when it is older than `max_age` at `now`, or not sealed with this key."""
+        try:
+            if max_age is None:
+                return json.loads(self._fernet.decrypt(token.encode()))
+            moment = int((now or dt.datetime.now(dt.UTC)).timestamp())
+            ttl = int(max_age.total_seconds())
+            return json.loads(self._fernet.decrypt_at_time(token.encode(), ttl, moment))
+        except (InvalidToken, ValueError, TypeError):
+            return None
 
     def key_for(self, channel: str, user_id: str) -> str:
         """A stable, non-reversible key for (channel, user) to find someone's cases or throttle them."""
