@@ -115,3 +115,17 @@ async def test_dialogue_rows_without_an_open_dialogue_or_live_unlock_are_gone(co
     await c.cmd("help")
     async with core.sessions() as s:
         assert (await s.execute(select(DialogState))).scalars().all() == []
+
+
+async def test_the_sweep_removes_a_lookup_row_the_citizen_never_came_back_to(core, intake):
+    from bot.dialog_expiry import expire_stale
+
+    c = Citizen(intake)
+    await fill_guided(c, "petition", named=False, files=0)
+    await c.press("send")
+    code, pin = receipt_of(c)
+    await Citizen(intake, user_id="99").cmd("status", f"{code} {pin}")
+    assert await state_of(core, "99") is not None
+    async with core.sessions() as s, s.begin():
+        await expire_stale(s, core, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31))
+    assert await state_of(core, "99") is None
