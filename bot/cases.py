@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +20,8 @@ from bot.core import Core
 from bot.deadlines import schedule
 from bot.duplicates import Similar, find_similar, report_text
 from bot.outbox import enqueue, enqueue_evidence
-from bot.receipts import check_pin, hash_pin, new_code, new_pin, normalize_code
+from bot.pin_guard import is_locked, new_pin_hash, pin_matches, wrong_pin
+from bot.receipts import new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
 from storage.models import AgencyChat, Attachment, AuditEvent, Case, CaseAgency, LookupFailure, Reporter
@@ -126,7 +126,7 @@ async def submit(
     pin = new_pin()
     case = Case(
         code=await _unique_code(session),
-        pin_hash=hash_pin(pin),
+        pin_hash=await new_pin_hash(pin),
         channel=sender.channel,
         kind=draft.kind,
         field=draft.field or decision.field,
@@ -300,18 +300,25 @@ class Lookup:
 
     case: Case | None = None
     throttled: bool = False
+    locked: bool = False  # the code is right but the case refuses look-ups after too many wrong PINs
     timeline: list[AuditEvent] = field(default_factory=list)
 
 
-@cache
-def _dummy_hash() -> str:
-    return hash_pin(new_pin())
+_DUMMY_HASH: list[str] = []
+
+
+async def _dummy_hash() -> str:
+    """A hash to check a PIN against when the code is unknown, so both failures take the same time."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(await new_pin_hash(new_pin()))
+    return _DUMMY_HASH[0]
 
 
 async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_text: str, pin: str) -> Lookup:
     """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted."""
     key = reporter_key(core, requester)
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    now = core.clock.now()
+    since = now - dt.timedelta(hours=1)
     failures = (
         await session.execute(
             select(func.count())
@@ -325,9 +332,15 @@ async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_tex
     case = None
     if code is not None:
         case = (await session.execute(select(Case).where(Case.code == code))).scalar_one_or_none()
-    matched = check_pin(pin, case.pin_hash if case is not None else _dummy_hash())
-    if case is None or not matched:
-        session.add(LookupFailure(requester_key=key))
+    if case is not None and is_locked(case, now):
+        session.add(LookupFailure(requester_key=key, at=now))
+        return Lookup(locked=True)
+    matched = await pin_matches(pin, case.pin_hash if case is not None else await _dummy_hash())
+    if case is None:
+        session.add(LookupFailure(requester_key=key, at=now))
+        return Lookup()
+    if not matched:
+        await wrong_pin(session, core, case, key)
         return Lookup()
     return Lookup(case=case, timeline=await public_timeline(session, case.id))
 

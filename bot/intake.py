@@ -942,6 +942,9 @@ class Intake:
         self._reset(ctx, keep_unlocked=True)
         if found.throttled:
             return [Reply(ctx.tr("citizen.lookup.throttled")), self._menu(ctx)]
+        if found.locked:
+            hours = self.core.settings.pin_lockout_hours
+            return [Reply(ctx.tr("privacy.lookup.locked", hours=hours)), self._menu(ctx)]
         if found.case is None:
             return [Reply(ctx.tr("citizen.lookup.failed")), self._menu(ctx)]
         case = found.case
