@@ -8,6 +8,7 @@ The caller owns the session and its transaction, so the dialogue state changes i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,12 +20,15 @@ from bot.cards import card_payload
 from bot.core import Core
 from bot.deadlines import schedule
 from bot.duplicates import Similar, find_similar, report_text
+from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence
 from bot.pin_guard import is_locked, new_pin_hash, pin_matches, wrong_pin
 from bot.receipts import new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
 from storage.models import AgencyChat, Attachment, AuditEvent, Case, CaseAgency, LookupFailure, Reporter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Filed:
     delivered_to: list[str] = field(default_factory=list)  # agencies with a bound group
     unbound: list[str] = field(default_factory=list)  # agencies with no group yet: an admin must bind one
     basis: str | None = None
+    deadline_error: str | None = None  # the rules could not date the case; it was filed anyway
 
 
 def reporter_key(core: Core, sender: Citizen) -> str:
@@ -121,7 +126,12 @@ async def submit(
     """Store and route a report; queue its cards and evidence for the agency groups. No commit here."""
     decision = route(core.rules, draft.text, draft.kind)
     received = core.calendar.today()
-    stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)
+    try:
+        stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)
+        deadline_error = None
+    except Exception as exc:
+        log.exception("no deadline for a %s received %s", draft.kind, received)
+        stages, deadline_error = [], f"{exc.__class__.__name__}: {exc}"
     first = stages[0] if stages else None
     pin = new_pin()
     case = Case(
@@ -204,6 +214,8 @@ async def submit(
             "unbound_agencies": unbound,
         },
     )
+    if deadline_error is not None:
+        await deadline_unknown(session, core, case, deadline_error)
     if unbound:
         record(
             session,
@@ -244,7 +256,18 @@ async def submit(
         delivered_to=[a for a, _ in holders if a in chats],
         unbound=unbound,
         basis=first.basis if first else None,
+        deadline_error=deadline_error,
     )
+
+
+async def deadline_unknown(session: AsyncSession, core: Core, case: Case, error: str) -> None:
+    """The rules could not date this case: keep it, audit why, and tell the admins to fix the rules."""
+    record(session, "deadline_unknown", case_id=case.id, reason=error[:500])
+    for admin in core.settings.admin_ids:
+        await enqueue(session, channel="telegram", chat_id=admin, kind="text",
+                      payload={"text": t("privacy.rules_error.admin", "vi", code=case.code, kind=case.kind,
+                                         error=error[:300])},
+                      key=f"deadline-unknown:{case.id}:{admin}")
 
 
 async def _chat_channel(session: AsyncSession, agency_id: str, chat_id: str) -> str:

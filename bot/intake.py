@@ -892,6 +892,8 @@ class Intake:
             cooperating=self._agency_names(ctx, case.cooperating_ids),
             deadline=due,
         )
+        if filed.deadline_error:
+            text += "\n\n" + ctx.tr("privacy.receipt.deadline_later")
         return Reply(text, durable=True)
 
     async def _on_duplicate(self, ctx: _Ctx, event: Event) -> list[Reply]:
