@@ -1,7 +1,7 @@
 """per-case PIN lock-out
 
 Revision ID: 0002_privacy
-Revises: 0001
+Revises: 0002_deadlines
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0002_privacy"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_deadlines"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
