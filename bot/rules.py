@@ -115,7 +115,7 @@ class DeadlinePolicy(_Strict):
     valid_to: SaneDate | None = None
     stages: list[Stage]
     remind_before: list[int] = Field(default_factory=lambda: [3, 1, 0])  # working days before a due date
-    waiting_days: int = Field(default=10, gt=0, le=MAX_DAYS)  # tell the officer when the citizen has not answered
+    waiting_days: int = Field(default=10, gt=0, le=MAX_DAYS)  # tell the officer the citizen has not answered
 
 
 class MeetingSchedule(_Strict):
