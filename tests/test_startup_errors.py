@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from bot import cases
 from bot.app import _main, start
 from bot.redaction import MASK, install, redact
-from tests.fake_bot_api import FakeBotAPI
+from simulator.botapi import FakeBotAPI
 from tests.test_app import app_settings, free_port
 from tests.test_cases import DRAFT
 
