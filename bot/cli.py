@@ -150,8 +150,10 @@ def _route(args: argparse.Namespace) -> int:
                 raise ValueError(f"'text' must be a string and 'kind' one of {', '.join(KINDS)}")
             if not text.strip():
                 raise ValueError("'text' is empty")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             message = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            if isinstance(exc, RecursionError):
+                message = "the JSON is nested too deeply"
             error: dict[str, object] = {"line": number, "error": message}
             if isinstance(item, dict) and "id" in item:
                 error["id"] = item["id"]
@@ -167,14 +169,19 @@ def _route(args: argparse.Namespace) -> int:
 
 def _deadline(args: argparse.Namespace, settings: Settings) -> int:
     from bot.deadlines import DeadlineError, schedule
+    from bot.rules import FIRST_YEAR, LAST_YEAR
     from bot.workdays import WorkCalendar
 
     rules = _load(args.rules)
     if rules is None:
         return 1
+    if not FIRST_YEAR <= args.start.year <= LAST_YEAR:
+        print(f"error: --from {args.start} is out of range: a date between {FIRST_YEAR} and {LAST_YEAR} "
+              "is expected", file=sys.stderr)
+        return 1
     try:
         stages = schedule(rules, args.kind, args.start, WorkCalendar(settings.timezone))
-    except DeadlineError as exc:
+    except (DeadlineError, OverflowError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.fernet import Fernet, InvalidToken
+from bot.privacy import Privacy
 
 STORE_PREFIX = "store:"  # an attachment's file id that names a stored file, not a platform's file id
 
@@ -43,9 +43,9 @@ def store_key(file_id: str) -> str | None:
 class LocalFileStore:
     """Encrypted files in one directory, written atomically (a crash leaves no half file)."""
 
-    def __init__(self, root: Path | str, key: bytes | str) -> None:
+    def __init__(self, root: Path | str, privacy: Privacy) -> None:
         self.root = Path(root)
-        self._fernet = Fernet(key)
+        self._privacy = privacy
 
     def _path(self, key: str) -> Path:
         if not key or not all(c.isalnum() or c in "-_" for c in key):
@@ -57,13 +57,13 @@ class LocalFileStore:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_suffix(".part")
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            out.write(self._fernet.encrypt(data))
+            out.write(self._privacy.seal_bytes(data))
         os.replace(tmp, path)
 
     def _read(self, key: str) -> bytes:
         try:
-            return self._fernet.decrypt(self._path(key).read_bytes())
-        except (OSError, InvalidToken) as exc:
+            return self._privacy.open_bytes(self._path(key).read_bytes())
+        except (OSError, ValueError) as exc:
             raise FileMissing(f"stored file {key} cannot be read: {exc.__class__.__name__}") from exc
 
     async def put(self, data: bytes) -> str:

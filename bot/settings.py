@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     messages_per_minute: int = 20
     cases_per_day: int = 5
     lookup_failures_per_hour: int = 5
+    pin_failures_per_case: int = 10  # wrong PINs for one case, from any accounts, before it is locked
+    pin_lockout_hours: int = 24
     # When the working morning opens (local time): deadline reminders and the daily digest wait for it.
     digest_time: dt.time = dt.time(8, 0)
 

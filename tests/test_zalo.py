@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 
 from bot.filestore import FileMissing, LocalFileStore, store_key, stored_id
 from bot.intake import Intake
+from bot.privacy import Privacy
 from bot.sender import Delivery
 from handlers.zalo import MAX_TEXT
 from handlers.zalo.client import ZaloClient
@@ -86,7 +87,7 @@ async def test_transport_splits_and_maps_the_platforms_answers(zalo, client) -> 
 
 async def test_polling_reads_408_as_nothing_new_and_backs_off_once_per_outage(core, zalo, client, tmp_path,
                                                                               caplog) -> None:
-    store = LocalFileStore(tmp_path / "files", Fernet.generate_key())
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
     receiver = ZaloReceiver(core, Intake(core), client, store)
     stop = asyncio.Event()
     zalo.fail_next("getUpdates", 502, "Bad gateway", times=3)
@@ -105,7 +106,7 @@ async def test_polling_reads_408_as_nothing_new_and_backs_off_once_per_outage(co
 
 async def test_webhook_checks_secret_size_and_shape_and_ignores_redelivery(core, zalo, client,
                                                                            tmp_path) -> None:
-    store = LocalFileStore(tmp_path / "files", Fernet.generate_key())
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
     receiver = ZaloReceiver(core, Intake(core), client, store)
     update = {"event_name": "message.text.received", "message": {**MESSAGE, "chat": {"id": "u9"},
                                                                   "from": {"id": "u9"}, "text": "/start"}}
@@ -128,8 +129,7 @@ async def test_webhook_checks_secret_size_and_shape_and_ignores_redelivery(core,
 
 
 async def test_file_store_seals_files_and_refuses_strange_keys(tmp_path: Path) -> None:
-    key = Fernet.generate_key()
-    store = LocalFileStore(tmp_path, key)
+    store = LocalFileStore(tmp_path, Privacy(Fernet.generate_key()))
     name = await store.put(b"\xff\xd8 photo of a receipt")
     assert store_key(stored_id(name)) == name and store_key("AgACAgIAAx") is None
     on_disk = next(p for p in tmp_path.rglob("*") if p.is_file())  # noqa: ASYNC240
@@ -137,7 +137,7 @@ async def test_file_store_seals_files_and_refuses_strange_keys(tmp_path: Path) -
     assert oct(on_disk.stat().st_mode & 0o777) == "0o600"
     assert await store.get(name) == b"\xff\xd8 photo of a receipt"
     with pytest.raises(FileMissing):
-        await LocalFileStore(tmp_path, Fernet.generate_key()).get(name)
+        await LocalFileStore(tmp_path, Privacy(Fernet.generate_key())).get(name)
     for bad in ("../../etc/passwd", "", "a/b"):
         with pytest.raises(FileMissing):
             await store.get(bad)
