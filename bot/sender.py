@@ -41,6 +41,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
+from bot.outage import OutageLog
 from bot.outbox import enqueue
 from bot.ratelimit import Limits, RateLimiter
 from storage.leases import hold, release
@@ -157,25 +158,29 @@ class Sender:
         self.agency_unreachable = agency_unreachable  # (session, agency id, alert key): tell who must act
         self._role_until: dt.datetime | None = None
         self._wake = asyncio.Event()
+        self.outage = OutageLog(log, "outbox sender")
 
     def wake(self) -> None:
         """Look at the outbox now instead of after the poll interval (e.g. right after a commit)."""
         self._wake.set()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver while holding the sender role; otherwise stand by, ready to take it over."""
+        """Deliver while holding the sender role; otherwise stand by, ready to take it over. A failing
+        round (the database is down) is logged once per outage and retried with growing pauses."""
         try:
             while not stop.is_set():
+                pause = self.poll_interval
                 try:
                     if not await self.hold_role():
+                        self.outage.recovered()
                         await self._idle(stop, self.role_seconds / 3)
                         continue
                     stats = await self.run_once()
-                except Exception:
-                    log.exception("outbox sender round failed")
-                    stats = RunStats()
+                    self.outage.recovered()
+                except Exception as exc:
+                    pause, stats = self.outage.failed(exc), RunStats()
                 if stats.sent == 0:
-                    await self._idle(stop)
+                    await self._idle(stop, pause)
         finally:
             await self.release_role()
 
@@ -202,12 +207,11 @@ class Sender:
             async with self.sessions() as session:
                 await release(session, ROLE, self.worker_id)
 
-    async def _idle(self, stop: asyncio.Event, seconds: float | None = None) -> None:
+    async def _idle(self, stop: asyncio.Event, pause: float) -> None:
         self._wake.clear()
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
-            await asyncio.wait(waiters, timeout=seconds or self.poll_interval,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
