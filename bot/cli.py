@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline]` (a contract in DESIGN.md)."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | duplicate-check]` (DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                           help="date of receipt, YYYY-MM-DD")
     deadline.add_argument("--rules", default=settings.rules_file)
     deadline.add_argument("--json", action="store_true")
+
+    dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
+    dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
     return parser
 
 
@@ -59,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _route(args)
     if command == "deadline":
         return _deadline(args, settings)
+    if command == "duplicate-check":
+        from bot.duplicates import check_lines
+
+        return check_lines(sys.stdin)
     return 2
 
 
