@@ -13,8 +13,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
-from bot.textnorm import fold
-
 # Common Vietnamese family names (folded): a capitalised or "van/thi" sequence starting with one is a name.
 SURNAMES = frozenset(
     "nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly dinh dao doan trinh truong "
@@ -50,7 +48,7 @@ _LABELLED = re.compile(
 # A label, up to four lower-case words, then a capitalised name: "quán karaoke Hoàng Gia", "thôn Pắc Pò".
 _NAMED = re.compile(
     r"\b(?i:(đường|phố|thôn|bản|xóm|công ty|nhà máy|ngân hàng|bệnh viện|trường|quán|cây xăng|khu đô thị|"
-    r"trạm y tế|chợ))\s+(?:[a-zà-ỹđ]+\s+){0,4}?((?:[A-ZĐ]\w*|\d+[A-Za-z]\w*)(?:\s+[A-ZĐ0-9]\w*){0,2})",
+    r"trạm y tế|chợ))\s+(?:[a-zà-ỹđ]+\s+){0,4}?((?:[A-ZĐ]\w*|\d+[A-Za-z]\w*)(?:\s+[A-ZĐ0-9]\w*){0,4})",
     re.UNICODE,
 )
 _NAME_KINDS = {"duong": "street", "pho": "street", "thon": "hamlet", "ban": "hamlet", "xom": "hamlet"}
@@ -74,14 +72,63 @@ def known_places() -> tuple[str, ...]:
 
 
 _NUMBER = re.compile(r"\d+")
+_INNER_CAPITAL = re.compile(r"(?<=[\w,;:]\s)[A-ZĐ][^\W\d_]*", re.UNICODE)  # not the first word of a sentence
+
+# Function words and the vocabulary every report shares; they say nothing about which incident it is.
+STOPWORDS = frozenset(
+    """
+    toi chung ta minh ho no ong ba anh chi em co thay cac nhung mot hai ba la va voi cua cho de thi ma
+    nhung neu nen vi sao khi da dang se bi duoc khong chua co con van cung rat qua nhieu it moi hon
+    nay do kia day ay o tai tren duoi trong ngoai ra vao len xuong den tu sau truoc gan xa theo ve
+    nguoi nha gia dinh viec chuyen lan ngay thang nam gio buoi sang chieu toi dem hom nay
+    de nghi xin kinh gui phan anh to cao khieu nai tin bao kien nghi bao cao co quan chuc nang
+    kiem tra xu ly lam ro giai quyet vu viec noi dung tinh trang hien nay thuc te
+    phuong xa thon khu to huyen thanh pho tinh cu moi
+    biet thay nghe noi bao hoi lam di ai gi nao the nhu vay roi luon hay phai can
+    """.split()
+)
+
+
+@cache
+def _place_pattern() -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in known_places()) + r")\b")
+
+
+def content_words(words: tuple[str, ...] | list[str]) -> list[str]:
+    """The words that say what happened: no function words, numbers or place names (weighed apart)."""
+    text = _place_pattern().sub(" ", " ".join(words))
+    return [w for w in text.split() if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
+
+
+
 _PLOT_LABELS = {"thua": "plot", "thua dat": "plot", "lo": "plot", "lo dat": "plot", "to ban do": "sheet"}
+
+
+def _strip_table() -> dict[int, str | None]:
+    """Each accented Latin letter to its bare letter (đ -> d), combining marks to nothing."""
+    table: dict[int, str | None] = {cp: None for cp in range(0x300, 0x370)}
+    for cp in range(0xC0, 0x1F00):
+        ch = chr(cp)
+        bare = "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+        if bare != ch and bare:
+            table[cp] = bare
+    table[ord("đ")], table[ord("Đ")] = "d", "D"
+    return table
+
+
+_STRIP = _strip_table()
+_SPACES = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 
 
 def plain(text: str) -> str:
     """Lower-case without diacritics (đ -> d) but with punctuation kept, for numbers like 1.200.000."""
-    text = text.replace("đ", "d").replace("Đ", "d")
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", text).lower().translate(_STRIP)
+
+
+def quick_fold(text: str) -> str:
+    """bot.textnorm.fold by a translation table: the same result, several times faster on long texts."""
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", plain(text))).strip()
 
 
 @dataclass(frozen=True)
@@ -95,6 +142,8 @@ class Facts:
     names: frozenset[str] = frozenset()  # folded label and name: "duong:le loi", "thon:pac po"
     numbers: frozenset[str] = frozenset()  # every other number
     words: tuple[str, ...] = field(default=(), compare=False)  # folded words of the text
+    content: tuple[str, ...] = field(default=(), compare=False)  # the words that say what happened
+    capitals: frozenset[str] = field(default=frozenset(), compare=False)  # capitalised inside a sentence
 
     def terms(self) -> set[str]:
         """Index terms: every fact, typed, so that a lookup can find reports sharing one."""
@@ -134,7 +183,7 @@ def amounts(text: str) -> set[int]:
 def _people(text: str, folded: str) -> set[str]:
     found: set[str] = set()
     for match in _CAPITALISED.findall(text):
-        words = fold(match).split()
+        words = quick_fold(match).split()
         while words and words[0] in TITLES:
             words = words[1:]
         if len(words) >= 3 and words[0] in SURNAMES:
@@ -150,7 +199,7 @@ def _people(text: str, folded: str) -> set[str]:
 def extract(text: str) -> Facts:
     """The comparable facts of one report."""
     low = plain(text)
-    folded = fold(text)
+    folded = quick_fold(text)
     plates = {f"{a}{b}{c}{d}" for a, b, c, d in _PLATE.findall(low)}
     without_plates = _PLATE.sub(" ", low)
     dates = set()
@@ -169,16 +218,16 @@ def extract(text: str) -> Facts:
     for label, match in _NAMED.findall(text):
         if not (match[:1].isupper() or match[:1].isdigit()):
             continue
-        words = [w for w in fold(match).split() if w not in _NOT_NAME]
+        words = [w for w in quick_fold(match).split() if w not in _NOT_NAME]
         if len(words) >= 3 and words[0] in SURNAMES and words[1] in MIDDLE:
             continue  # "trưởng thôn Hoàng Văn Sinh": a person, not a hamlet
         cut = next(
             (i for i in range(1, len(words) - 1) if words[i] in SURNAMES and words[i + 1] in MIDDLE),
             len(words),
         )
-        name = " ".join(words[:cut])  # "thôn Pắc Pò Hoàng Văn Sinh": the hamlet, then a person
+        name = " ".join(words[:min(cut, 3)])  # "thôn Pắc Pò Hoàng Văn Sinh": the hamlet, then a person
         if name and name not in known_places():
-            named.add(f"{fold(label)}:{name}")
+            named.add(f"{quick_fold(label)}:{name}")
     numbers = set(_NUMBER.findall(folded))
     return Facts(
         amounts=frozenset(money),
@@ -190,4 +239,6 @@ def extract(text: str) -> Facts:
         names=frozenset(named),
         numbers=frozenset(numbers),
         words=tuple(folded.split()),
+        content=tuple(content_words(folded.split())),
+        capitals=frozenset(quick_fold(w) for w in _INNER_CAPITAL.findall(text)),
     )

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dupfacts import Facts, extract
-from bot.dupscore import Report, Verdict, compare, content_words
+from bot.dupscore import Report, Verdict, compare
 from bot.kinds import KINDS
 from bot.status import CLOSED
 from storage.models import Case, DuplicateTerm, DuplicateTermCount, Reporter
@@ -60,7 +60,7 @@ def _report(case: Case) -> Report:
 
 def terms_of(facts: Facts) -> list[str]:
     """Index terms, facts first: they are what two accounts of one incident share."""
-    words = content_words(facts.words)
+    words = list(facts.content)
     pairs = [f"w:{a} {b}" for a, b in itertools.pairwise(words)]
     found = sorted(facts.terms()) + pairs + [f"w:{w}" for w in words if len(w) > 3]
     return [term[:64] for term in dict.fromkeys(found)][:MAX_TERMS]

@@ -11,32 +11,22 @@ only evidence: citizens name the old city, a neighbouring ward or none.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.dupfacts import DISTINCT_LABELS, OLD_CITIES, TITLES, Facts, extract, known_places
-from bot.textnorm import fold
-
-THRESHOLD = 50.0
-
-# Function words and the vocabulary every report shares; they say nothing about which incident it is.
-STOPWORDS = frozenset(
-    """
-    toi chung ta minh ho no ong ba anh chi em co thay cac nhung mot hai ba la va voi cua cho de thi ma
-    nhung neu nen vi sao khi da dang se bi duoc khong chua co con van cung rat qua nhieu it moi hon
-    nay do kia day ay o tai tren duoi trong ngoai ra vao len xuong den tu sau truoc gan xa theo ve
-    nguoi nha gia dinh viec chuyen lan ngay thang nam gio buoi sang chieu toi dem hom nay
-    de nghi xin kinh gui phan anh to cao khieu nai tin bao kien nghi bao cao co quan chuc nang
-    kiem tra xu ly lam ro giai quyet vu viec noi dung tinh trang hien nay thuc te
-    phuong xa thon khu to huyen thanh pho tinh cu moi
-    biet thay nghe noi bao hoi lam di ai gi nao the nhu vay roi luon hay phai can
-    """.split()
+from bot.dupfacts import (
+    DISTINCT_LABELS,
+    OLD_CITIES,
+    TITLES,
+    Facts,
+    extract,
+    known_places,
+    quick_fold,
 )
 
+THRESHOLD = 50.0
 
 @dataclass(frozen=True)
 class Report:
@@ -55,22 +45,6 @@ class Verdict:
         return {"duplicate": self.duplicate, "score": round(self.score, 1), "evidence": self.evidence}
 
 
-@cache
-def _place_words() -> frozenset[str]:
-    return frozenset(w for name in known_places() for w in name.split())
-
-
-@cache
-def _place_pattern() -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in known_places()) + r")\b")
-
-
-def content_words(words: tuple[str, ...] | list[str]) -> list[str]:
-    """The words that say what happened: no function words, numbers or place names (weighed apart)."""
-    text = _place_pattern().sub(" ", " ".join(words))
-    return [w for w in text.split() if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
-
-
 def _overlap(a: set[str], b: set[str]) -> float:
     """Share of the smaller set found in the larger: a short account inside a long one scores high."""
     if not a or not b:
@@ -84,7 +58,7 @@ def _bigrams(words: list[str]) -> set[str]:
 
 def text_score(fa: Facts, fb: Facts) -> float:
     """0-100: how much content (syllables and syllable pairs) the two accounts share."""
-    wa, wb = content_words(fa.words), content_words(fb.words)
+    wa, wb = list(fa.content), list(fb.content)
     if not wa or not wb:
         return 0.0
     uni = _overlap(set(wa), set(wb))
@@ -94,7 +68,7 @@ def text_score(fa: Facts, fb: Facts) -> float:
 
 
 def _close(a: int, b: int) -> bool:
-    return abs(a - b) <= 0.05 * max(a, b)
+    return abs(a - b) <= 0.03 * max(a, b)
 
 
 def _amounts(fa: Facts, fb: Facts) -> int:
@@ -140,14 +114,21 @@ def _names(fa: Facts, fb: Facts) -> int:
     return result
 
 
+def _named_in(fa: Facts, fb: Facts) -> bool:
+    """A full name of one report written in the other (a street named after someone counts too)."""
+    text_a, text_b = f" {' '.join(fa.words)} ", f" {' '.join(fb.words)} "
+    return any(f" {n} " in text_b for n in fa.people) or any(f" {n} " in text_a for n in fb.people)
+
+
 def _given_name_shared(fa: Facts, fb: Facts) -> bool:
     """A full name in one report whose given name appears in the other ("ông Lê Văn Tuấn" / "Tuấn")."""
     for named, other in ((fa, fb), (fb, fa)):
-        words = set(content_words(other.words))
+        if other.people:
+            continue  # the other names its people in full: compared as full names
         titled = {w for t, w in zip(other.words, other.words[1:], strict=False) if t in TITLES}
         for name in named.people:
             given = name.split()[-1]
-            if given in titled or (given in words and given not in known_places()):
+            if given in titled or (given in other.capitals and given not in known_places()):
                 return True
     return False
 
@@ -155,7 +136,7 @@ def _given_name_shared(fa: Facts, fb: Facts) -> bool:
 def _place_names(place: str | None) -> set[str]:
     from bot.places import _PREFIX  # the type words of ward names ("phuong", "xa")
 
-    folded = _PREFIX.sub("", fold(place or ""))
+    folded = _PREFIX.sub("", quick_fold(place or ""))
     return {folded} if folded else set()
 
 
@@ -192,9 +173,10 @@ def compare(a: Report, b: Report, fa: Facts | None = None, fb: Facts | None = No
     fb = fb or extract(b.text)
     text = text_score(fa, fb)
     evidence = [f"text {text:.0f}"]
-    people = 1 if (fa.people & fb.people) or _given_name_shared(fa, fb) else (
-        -1 if fa.people and fb.people else 0
-    )
+    if _named_in(fa, fb) or _given_name_shared(fa, fb):
+        people = 1
+    else:
+        people = -1 if fa.people and fb.people else 0
     signals = {
         "amount": _amounts(fa, fb),
         "plot": _typed(fa.plots, fb.plots),
