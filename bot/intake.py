@@ -871,7 +871,7 @@ class Intake:
         dup = ctx.data.get("dup") or {}
         if isinstance(event, Choice) and event.value == "dup:file" and dup:
             ctx.data["dup_ok"] = True
-            return await self._send(ctx, duplicate_of_id=dup["case_id"])
+            return await self._send(ctx)  # officers see the two as likely duplicates on the card
         if isinstance(event, Choice) and event.value == "dup:add" and dup.get("mine"):
             case = await cases.get_case(ctx.session, dup["case_id"])
             if (
