@@ -24,7 +24,7 @@ class Amount:
 
 
 def number_value(text: str) -> float | None:
-    """A written number: "." or "," between groups of three digits separate thousands, else a decimal point."""
+    """A written number: "." or "," before groups of three digits separate thousands, else a decimal point."""
     if not NUMBER.fullmatch(text):
         return None
     groups = re.split(r"[.,]", text)
@@ -44,9 +44,12 @@ def find_amounts(words: Sequence[str], units: dict[str, float], phrases: dict[st
     """
     found: list[Amount] = []
     longest = max((len(p.split()) for p in phrases), default=0)
+    firsts = {p.split()[0] for p in phrases}
     i = 0
     while i < len(words):
-        amount = _numeric(words, i, units) or _phrase(words, i, phrases, longest)
+        amount = _numeric(words, i, units) if words[i][:1].isdigit() else None
+        if amount is None and words[i] in firsts:
+            amount = _phrase(words, i, phrases, longest)
         if amount is None:
             i += 1
             continue
@@ -61,6 +64,9 @@ def _numeric(words: Sequence[str], i: int, units: dict[str, float]) -> Amount | 
         return None
     unit = units[words[i + 1]]
     value, j = first * unit, i + 2
+    while j < len(words) and units.get(words[j], 0) > unit:  # "2 trăm nghìn" = 200,000
+        unit = units[words[j]]
+        value, j = value * unit, j + 1
     while j < len(words):
         part = number_value(words[j])
         if part is not None and j + 1 < len(words) and units.get(words[j + 1], unit) < unit:

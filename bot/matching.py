@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -60,6 +61,13 @@ def _is_marked(word: str) -> bool:
     return fold(word) != word.lower()
 
 
+@lru_cache(maxsize=65536)
+def _written(word: str) -> tuple[str, Key, bool]:
+    """A written word's folded form, letters-and-tones key and whether it carries diacritics (cached)."""
+    folded = fold_word(word)
+    return folded, syllable(word), bool(folded) and _is_marked(word)
+
+
 @dataclass(frozen=True)
 class Token:
     fold: str
@@ -74,15 +82,18 @@ class Normaliser:
 
     def __init__(self, words: dict[str, str], units: dict[str, tuple[str, float]],
                  amount_words: dict[str, float]) -> None:
-        self.words = {fold(k): [(fold(w), syllable(w), _is_marked(w)) for w in v.split()] for k, v in words.items()}
-        self.units = {fold(alias): (fold(unit), syllable(unit), value) for alias, (unit, value) in units.items()}
+        self.words = {fold(k): [(fold(w), syllable(w), _is_marked(w)) for w in v.split()]
+                      for k, v in words.items()}
+        self.units = {fold(alias): (fold(unit), syllable(unit), value)
+                      for alias, (unit, value) in units.items()}
         self.values = {canonical: value for canonical, _, value in self.units.values()}
         self.amount_words = {fold(k): v for k, v in amount_words.items()}
 
     def tokens(self, text: str) -> list[Token]:
         out: list[Token] = []
         for m in _WORD.finditer(text):
-            word, folded = m.group(), fold_word(m.group())
+            word = m.group()
+            folded, key, marked = _written(word)
             if not folded:
                 continue
             glued = NUMBER_WITH_UNIT.fullmatch(folded)
@@ -97,7 +108,7 @@ class Normaliser:
             elif folded in self.words:
                 out += [Token(f, key, marked, m.start(), m.end()) for f, key, marked in self.words[folded]]
             else:
-                out.append(Token(folded, syllable(word), _is_marked(word), m.start(), m.end()))
+                out.append(Token(folded, key, marked, m.start(), m.end()))
         return out
 
     def _unit(self, alias: str, start: int, end: int) -> Token:
@@ -114,13 +125,14 @@ class Text:
         self.positions: dict[str, list[int]] = {}
         for i, token in enumerate(self.tokens):
             self.positions.setdefault(token.fold, []).append(i)
-        written = [_is_marked(m.group()) for m in _WORD.finditer(text) if fold_word(m.group())]
+        written = [w[2] for m in _WORD.finditer(text) if (w := _written(m.group()))[0]]
         self.accented = bool(written) and sum(written) / len(written) >= ACCENTED_SHARE
         self.numbers = [i for i, t in enumerate(self.tokens) if t.fold[:1].isdigit()]
         self.amounts: dict[int, list[Amount]] = {}
         for amount in find_amounts([t.fold for t in self.tokens], normaliser.values, normaliser.amount_words):
             self.amounts.setdefault(amount.start, []).append(amount)
         self._windows: dict[int, dict[str, list[int]]] = {}
+        self.memo: dict[str, list[tuple[int, int]]] = {}  # spans of each phrase, shared by all rules
 
     def span(self, start: int, end: int) -> str:
         return self.text[self.tokens[start].start:self.tokens[end - 1].end]
@@ -187,26 +199,29 @@ class Phrase:
     def __init__(self, word: str) -> None:
         self.word = word
         self.elements = phrase_elements(word)
-        self.plain = all(isinstance(e, _Word) for e in self.elements)
-        self.joined = " ".join(e.fold for e in self.elements if isinstance(e, _Word))
+        words = [e for e in self.elements if isinstance(e, _Word)]
+        self.plain = len(words) == len(self.elements)
+        self.joined = " ".join(e.fold for e in words)
+        self.first = self.elements[0].fold if self.elements and isinstance(self.elements[0], _Word) else None
+        self.fuzzy = self.plain and len(words) >= 2 and len(self.joined) >= FUZZY_MIN_LETTERS
+        self.initials = "".join(e.fold[0] for e in words)
 
-    def find(self, text: Text) -> list[tuple[int, int]]:
-        """Spans of the phrase in the text: exact (diacritics permitting), else plain phrases with typos."""
+    def exact(self, text: Text) -> list[tuple[int, int]]:
+        """Spans where the phrase occurs as written (diacritics permitting)."""
         if not self.elements:
             return []
-        first = self.elements[0]
-        if isinstance(first, _Word):
-            starts: list[int] = text.positions.get(first.fold, [])
-        elif isinstance(first, _AmountAtom):
+        if self.first is not None:
+            starts: list[int] = text.positions.get(self.first, [])
+        elif isinstance(self.elements[0], _AmountAtom):
             starts = list(text.amounts)
         else:
             starts = text.numbers
-        found = [(i, end) for i in starts if (end := self._match(text, 0, i)) is not None]
-        if found or not self.plain or len(self.elements) < 2 or len(self.joined) < FUZZY_MIN_LETTERS:
-            return found
+        return [(i, end) for i in starts if (end := self._match(text, 0, i)) is not None]
+
+    def near(self, text: Text, starts: list[int]) -> list[tuple[int, int]]:
+        """Spans, among runs of words with the phrase's initials, that differ from it by small typos."""
         n = len(self.elements)
-        initials = "".join(e.fold[0] for e in self.elements if isinstance(e, _Word))
-        return [(i, i + n) for i in text.windows(n).get(initials, []) if self._near_at(text, i)]
+        return [(i, i + n) for i in starts if self._near_at(text, i)]
 
     def _match(self, text: Text, k: int, pos: int) -> int | None:
         """The end of a match of elements[k:] starting at word `pos`, or None."""
@@ -225,7 +240,8 @@ class Phrase:
             return None
         if isinstance(element, _AmountAtom):
             for amount in text.amounts.get(pos, []):
-                if element.accepts(amount.value) and (end := self._match(text, k + 1, amount.end)) is not None:
+                end = self._match(text, k + 1, amount.end) if element.accepts(amount.value) else None
+                if end is not None:
                     return end
             return None
         token = tokens[pos]
@@ -259,7 +275,7 @@ class Pattern:
     """An order-free set of word groups that must all occur within `within` words of each other."""
 
     def __init__(self, name: str, groups: list[list[Phrase]], within: int) -> None:
-        self.name, self.groups, self.within = name, groups, within
+        self.name, self.groups, self.within = name, [PhraseIndex(g) for g in groups], within
 
     def find(self, text: Text, hidden: set[int]) -> list[tuple[int, int]]:
         spans = [_visible(group, text, hidden) for group in self.groups]
@@ -276,30 +292,88 @@ class Pattern:
         return found
 
 
-def _visible(phrases: list[Phrase], text: Text, hidden: set[int]) -> list[tuple[int, int]]:
-    return [(s, e) for p in phrases for s, e in p.find(text) if hidden.isdisjoint(range(s, e))]
+class PhraseIndex:
+    """Phrases by their first word and initials, so a text is checked only against those that can occur."""
+
+    def __init__(self, phrases: list[Phrase]) -> None:
+        self.by_first: dict[str, list[Phrase]] = {}
+        self.others: list[Phrase] = []  # beginning with a number or a sum
+        self.fuzzy: dict[int, dict[str, list[Phrase]]] = {}
+        for p in phrases:
+            if p.first is not None:
+                self.by_first.setdefault(p.first, []).append(p)
+            elif p.elements:
+                self.others.append(p)
+            if p.fuzzy:
+                self.fuzzy.setdefault(len(p.elements), {}).setdefault(p.initials, []).append(p)
+
+    def spans(self, text: Text) -> list[tuple[int, int]]:
+        """Every span of every phrase in the text: exact, else (plain long phrases) with typos."""
+        memo = text.memo
+        found: list[tuple[int, int]] = []
+        exact: set[str] = set()
+        positions, by_first = text.positions, self.by_first
+        if len(by_first) <= len(positions):
+            firsts = [f for f in by_first if f in positions]
+        else:
+            firsts = [f for f in positions if f in by_first]
+        for first in firsts:
+            for p in by_first[first]:
+                spans = memo.get(p.word)
+                if spans is None:
+                    spans = memo[p.word] = p.exact(text)
+                if spans:
+                    exact.add(p.word)
+                    found += spans
+        for p in self.others:
+            found += p.exact(text)
+        for n, table in self.fuzzy.items():
+            windows = text.windows(n)
+            shared = [i for i in table if i in windows] if len(table) <= len(windows) else \
+                [i for i in windows if i in table]
+            for initials in shared:
+                for p in table[initials]:
+                    if p.word not in exact:
+                        key = "~" + p.word
+                        spans = memo.get(key)
+                        if spans is None:
+                            spans = memo[key] = p.near(text, windows[initials])
+                        found += spans
+        return found
+
+
+def _visible(index: PhraseIndex, text: Text, hidden: set[int]) -> list[tuple[int, int]]:
+    return [(s, e) for s, e in index.spans(text) if hidden.isdisjoint(range(s, e))]
 
 
 class Terms:
     """A list of phrases and patterns (vocabulary already expanded) with the phrases that hide them."""
 
     def __init__(self, phrases: list[str], patterns: list[Pattern], unless: list[str]) -> None:
-        self.phrases = [Phrase(w) for w in dict.fromkeys(phrases) if fold(w)]
+        self.phrases = PhraseIndex([Phrase(w) for w in dict.fromkeys(phrases) if fold(w)])
         self.patterns = patterns
-        self.unless = [Phrase(w) for w in dict.fromkeys(unless) if fold(w)]
+        self.unless = PhraseIndex([Phrase(w) for w in dict.fromkeys(unless) if fold(w)])
 
     def hits(self, text: Text) -> list[Hit]:
-        """The words of the text that match, in text order, leaving out those inside an unless phrase."""
-        hidden = {k for p in self.unless for s, e in p.find(text) for k in range(s, e)}
-        found: dict[int, tuple[int, int]] = {}
-        spans = _visible(self.phrases, text, hidden)
-        spans += [span for pattern in self.patterns for span in pattern.find(text, hidden)]
-        for start, end in spans:
-            if start not in found or found[start][1] < end:
-                found[start] = (start, end)
-        kept: list[Hit] = []
-        for start, end in sorted(found.values()):
-            if kept and end <= kept[-1].end:
-                continue  # inside a longer hit ("rút ruột" inside "rút ruột công trình")
-            kept.append(Hit(start, end, text.span(start, end)))
-        return kept
+        """The words of the text that match, in text order, leaving out those inside an unless phrase.
+
+        A pattern's words count only where no listed phrase matched, so the explanation names the
+        phrase ("phong bì") rather than the whole stretch of text around it.
+        """
+        hidden = {k for s, e in self.unless.spans(text) for k in range(s, e)}
+        kept = _outermost(_visible(self.phrases, text, hidden))
+        if self.patterns:
+            taken = {k for s, e in kept for k in range(s, e)}
+            spans = [span for pattern in self.patterns for span in pattern.find(text, hidden)]
+            kept = sorted(kept + _outermost([(s, e) for s, e in spans if taken.isdisjoint(range(s, e))]))
+        return [Hit(start, end, text.span(start, end)) for start, end in kept]
+
+
+def _outermost(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans without those inside a longer one ("rút ruột" inside "rút ruột công trình")."""
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(spans, key=lambda se: (se[0], -se[1])):
+        if kept and end <= kept[-1][1]:
+            continue
+        kept.append((start, end))
+    return kept

@@ -64,7 +64,7 @@ class _Compiled:
         table = rules.normalise
         self.normaliser = Normaliser(table.words, table.unit_table(), table.amount_words)
         self.patterns = {
-            name: Pattern(name, [[Phrase(w) for w in expand(rules.vocabulary, group)] for group in p.groups()],
+            name: Pattern(name, [[Phrase(w) for w in expand(rules.vocabulary, g)] for g in p.groups()],
                           p.within)
             for name, p in rules.patterns.items()
         }
@@ -73,7 +73,8 @@ class _Compiled:
                           [(a.agency, a.reason.vi, self.terms(a.when_any, r.unless_any)) for a in r.add])
             for r in rules.routing
         ]
-        self.fields = [(f.id, frozenset(f.agencies), self.terms(f.keywords, f.unless_any)) for f in rules.fields]
+        self.fields = [(f.id, frozenset(f.agencies), self.terms(f.keywords, f.unless_any))
+                       for f in rules.fields]
         self.kinds = [(k, self.terms(words, [])) for k, words in rules.kind_words.items()]
         self.model = NearestExamples(rules.examples, self.normaliser) if rules.second_opinion else None
 
@@ -129,7 +130,8 @@ def _guess_kind(compiled: _Compiled, matches: _Matches) -> str:
     ruled = (first.rule.guess_kind or first.rule.kinds[0]) if first else None
     if ruled in DECISIVE_KINDS:
         return ruled
-    scores = {kind: float(len({h.words.lower() for h in terms.hits(matches.text)})) for kind, terms in compiled.kinds}
+    scores = {kind: float(len({h.words.lower() for h in terms.hits(matches.text)}))
+              for kind, terms in compiled.kinds}
     if ruled is not None:
         scores[ruled] = scores.get(ruled, 0.0) + RULE_EVIDENCE
     best = max(KIND_ORDER, key=lambda k: (scores.get(k, 0.0), -KIND_ORDER.index(k)))
@@ -144,7 +146,7 @@ def _catch_all(rules: Rules, compiled: _Compiled, text: Text, item: _CompiledRul
     proposed = _proposed(compiled, opinion, kind, guessed, rules.second_opinion.min_confidence)
     if proposed is None:
         decision = _decide(rules, compiled, text, item, kind, guessed, [])
-        return dataclasses.replace(decision, second_opinion=opinion.to_json(adopted=False) if opinion else None)
+        return dataclasses.replace(decision, second_opinion=opinion.to_json(False) if opinion else None)
     new_kind = kind if kind in proposed.rule.kinds else (proposed.rule.guess_kind or proposed.rule.kinds[0])
     decision = _decide(rules, compiled, text, proposed, new_kind, guessed, [])
     assert opinion is not None
@@ -155,7 +157,7 @@ def _catch_all(rules: Rules, compiled: _Compiled, text: Text, item: _CompiledRul
                    f"gần nhất với: {nearest}: {lead} chủ trì")
     if decision.cooperating:
         explanation += ", phối hợp " + ", ".join(rules.agency(a).name.vi for a in decision.cooperating)
-    return dataclasses.replace(decision, explanation=explanation + ".", second_opinion=opinion.to_json(adopted=True))
+    return dataclasses.replace(decision, explanation=explanation + ".", second_opinion=opinion.to_json(True))
 
 
 def _proposed(compiled: _Compiled, opinion: Opinion | None, kind: str, guessed: bool,

@@ -195,7 +195,7 @@ class RulesError(Exception):
 
 
 def expand(vocabulary: dict[str, list[str]], words: list[str]) -> list[str]:
-    """The words of a list with each `@name` replaced by that vocabulary list (patterns, unknown names dropped)."""
+    """The words of a list with each `@name` replaced by its vocabulary list (patterns, unknowns dropped)."""
     out: list[str] = []
     for word in words:
         out.extend(vocabulary.get(word[1:], []) if word.startswith("@") else [word])
@@ -504,7 +504,7 @@ def _pattern_problems(rules: Rules) -> list[Problem]:
             for word in group:
                 if word.startswith("@"):
                     if word[1:] not in rules.vocabulary:
-                        found.append(((*where, j), f"pattern '{name}': unknown vocabulary reference '{word}'"))
+                        found.append(((*where, j), f"pattern '{name}': unknown vocabulary '{word}'"))
                     continue
                 try:
                     if not phrase_elements(word):
