@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 NGRAMS = (4,)  # lengths of the character n-grams (3-grams and 5-grams added nothing in cross-validation)
 NEIGHBOURS = 5  # how many nearest messages vote
-MAX_DF_SHARE = 0.2  # n-grams in more messages than this share tell nothing and are left out
-QUERY_GRAMS = 80  # a long text is compared by its rarest n-grams only, which keeps the look-up fast
-MIN_SIMILARITY = 0.2  # below this the nearest message is not near: no opinion
+MAX_DF_SHARE = 0.1  # n-grams in more messages than this share tell nothing and are left out
+QUERY_GRAMS = 40  # a long text is compared by its rarest n-grams only, which keeps the look-up fast
+MIN_SIMILARITY = 0.3  # below this the nearest message is not near: no opinion
 
 
 @dataclass(frozen=True)
