@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -39,6 +42,18 @@ class Settings(BaseSettings):
     messages_per_minute: int = 20
     cases_per_day: int = 5
     lookup_failures_per_hour: int = 5
+    # When the working morning opens (local time): deadline reminders and the daily digest wait for it.
+    digest_time: dt.time = dt.time(8, 0)
+
+    @field_validator("rules_file")
+    @classmethod
+    def _find_rules(cls, value: str) -> str:
+        """A relative RULES_FILE that is not under the working directory is looked up in the project,
+        so `python -m bot check-rules` works from any directory with the sample rules."""
+        path = Path(value)
+        if not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+            return str(PROJECT_ROOT / path)
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod
