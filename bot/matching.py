@@ -131,8 +131,9 @@ class Text:
         self.amounts: dict[int, list[Amount]] = {}
         for amount in find_amounts([t.fold for t in self.tokens], normaliser.values, normaliser.amount_words):
             self.amounts.setdefault(amount.start, []).append(amount)
+        self.initials = "".join(t.fold[0] for t in self.tokens)
         self._windows: dict[int, dict[str, list[int]]] = {}
-        self.memo: dict[str, list[tuple[int, int]]] = {}  # spans of each phrase, shared by all rules
+        self.found: dict[int, dict[str, list[tuple[int, int]]]] = {}  # by lexicon: each phrase's spans
 
     def span(self, start: int, end: int) -> str:
         return self.text[self.tokens[start].start:self.tokens[end - 1].end]
@@ -141,9 +142,9 @@ class Text:
         """Start positions of every run of `length` words, by the first letters of those words."""
         if length not in self._windows:
             by_initials: dict[str, list[int]] = {}
-            for i in range(len(self.tokens) - length + 1):
-                initials = "".join(t.fold[0] for t in self.tokens[i:i + length])
-                by_initials.setdefault(initials, []).append(i)
+            initials = self.initials
+            for i in range(len(initials) - length + 1):
+                by_initials.setdefault(initials[i:i + length], []).append(i)
             self._windows[length] = by_initials
         return self._windows[length]
 
@@ -178,7 +179,7 @@ def phrase_elements(phrase: str) -> list[_Element]:
             op, limit = atom.groups()
             elements.append(_AmountAtom(op, float(limit.replace("_", "")) if limit else 0.0))
         elif part in (NUMBER_ATOM, GAP_ATOM):
-            elements.append(part)
+            elements.append(NUMBER_ATOM if part == NUMBER_ATOM else GAP_ATOM)  # compared by identity
         elif fold(part):
             elements.append(_Word(fold(part), syllable(part), _is_marked(part)))
     if elements and (elements[0] == GAP_ATOM or elements[-1] == GAP_ATOM):
@@ -228,7 +229,7 @@ class Phrase:
         if k == len(self.elements):
             return pos
         element, tokens = self.elements[k], text.tokens
-        if element == GAP_ATOM:
+        if element is GAP_ATOM:
             for skip in range(GAP_WORDS + 1):
                 if pos + skip > len(tokens):
                     break
@@ -245,7 +246,7 @@ class Phrase:
                     return end
             return None
         token = tokens[pos]
-        if element == NUMBER_ATOM:
+        if element is NUMBER_ATOM:
             return self._match(text, k + 1, pos + 1) if token.fold[:1].isdigit() else None
         assert isinstance(element, _Word)
         if token.fold != element.fold or (element.marked and token.marked and token.key != element.key):
@@ -274,8 +275,8 @@ class Phrase:
 class Pattern:
     """An order-free set of word groups that must all occur within `within` words of each other."""
 
-    def __init__(self, name: str, groups: list[list[Phrase]], within: int) -> None:
-        self.name, self.groups, self.within = name, [PhraseIndex(g) for g in groups], within
+    def __init__(self, name: str, groups: list[WordSet], within: int) -> None:
+        self.name, self.groups, self.within = name, groups, within
 
     def find(self, text: Text, hidden: set[int]) -> list[tuple[int, int]]:
         spans = [_visible(group, text, hidden) for group in self.groups]
@@ -292,67 +293,90 @@ class Pattern:
         return found
 
 
-class PhraseIndex:
-    """Phrases by their first word and initials, so a text is checked only against those that can occur."""
+_Index = tuple[dict[str, list[Phrase]], list[Phrase], dict[int, dict[str, list[Phrase]]]]
 
-    def __init__(self, phrases: list[Phrase]) -> None:
-        self.by_first: dict[str, list[Phrase]] = {}
-        self.others: list[Phrase] = []  # beginning with a number or a sum
-        self.fuzzy: dict[int, dict[str, list[Phrase]]] = {}
-        for p in phrases:
-            if p.first is not None:
-                self.by_first.setdefault(p.first, []).append(p)
-            elif p.elements:
-                self.others.append(p)
-            if p.fuzzy:
-                self.fuzzy.setdefault(len(p.elements), {}).setdefault(p.initials, []).append(p)
 
-    def spans(self, text: Text) -> list[tuple[int, int]]:
-        """Every span of every phrase in the text: exact, else (plain long phrases) with typos."""
-        memo = text.memo
-        found: list[tuple[int, int]] = []
-        exact: set[str] = set()
-        positions, by_first = text.positions, self.by_first
-        if len(by_first) <= len(positions):
-            firsts = [f for f in by_first if f in positions]
-        else:
-            firsts = [f for f in positions if f in by_first]
-        for first in firsts:
+class Lexicon:
+    """Every phrase of the rules, looked up in a text in one pass whose result all word lists share.
+
+    Phrases are indexed by their first word and, for the typo-tolerant ones, by length and initials, so
+    a text is checked only against the phrases that can occur in it.
+    """
+
+    def __init__(self) -> None:
+        self.phrases: dict[str, Phrase] = {}
+        self._index: _Index | None = None
+
+    def words(self, words: list[str]) -> WordSet:
+        for w in words:
+            if w not in self.phrases and fold(w):
+                self.phrases[w] = Phrase(w)
+                self._index = None
+        return WordSet(self, frozenset(w for w in words if w in self.phrases))
+
+    def _built(self) -> _Index:
+        if self._index is None:
+            by_first: dict[str, list[Phrase]] = {}
+            others: list[Phrase] = []  # beginning with a number or a sum
+            fuzzy: dict[int, dict[str, list[Phrase]]] = {}
+            for p in self.phrases.values():
+                if p.first is not None:
+                    by_first.setdefault(p.first, []).append(p)
+                elif p.elements:
+                    others.append(p)
+                if p.fuzzy:
+                    fuzzy.setdefault(len(p.elements), {}).setdefault(p.initials, []).append(p)
+            self._index = (by_first, others, fuzzy)
+        return self._index
+
+    def found(self, text: Text) -> dict[str, list[tuple[int, int]]]:
+        """The spans of every phrase that occurs in the text: exact, else (plain long phrases) with typos."""
+        cached = text.found.get(id(self))
+        if cached is not None:
+            return cached
+        by_first, others, fuzzy = self._built()
+        found: dict[str, list[tuple[int, int]]] = {}
+        for first in by_first.keys() & text.positions.keys():
             for p in by_first[first]:
-                spans = memo.get(p.word)
-                if spans is None:
-                    spans = memo[p.word] = p.exact(text)
-                if spans:
-                    exact.add(p.word)
-                    found += spans
-        for p in self.others:
-            found += p.exact(text)
-        for n, table in self.fuzzy.items():
+                if spans := p.exact(text):
+                    found[p.word] = spans
+        for p in others:
+            if spans := p.exact(text):
+                found[p.word] = spans
+        for n, table in fuzzy.items():
             windows = text.windows(n)
-            shared = [i for i in table if i in windows] if len(table) <= len(windows) else \
-                [i for i in windows if i in table]
-            for initials in shared:
+            for initials in table.keys() & windows.keys():
                 for p in table[initials]:
-                    if p.word not in exact:
-                        key = "~" + p.word
-                        spans = memo.get(key)
-                        if spans is None:
-                            spans = memo[key] = p.near(text, windows[initials])
-                        found += spans
+                    if p.word not in found and (spans := p.near(text, windows[initials])):
+                        found[p.word] = spans
+        text.found[id(self)] = found
         return found
 
 
-def _visible(index: PhraseIndex, text: Text, hidden: set[int]) -> list[tuple[int, int]]:
-    return [(s, e) for s, e in index.spans(text) if hidden.isdisjoint(range(s, e))]
+class WordSet:
+    """One list of words of the rules (vocabulary expanded), looked up through the shared lexicon."""
+
+    def __init__(self, lexicon: Lexicon, words: frozenset[str]) -> None:
+        self.lexicon, self.words = lexicon, words
+
+    def spans(self, text: Text) -> list[tuple[int, int]]:
+        found = self.lexicon.found(text)
+        return [span for w in self.words & found.keys() for span in found[w]]
+
+
+def _visible(words: WordSet, text: Text, hidden: set[int]) -> list[tuple[int, int]]:
+    spans = words.spans(text)
+    return [(s, e) for s, e in spans if hidden.isdisjoint(range(s, e))] if hidden else spans
 
 
 class Terms:
     """A list of phrases and patterns (vocabulary already expanded) with the phrases that hide them."""
 
-    def __init__(self, phrases: list[str], patterns: list[Pattern], unless: list[str]) -> None:
-        self.phrases = PhraseIndex([Phrase(w) for w in dict.fromkeys(phrases) if fold(w)])
+    def __init__(self, lexicon: Lexicon, phrases: list[str], patterns: list[Pattern],
+                 unless: list[str]) -> None:
+        self.phrases = lexicon.words(phrases)
         self.patterns = patterns
-        self.unless = PhraseIndex([Phrase(w) for w in dict.fromkeys(unless) if fold(w)])
+        self.unless = lexicon.words(unless)
 
     def hits(self, text: Text) -> list[Hit]:
         """The words of the text that match, in text order, leaving out those inside an unless phrase.

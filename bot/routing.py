@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.kinds import COMPLAINT, CORRUPTION_TIP, CRIME_REPORT, DENUNCIATION, KINDS, PETITION
-from bot.matching import Hit, Normaliser, Pattern, Phrase, Terms, Text
+from bot.matching import Hit, Lexicon, Normaliser, Pattern, Terms, Text
 from bot.routing_model import NearestExamples, Opinion
 from bot.rules import RoutingRule, Rules, expand
 
@@ -63,8 +63,9 @@ class _Compiled:
         self.rules = rules
         table = rules.normalise
         self.normaliser = Normaliser(table.words, table.unit_table(), table.amount_words)
+        self.lexicon = Lexicon()
         self.patterns = {
-            name: Pattern(name, [[Phrase(w) for w in expand(rules.vocabulary, g)] for g in p.groups()],
+            name: Pattern(name, [self.lexicon.words(expand(rules.vocabulary, g)) for g in p.groups()],
                           p.within)
             for name, p in rules.patterns.items()
         }
@@ -80,7 +81,8 @@ class _Compiled:
 
     def terms(self, words: list[str], unless: list[str]) -> Terms:
         patterns = [self.patterns[w[1:]] for w in words if w.startswith("@") and w[1:] in self.patterns]
-        return Terms(expand(self.rules.vocabulary, words), patterns, expand(self.rules.vocabulary, unless))
+        return Terms(self.lexicon, expand(self.rules.vocabulary, words), patterns,
+                     expand(self.rules.vocabulary, unless))
 
 
 _CACHE: dict[int, _Compiled] = {}
