@@ -58,20 +58,23 @@ def _timing(rules: Rules, rows: list[dict[str, Any]], repeat: int) -> None:
 
     latencies: list[float] = []
     cpu: list[float] = []
+    best = [float("inf")] * len(rows)
     for r in rows:  # warm up: compile the rules and train the second opinion
         route(rules, r["text"], r.get("kind"))
     started = time.perf_counter()
     for _ in range(repeat):
-        for r in rows:
+        for i, r in enumerate(rows):
             t0, c0 = time.perf_counter(), time.thread_time()
             route(rules, r["text"], r.get("kind"))
             cpu.append(time.thread_time() - c0)
             latencies.append(time.perf_counter() - t0)
+            best[i] = min(best[i], cpu[-1])
     elapsed = time.perf_counter() - started
 
     print(f"timing: {len(rows)} messages x {repeat} passes")
     print(f"throughput      {len(latencies) / elapsed:,.0f} messages/s")
-    for name, values in (("wall", latencies), ("cpu", cpu)):
+    # "best": each message's least CPU time over the passes, its cost without interference from other work
+    for name, values in (("wall", latencies), ("cpu", cpu), ("best", best)):
         values.sort()
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
         print(f"{name:<5}p50 {statistics.median(values) * 1e3:.3f} ms   p99 {p99 * 1e3:.3f} ms")
