@@ -60,6 +60,7 @@ def test_numbers_without_a_unit_are_not_sums() -> None:
     ("Thất thoát hàng chục tỷ đồng ở dự án nước sạch", "tham-nhung", True),  # a loss from 100 million
     ("Cán bộ ubnd phường bắt dân nộp tiền mới cho làm thủ tục", "tham-nhung", False),  # words apart
     ("muon xin viec o ubnd huyen phai co qua cho truong phong", "tham-nhung", False),  # a favour
+    ("Kính gửi quý cơ quan, ở thôn 3, tôi bị cán bộ xã đòi tiền bồi dưỡng", "tham-nhung", False),  # no sum
 ])
 def test_bribes_in_everyday_words_and_the_crime_threshold(rules: Rules, text: str, rule: str,
                                                           police: bool) -> None:
@@ -174,10 +175,19 @@ def test_the_examples_are_the_labelled_messages_not_held_out(rules: Rules) -> No
     assert sum(r.get("split") == "heldout-2" for r in rows) >= 100
 
 
-def test_held_out_messages_keep_their_accuracy(rules: Rules) -> None:
-    rows = [r for r in _labelled() if r.get("split") == "heldout-2"]
+@pytest.mark.parametrize("split", ["heldout-2", "heldout-3"])
+def test_held_out_messages_keep_their_accuracy(rules: Rules, split: str) -> None:
+    rows = [r for r in _labelled() if r.get("split") == split]
     lead = sum(route(rules, r["text"], r.get("kind")).lead == r["lead"] for r in rows) / len(rows)
     assert lead >= 0.95, lead
+
+
+def test_the_labelled_set_is_written_as_citizens_write() -> None:
+    rows = _labelled()
+    plain = [r for r in rows if all(ord(ch) < 128 for ch in r["text"])]  # no diacritics (or English)
+    assert len(plain) >= len(rows) / 3
+    assert sum(len(r["text"].split()) >= 30 for r in rows) >= 1
+    assert sum(r["text"].lower().startswith(("chuyển tiếp", "chuyen tiep")) for r in rows) >= 2
 
 
 SMALL = """\
