@@ -12,7 +12,9 @@ from bot import case_actions as ca
 from bot.cases import Citizen, Draft
 from bot.cli import main
 from bot.routing_review import corrections, render
-from tests.officer_kit import CHATS, NOW, bind_groups, officer, outbox
+from handlers.telegram import build_dispatcher
+from tests import tg
+from tests.officer_kit import CHATS, bind_groups, mark_sent, officer, outbox
 
 ME = Citizen("telegram", "10", "10")
 
@@ -22,15 +24,19 @@ async def _file(core, summary: str, kind: str) -> cases.Filed:
         return await cases.submit(session, core, ME, Draft(kind=kind, summary=summary))
 
 
-async def _transfer_by_buttons(core, case_id: int, lead: str, target: str, reason: str) -> None:
-    """Transfer as an officer does it: the button, the agency picked, then the reason as a reply."""
-    officer_ = officer(lead)
-    version = (await _version(core, case_id))
-    await ca.press(core, officer_, cards.button_data(core, lead, case_id, version, cards.TRANSFER))
+async def _transfer_in_the_group(core, case_id: int, lead: str, target: str, reason: str) -> None:
+    """Transfer as an officer does on Telegram: the button, the agency picked, the reason as a reply."""
+    dp, bot, chat = build_dispatcher(core), tg.MockedBot(), int(CHATS[lead])
+    data = cards.button_data(core, lead, case_id, await _version(core, case_id), cards.TRANSFER)
+    await dp.feed_update(bot, tg.update(tg.callback_query(501, data, chat_id=chat)))
     picker = (await outbox(core, chat_id=CHATS[lead]))[-1]
     options = {b["text"]: b["data"] for row in picker.payload["buttons"] for b in row}
-    await ca.press(core, officer_, options[cards.agency_name(core, target)])
-    await ca.submit_input(core, officer_, reason, now=NOW)
+    await dp.feed_update(bot, tg.update(tg.callback_query(501, options[cards.agency_name(core, target)],
+                                                          chat_id=chat)))
+    prompt = (await outbox(core, chat_id=CHATS[lead]))[-1]
+    assert prompt.payload["force_reply"]
+    await mark_sent(core, prompt.id, "8800")
+    await dp.feed_update(bot, tg.update(tg.reply(chat, 501, 8800, reason)))
 
 
 async def _version(core, case_id: int) -> int:
@@ -48,7 +54,7 @@ async def corrected(core):
     await bind_groups(core)
     bribe = await _file(core, "Cán bộ địa chính xã đòi 3tr mới ký giấy tờ đất", "denunciation")
     assert bribe.decision.rule == "tham-nhung" and bribe.case.lead_agency_id == "noi-chinh"
-    await _transfer_by_buttons(core, bribe.case.id, "noi-chinh", "ubkt", "Người bị tố cáo là đảng viên")
+    await _transfer_in_the_group(core, bribe.case.id, "noi-chinh", "ubkt", "Người bị tố cáo là đảng viên")
     theft = await _file(core, "Nhà tôi bị mất trộm xe máy đêm qua", "crime_report")
     await ca.add_cooperating(core, officer("cong-an"), theft.case.id, await _version(core, theft.case.id),
                              "mttq", "Nhiều hộ trong xóm bị mất trộm")
