@@ -26,16 +26,22 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from aiogram.utils.token import TokenValidationError, validate_token
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.agencies import sync_agencies
+from bot.clock import Clock
 from bot.core import Core
 from bot.i18n import LOCALES, t
 from bot.jobs import Handler, JobRunner
-from bot.privacy import Privacy, load_or_create_key
+from bot.outage import one_line
+from bot.privacy import KeyProblem, privacy_for, sealed_sample
+from bot.redaction import install as install_redaction
+from bot.redaction import redact
 from bot.rules import RulesError, load_rules
 from bot.sender import Sender
 from bot.settings import Settings
@@ -138,18 +144,32 @@ async def set_commands(bot: Bot) -> None:
                 await bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
-async def start(settings: Settings, *, worker_id: str | None = None) -> App:
-    """Build everything and start the loops and update delivery; raises RulesError or StartupError."""
-    if not settings.bot_token:
-        raise StartupError("BOT_TOKEN is not set")
+async def start(settings: Settings, *, worker_id: str | None = None, demo: bool = False) -> App:
+    """Build everything and start the loops and update delivery; raises RulesError or StartupError.
+
+    `demo` is set only by `python -m bot demo`: the one mode in which MOVABLE_CLOCK is allowed.
+    """
+    check_settings(settings)
+    if settings.movable_clock and not demo:
+        raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
     rules = load_rules(settings.rules_file)
-    await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    await sync_agencies(sessions, rules)
-    privacy = Privacy(load_or_create_key(settings.encryption_key, key_file(settings)))
+    try:
+        await migrate(settings.database_url)
+        sessions = session_factory(engine)
+        await sync_agencies(sessions, rules)
+        sample = await sealed_sample(sessions)
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        await engine.dispose()
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise StartupError(f"cannot use the database {shown}: {one_line(exc)}") from None
+    try:
+        privacy = privacy_for(settings.encryption_key, key_file(settings), sample)
+    except KeyProblem as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
-                calendar=WorkCalendar(settings.timezone))
+                calendar=WorkCalendar(settings.timezone), clock=Clock(movable=settings.movable_clock))
     bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
               session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                                      timeout=REQUEST_TIMEOUT))
@@ -166,7 +186,8 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
         except TelegramUnauthorizedError as exc:
             raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
         except TelegramNetworkError as exc:
-            raise StartupError(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}") from exc
+            raise StartupError(redact(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}",
+                                      [settings.bot_token or ""])) from None
         log.info("running as @%s (worker %s)", me.username, worker)
         await set_commands(bot)
         for name in JOB_HANDLER_MODULES:
@@ -185,6 +206,25 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
         await app.stop()
         raise
     return app
+
+
+def check_settings(settings: Settings) -> None:
+    """The token and the Bot API URL are usable, before anything is touched; else one line saying why."""
+    if not settings.bot_token:
+        raise StartupError("BOT_TOKEN is not set")
+    try:
+        validate_token(settings.bot_token)
+    except TokenValidationError:
+        raise StartupError("BOT_TOKEN is malformed: expected the form 123456789:AAE... that @BotFather "
+                           "gives") from None
+    url = settings.telegram_api_url
+    try:
+        parsed = urlparse(url)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise StartupError(f"TELEGRAM_API_URL is not an http(s) URL: {redact(url, [settings.bot_token])!r}")
 
 
 async def _serve_webhook(settings: Settings, bot: Bot, dp: Dispatcher) -> web.AppRunner:
@@ -211,7 +251,7 @@ async def _main(settings: Settings) -> int:
             print(problem, file=sys.stderr)
         return 1
     except StartupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc), [settings.bot_token or ''])}", file=sys.stderr)
         return 1
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -227,6 +267,7 @@ async def _main(settings: Settings) -> int:
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction([settings.bot_token or "", settings.webhook_secret or ""])
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Deliver the outbox from this instance. With several instances, one sender keeps the whole bot
     # under Telegram's rate limits (the limits are counted per process).
     outbox_sender: bool = True
+    # Let the bot's clock be moved forward (the demo's time controls). Refused outside `python -m bot demo`.
+    movable_clock: bool = False
 
     # Dialogue and abuse limits (extensions; defaults are sensible for a province).
     dialogue_ttl_hours: int = 48
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     messages_per_minute: int = 20
     cases_per_day: int = 5
     lookup_failures_per_hour: int = 5
+    pin_failures_per_case: int = 10  # wrong PINs for one case, from any accounts, before it is locked
+    pin_lockout_hours: int = 24
     # When the working morning opens (local time): deadline reminders and the daily digest wait for it.
     digest_time: dt.time = dt.time(8, 0)
 
