@@ -95,9 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings) -> int:
-    if not settings.bot_token:
-        print("error: BOT_TOKEN is not set; put it in .env or the environment (see .env.example)",
-              file=sys.stderr)
+    if not settings.bot_token and not settings.zalo_bot_token:
+        print("error: BOT_TOKEN is not set (nor ZALO_BOT_TOKEN); put it in .env or the environment "
+              "(see .env.example)", file=sys.stderr)
         return 1
     from bot.app import run
 
