@@ -1,4 +1,5 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline | duplicate-check]` (DESIGN.md)."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | routing-review |
+duplicate-check]`."""
 
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     deadline.add_argument("--rules", default=settings.rules_file, help=rules_help)
     deadline.add_argument("--json", action="store_true", help="print the stages as JSON")
 
+    review = sub.add_parser("routing-review", help="cases whose routing officers corrected, with the words")
+    review.add_argument("--since", type=_iso_date, help="only corrections from this date, YYYY-MM-DD")
+    review.add_argument("--json", action="store_true", help="one JSON object a line")
     dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
     dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
     return parser
@@ -92,13 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.duplicates import check_lines
 
         return check_lines(sys.stdin)
+    if command == "routing-review":
+        return _routing_review(args, settings)
     return 2
 
 
 def _run(settings: Settings) -> int:
-    if not settings.bot_token:
-        print("error: BOT_TOKEN is not set; put it in .env or the environment (see .env.example)",
-              file=sys.stderr)
+    if not settings.bot_token and not settings.zalo_bot_token:
+        print("error: BOT_TOKEN is not set (nor ZALO_BOT_TOKEN); put it in .env or the environment "
+              "(see .env.example)", file=sys.stderr)
         return 1
     from bot.app import run
 
@@ -196,4 +202,18 @@ def _deadline(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for s in stages:
             print(s.describe())
+    return 0
+
+
+def _routing_review(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.routing_review import render, review
+
+    found = asyncio.run(review(settings.database_url, args.since))
+    if args.json:
+        for item in found:
+            print(json.dumps(item.to_json(), ensure_ascii=False))
+    else:
+        print(render(found))
     return 0
