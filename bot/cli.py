@@ -1,4 +1,5 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline]` (a contract in DESIGN.md)."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | meetings]` (a contract in
+DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                           help="date of receipt, YYYY-MM-DD")
     deadline.add_argument("--rules", default=settings.rules_file)
     deadline.add_argument("--json", action="store_true")
+
+    meetings = sub.add_parser("meetings", help="meeting occurrences in a period (stored and by the rules)")
+    meetings.add_argument("--from", dest="start", type=_iso_date, help="first day, YYYY-MM-DD (today)")
+    meetings.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (a year on)")
+    meetings.add_argument("--rules", default=settings.rules_file)
+    meetings.add_argument("--json", action="store_true")
     return parser
 
 
@@ -59,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _route(args)
     if command == "deadline":
         return _deadline(args, settings)
+    if command == "meetings":
+        return _meetings(args, settings)
     return 2
 
 
@@ -146,3 +155,12 @@ def _deadline(args: argparse.Namespace, settings: Settings) -> int:
         for s in stages:
             print(s.describe())
     return 0
+
+
+def _meetings(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.secretariat.listing import main as meetings
+
+    rules = _load(args.rules)
+    if rules is None:
+        return 1
+    return meetings(settings, rules, args.start, args.end, args.json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import Annotated
 
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     messages_per_minute: int = 20
     cases_per_day: int = 5
     lookup_failures_per_hour: int = 5
+    # Meeting and decision reminders that would fall at night or on a day off wait for this local time
+    # of the next working day.
+    reminder_time: dt.time = dt.time(8, 0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
