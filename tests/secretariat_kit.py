@@ -68,13 +68,22 @@ def file_bytes(message: OutboxMessage) -> bytes:
 
 async def meeting_of(core: Core, schedule_id: str = "noi-chinh-thanh-tra-6-thang") -> Meeting:
     async with core.sessions() as session:
-        return (await session.execute(select(Meeting).where(Meeting.schedule_id == schedule_id)
-                                      .order_by(Meeting.starts_at))).scalars().first()
+        return (
+            (
+                await session.execute(
+                    select(Meeting).where(Meeting.schedule_id == schedule_id).order_by(Meeting.starts_at)
+                )
+            )
+            .scalars()
+            .first()
+        )
 
 
 async def jobs_of(core: Core, prefix: str) -> list[Job]:
     async with core.sessions() as session:
-        rows = await session.execute(select(Job).where(Job.dedupe_key.startswith(prefix)).order_by(Job.run_at))
+        rows = await session.execute(
+            select(Job).where(Job.dedupe_key.startswith(prefix)).order_by(Job.run_at)
+        )
         return list(rows.scalars())
 
 

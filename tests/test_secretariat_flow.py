@@ -45,16 +45,26 @@ async def _cases(core) -> dict[str, int]:
     late = await make_case(core, code="TRE0-0001", lead="thanh-tra", cooperating=())
     done = await make_case(core, code="XONG-0001", lead="noi-chinh", cooperating=(), kind="corruption_tip")
     async with core.sessions() as session, session.begin():
-        for case_id, received, due in ((new.id, dt.date(2026, 11, 20), dt.date(2026, 12, 1)),
-                                       (late.id, dt.date(2026, 7, 1), dt.date(2026, 11, 30)),
-                                       (done.id, dt.date(2026, 10, 1), dt.date(2026, 12, 31))):
+        for case_id, received, due in (
+            (new.id, dt.date(2026, 11, 20), dt.date(2026, 12, 1)),
+            (late.id, dt.date(2026, 7, 1), dt.date(2026, 11, 30)),
+            (done.id, dt.date(2026, 10, 1), dt.date(2026, 12, 31)),
+        ):
             case = await session.get(Case, case_id)
             case.received_on, case.due_on = received, due
         (await session.get(Case, late.id)).watched = True
         resolved = await session.get(Case, done.id)
         resolved.status = "resolved"
-        session.add(AuditEvent(case_id=done.id, actor_type="officer", agency_id="noi-chinh", action="resolved",
-                               at=local(2026, 11, 2, 9), before={"due_on": "2026-12-31"}))
+        session.add(
+            AuditEvent(
+                case_id=done.id,
+                actor_type="officer",
+                agency_id="noi-chinh",
+                action="resolved",
+                at=local(2026, 11, 2, 9),
+                before={"due_on": "2026-12-31"},
+            )
+        )
     return {"old": old.id, "new": new.id, "late": late.id, "done": done.id}
 
 
@@ -84,7 +94,9 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     for chat, agency in ((NOI_CHINH, "noi-chinh"), (THANH_TRA, "thanh-tra")):
         await dp.feed_update(bot, tg.update(tg.group_message(int(chat), ADMIN, f"/bind {agency}")))
     ids = await _cases(core)
-    accept = cards.button_data(core, "thanh-tra", ids["new"], (await load(core, ids["new"])).version, cards.ACCEPT)
+    accept = cards.button_data(
+        core, "thanh-tra", ids["new"], (await load(core, ids["new"])).version, cards.ACCEPT
+    )
     await _press(dp, bot, int(THANH_TRA), INSPECTOR, accept)
     await on_start(core)
     review = await meeting_of(core)
@@ -103,11 +115,15 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     [agenda] = [t for t in await texts(core, THANH_TRA) if t.startswith("📋 Chương trình họp")]
     assert "Số liệu từ 18/06/2026 đến 10/12/2026" in agenda
     inspectorate = agenda.split("• Thanh tra tỉnh")[1].split("• ")[0]
-    assert "Tiếp nhận 2; thụ lý 1; nhận chuyển đến 0; chuyển đi 0; giải quyết xong 0; từ chối 0" in inspectorate
+    assert (
+        "Tiếp nhận 2; thụ lý 1; nhận chuyển đến 0; chuyển đi 0; giải quyết xong 0; từ chối 0" in inspectorate
+    )
     assert "Đang quá hạn 2" in inspectorate  # the watched case and the old one
     assert "Diện theo dõi, chỉ đạo 1" in inspectorate
-    assert "Hồ sơ tồn đọng lâu nhất: CU00-0001 (02/03/2026), TRE0-0001 (01/07/2026), MOI0-0001 (20/11/2026)" \
+    assert (
+        "Hồ sơ tồn đọng lâu nhất: CU00-0001 (02/03/2026), TRE0-0001 (01/07/2026), MOI0-0001 (20/11/2026)"
         in inspectorate
+    )
     commission = agenda.split("• Ban Nội chính")[1]
     assert "Tiếp nhận 1;" in commission and "giải quyết xong 1" in commission
     assert "giải quyết đúng hạn 100%" in commission
@@ -124,7 +140,9 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     # attendance by button: the Inspectorate says who attends; the chair's group sees it
     [reminder] = [m for m in await outbox(core, THANH_TRA, "text") if "còn 7 ngày" in m.payload["text"]]
     await _press(dp, bot, int(THANH_TRA), INSPECTOR, button_data(reminder, 0))
-    thanks = await _answer_prompt(dp, bot, int(THANH_TRA), INSPECTOR, "Ông Lê Văn Hùng, Phó Chánh Thanh tra tỉnh")
+    thanks = await _answer_prompt(
+        dp, bot, int(THANH_TRA), INSPECTOR, "Ông Lê Văn Hùng, Phó Chánh Thanh tra tỉnh"
+    )
     assert "Đã ghi nhận thành phần dự họp" in thanks
     [card] = [t for t in await texts(core, NOI_CHINH) if "Xác nhận dự họp:" in t]
     assert "✅ Thanh tra tỉnh: dự họp — Ông Lê Văn Hùng, Phó Chánh Thanh tra tỉnh" in card
@@ -143,12 +161,16 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     [card_row] = [m for m in await outbox(core, NOI_CHINH, "text") if "Xác nhận dự họp:" in m.payload["text"]]
     labels = {b["text"]: b["data"] for row in card_row.payload["buttons"] for b in row}
     await _press(dp, bot, int(NOI_CHINH), SECRETARY, labels["📝 Ghi kết luận"])
-    await _answer_prompt(dp, bot, int(NOI_CHINH), SECRETARY, "Rà soát, báo cáo các vụ việc tồn đọng trên 6 tháng")
+    await _answer_prompt(
+        dp, bot, int(NOI_CHINH), SECRETARY, "Rà soát, báo cáo các vụ việc tồn đọng trên 6 tháng"
+    )
     owners = {b.text: b.callback_data for row in _sent_markup(bot).inline_keyboard for b in row}
     await _press(dp, bot, int(NOI_CHINH), SECRETARY, owners["Thanh tra tỉnh"])
     recorded = await _answer_prompt(dp, bot, int(NOI_CHINH), SECRETARY, "24/12/2026")
     assert "giao Thanh tra tỉnh, hạn 24/12/2026" in recorded
-    [given] = [m for m in await outbox(core, THANH_TRA, "text") if m.payload["text"].startswith("📝 Kết luận")]
+    [given] = [
+        m for m in await outbox(core, THANH_TRA, "text") if m.payload["text"].startswith("📝 Kết luận")
+    ]
     assert "Rà soát, báo cáo các vụ việc tồn đọng" in given.payload["text"]
 
     # reminded the working day before it is due, then every working day while overdue
@@ -157,27 +179,43 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     await run_jobs_until(core, local(2026, 12, 25, 8, 1))
     await run_jobs_until(core, local(2026, 12, 28, 8, 1))
     overdue = [t for t in await texts(core, THANH_TRA) if t.startswith("❗ Kết luận đã quá hạn")]
-    assert [o.split(" (")[0] for o in overdue] == ["❗ Kết luận đã quá hạn 1 ngày làm việc",
-                                                    "❗ Kết luận đã quá hạn 2 ngày làm việc"]
+    assert [o.split(" (")[0] for o in overdue] == [
+        "❗ Kết luận đã quá hạn 1 ngày làm việc",
+        "❗ Kết luận đã quá hạn 2 ngày làm việc",
+    ]
 
     # the next meeting's agenda (the yearly briefing, built with its first reminder) carries it
     await run_jobs_until(core, local(2026, 12, 29, 8, 1))
     [briefing] = [t for t in await texts(core, THANH_TRA) if t.startswith("📋 Chương trình họp: Giao ban")]
     decisions_part = briefing.split("II.")[1].split("III.")[0]
-    assert "Rà soát, báo cáo các vụ việc tồn đọng trên 6 tháng — Thanh tra tỉnh, hạn 24/12/2026" in decisions_part
+    assert (
+        "Rà soát, báo cáo các vụ việc tồn đọng trên 6 tháng — Thanh tra tỉnh, hạn 24/12/2026"
+        in decisions_part
+    )
 
     # the owner closes it with a result; reminders stop; the secretariat is told
     reminded = len([t for t in await texts(core, THANH_TRA) if t.startswith("❗ Kết luận đã quá hạn")])
     assert reminded == 3
     await _press(dp, bot, int(THANH_TRA), INSPECTOR, button_data(given))
-    closed = await _answer_prompt(dp, bot, int(THANH_TRA), INSPECTOR, "Đã rà soát 12 vụ việc, báo cáo số 45/BC")
+    closed = await _answer_prompt(
+        dp, bot, int(THANH_TRA), INSPECTOR, "Đã rà soát 12 vụ việc, báo cáo số 45/BC"
+    )
     assert "đóng kết luận" in closed
     assert any("Thanh tra tỉnh đã thực hiện xong" in t and "45/BC" in t for t in await texts(core, NOI_CHINH))
     await run_jobs_until(core, local(2026, 12, 31, 8, 1))
-    assert len([t for t in await texts(core, THANH_TRA) if t.startswith("❗ Kết luận đã quá hạn")]) == reminded
+    assert (
+        len([t for t in await texts(core, THANH_TRA) if t.startswith("❗ Kết luận đã quá hạn")]) == reminded
+    )
     async with core.sessions() as session:
         decision = (await session.execute(select(Decision))).scalar_one()
         actions = {e.action for e in (await session.execute(select(AuditEvent))).scalars()}
     assert decision.status == "closed" and decision.result.startswith("Đã rà soát")
-    assert {"meeting_scheduled", "meeting_reminded", "meeting_attends", "meeting_nudged",
-            "meeting_agenda_built", "decision_recorded", "decision_closed"} <= actions
+    assert {
+        "meeting_scheduled",
+        "meeting_reminded",
+        "meeting_attends",
+        "meeting_nudged",
+        "meeting_agenda_built",
+        "decision_recorded",
+        "decision_closed",
+    } <= actions

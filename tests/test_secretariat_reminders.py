@@ -75,16 +75,25 @@ async def test_a_reminder_on_a_day_off_waits_for_the_working_morning_but_not_pas
     async with core.sessions() as session, session.begin():
         meeting = await session.get(Meeting, review.id)
         # Monday 14:00: the day before is a Sunday, so its reminder waits for Monday 08:00
-        await meetings.reschedule(session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 21, 14),
-                                  "trùng lịch công tác", START)
+        await meetings.reschedule(
+            session,
+            core,
+            SECRETARY,
+            "noi-chinh",
+            meeting,
+            local(2026, 12, 21, 14),
+            "trùng lịch công tác",
+            START,
+        )
     jobs = {j.payload.get("offset", "nudge"): j for j in await jobs_of(core, f"meeting:{review.id}:v1:")}
     assert jobs["1d"].run_at == local(2026, 12, 21, 8)
     assert jobs["7d"].run_at == local(2026, 12, 14, 14)
     async with core.sessions() as session, session.begin():
         meeting = await session.get(Meeting, review.id)
         # Monday 08:00: waiting for Monday morning would be too late, so it goes on Friday morning
-        await meetings.reschedule(session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 28, 8),
-                                  "lùi một tuần", START)
+        await meetings.reschedule(
+            session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 28, 8), "lùi một tuần", START
+        )
     jobs = {j.payload.get("offset", "nudge"): j for j in await jobs_of(core, f"meeting:{review.id}:v2:")}
     assert jobs["1d"].run_at == local(2026, 12, 25, 8)
     assert jobs["1h"].run_at == local(2026, 12, 28, 7)
@@ -100,8 +109,9 @@ async def test_the_waiting_time_is_configurable(core):
     review = await meeting_of(core)
     async with core.sessions() as session, session.begin():
         meeting = await session.get(Meeting, review.id)
-        await meetings.reschedule(session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 21, 14),
-                                  "trùng lịch", START)
+        await meetings.reschedule(
+            session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 21, 14), "trùng lịch", START
+        )
     jobs = {j.payload.get("offset", "nudge"): j for j in await jobs_of(core, f"meeting:{review.id}:v1:")}
     assert jobs["1d"].run_at == local(2026, 12, 21, 7, 30)
 
@@ -124,8 +134,9 @@ async def test_each_reminder_fires_once_with_two_instances(core):
     labels = [b["text"] for row in reminders[0].payload["buttons"] for b in row]
     assert labels == ["✅ Chúng tôi dự họp", "🚫 Chúng tôi không dự được"]
     async with core.sessions() as session:
-        reminded = (await session.execute(select(func.count()).where(
-            AuditEvent.action == "meeting_reminded"))).scalar_one()
+        reminded = (
+            await session.execute(select(func.count()).where(AuditEvent.action == "meeting_reminded"))
+        ).scalar_one()
     assert reminded == 1
 
 
@@ -136,7 +147,9 @@ async def test_cancelling_voids_the_reminders_and_tells_every_group(core):
     review = await meeting_of(core)
     async with core.sessions() as session, session.begin():
         meeting = await session.get(Meeting, review.id)
-        await meetings.cancel(session, core, SECRETARY, "noi-chinh", meeting, "đoàn kiểm tra Trung ương", START)
+        await meetings.cancel(
+            session, core, SECRETARY, "noi-chinh", meeting, "đoàn kiểm tra Trung ương", START
+        )
     assert all(j.status == "cancelled" for j in await jobs_of(core, f"meeting:{review.id}:"))
     for chat in (NOI_CHINH, THANH_TRA):
         assert any("Hủy cuộc họp" in t and "đoàn kiểm tra Trung ương" in t for t in await texts(core, chat))
@@ -148,19 +161,41 @@ async def test_a_schedule_removed_from_the_rules_cancels_future_occurrences_and_
     movable(core)
     await bind(core)
     async with core.sessions() as session, session.begin():
-        session.add(Meeting(schedule_id="noi-chinh-thanh-tra-6-thang", title="Họp 6 tháng đầu năm",
-                            scheduled_for=dt.date(2026, 6, 18), starts_at=local(2026, 6, 18),
-                            agencies=["noi-chinh", "thanh-tra"], chair="noi-chinh", items=[],
-                            remind_days_before=[7, 1], version=0))
+        session.add(
+            Meeting(
+                schedule_id="noi-chinh-thanh-tra-6-thang",
+                title="Họp 6 tháng đầu năm",
+                scheduled_for=dt.date(2026, 6, 18),
+                starts_at=local(2026, 6, 18),
+                agencies=["noi-chinh", "thanh-tra"],
+                chair="noi-chinh",
+                items=[],
+                remind_days_before=[7, 1],
+                version=0,
+            )
+        )
     await schedules.materialise(core, START)
-    core.rules = core.rules.model_copy(update={
-        "meetings": [m for m in core.rules.meetings if m.id != "noi-chinh-thanh-tra-6-thang"]})
+    core.rules = core.rules.model_copy(
+        update={"meetings": [m for m in core.rules.meetings if m.id != "noi-chinh-thanh-tra-6-thang"]}
+    )
     await schedules.materialise(core, START)
     async with core.sessions() as session:
-        rows = (await session.execute(select(Meeting).where(
-            Meeting.schedule_id == "noi-chinh-thanh-tra-6-thang").order_by(Meeting.starts_at))).scalars().all()
+        rows = (
+            (
+                await session.execute(
+                    select(Meeting)
+                    .where(Meeting.schedule_id == "noi-chinh-thanh-tra-6-thang")
+                    .order_by(Meeting.starts_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert [(m.scheduled_for.isoformat(), m.status) for m in rows] == [
-        ("2026-06-18", "planned"), ("2026-12-17", "cancelled"), ("2027-06-17", "cancelled")]
+        ("2026-06-18", "planned"),
+        ("2026-12-17", "cancelled"),
+        ("2027-06-17", "cancelled"),
+    ]
     assert any("Hủy cuộc họp" in t and "quy chế" in t for t in await texts(core, THANH_TRA))
     assert all(j.status == "cancelled" for j in await jobs_of(core, f"meeting:{rows[1].id}:"))
 
@@ -169,8 +204,12 @@ async def test_an_edited_schedule_changes_future_occurrences_without_duplicating
     movable(core)
     await bind(core)
     await schedules.materialise(core, START)
-    edited = [m.model_copy(update={"agencies": ["noi-chinh", "thanh-tra", "ubkt"]})
-              if m.id == "noi-chinh-thanh-tra-6-thang" else m for m in core.rules.meetings]
+    edited = [
+        m.model_copy(update={"agencies": ["noi-chinh", "thanh-tra", "ubkt"]})
+        if m.id == "noi-chinh-thanh-tra-6-thang"
+        else m
+        for m in core.rules.meetings
+    ]
     core.rules = core.rules.model_copy(update={"meetings": edited})
     assert await schedules.materialise(core, START) == 0
     review = await meeting_of(core)
