@@ -29,9 +29,9 @@ from sqlalchemy import func, insert, select
 from bot.ratelimit import Limits
 from bot.sender import Sender
 from handlers.telegram.sender import TelegramTransport
+from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, migrate, session_factory
 from storage.models import OutboxMessage, utcnow
-from tests.fake_bot_api import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -107,8 +107,12 @@ async def main() -> None:
             for backend, url, _ in backends:
                 for limits, n, name in ((Limits.off(), args.messages, "off"),
                                         (Limits(), args.limited_messages, "on")):
+                    print(f"{backend}, Telegram's limits {name}: delivering {n} messages"
+                          f"{f' (about {n / 30:.0f} s at 30/s)' if name == 'on' else ''}...",
+                          file=sys.stderr, flush=True)
                     _, elapsed, delivered = await one_run(url, n, args.chats, limits,
                                                               f"{backend}-{name}-{uuid.uuid4().hex[:6]}")
+                    print(f"  {delivered} delivered in {elapsed:.1f} s", file=sys.stderr, flush=True)
                     rows.append((backend, name, n, elapsed, delivered))
         finally:
             if made:

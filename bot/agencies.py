@@ -95,7 +95,7 @@ async def bound_agency(core: Core, channel: str, chat_id: str) -> str | None:
 
 def _check_admin_in_group(core: Core, user_id: str, chat_type: str) -> None:
     if not is_admin(core, user_id):
-        raise BindingRefused("officer.bind.not_admin")
+        raise BindingRefused("officer.bind.not_admin", user_id=user_id)
     if chat_type not in GROUP_TYPES:
         raise BindingRefused("officer.bind.private")
 
@@ -172,7 +172,7 @@ async def unbind(core: Core, *, channel: str, chat_id: str, chat_type: str, user
 async def bindings(core: Core, *, user_id: str) -> list[tuple[str, Binding | None]]:
     """Every agency of the rules with its bound group (None when unbound); for admins only."""
     if not is_admin(core, user_id):
-        raise BindingRefused("officer.bind.not_admin")
+        raise BindingRefused("officer.bind.not_admin", user_id=user_id)
     async with core.sessions() as session:
         rows = (await session.execute(select(AgencyChat).order_by(AgencyChat.id))).scalars().all()
     by_agency: dict[str, Binding] = {}

@@ -140,7 +140,8 @@ def _explanation(case: Case, locale: str) -> str | None:
 
 
 def card_text(
-    core: Core, case: Case, agency_id: str, role: str, locale: str = "vi", duplicate_code: str | None = None
+    core: Core, case: Case, agency_id: str, role: str, locale: str = "vi", duplicate_code: str | None = None,
+    *, files_follow: bool = True,
 ) -> str:
     """The card's text for one holding agency: what it needs to act, and nothing about the reporter."""
     lines = [t("officer.card.title", locale, code=case.code, kind=t(f"kind.{case.kind}", locale))]
@@ -166,7 +167,8 @@ def card_text(
     lines.append(t("officer.card.summary", locale, summary=case.summary))
     files = _loaded(case, "attachments")
     if files:
-        lines.append(t("officer.card.evidence", locale, count=len(files)))
+        key = "officer.card.evidence" if files_follow else "officer.card.evidence_on_card"
+        lines.append(t(key, locale, count=len(files)))
     lines.append(
         t("officer.card.identity_sealed" if not case.anonymous else "officer.card.anonymous", locale)
     )

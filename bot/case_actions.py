@@ -419,6 +419,7 @@ async def _accept(ctx: _Ctx) -> Outcome:
         "accepted",
         agency=cards.agency_name(ctx.core, case.lead_agency_id, case.locale),
         due=fmt_date(case.due_on),
+        stage=cards.stage_name(ctx.core, case, case.locale)[0],
     )
     return await _finish(
         ctx, "accepted", before=before, public=True, confirm="officer.done.accepted",
@@ -573,7 +574,8 @@ async def _extend(ctx: _Ctx, reason: str) -> Outcome:
         raise ActionRefused("officer.refused.extend_max", max=stage.max_extensions) from exc
     case.extensions += 1
     await notify_citizen(
-        ctx.session, ctx.core, case, "notify.extended", "extended", due=fmt_date(case.due_on), reason=reason
+        ctx.session, ctx.core, case, "notify.extended", "extended", due=fmt_date(case.due_on), reason=reason,
+        stage=cards.stage_name(ctx.core, case, case.locale)[0],
     )
     return await _finish(
         ctx,
@@ -1033,7 +1035,7 @@ async def show_case(core: Core, actor: Actor, code: str) -> str:
         )
         dup = await _duplicate_code(session, case)
     return (
-        cards.card_text(core, case, agency_id, role, "vi", dup)
+        cards.card_text(core, case, agency_id, role, "vi", dup, files_follow=False)
         + "\n\n"
         + cards.timeline_text(core, case, events)
     )

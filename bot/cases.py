@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import record
@@ -277,6 +277,15 @@ async def cases_of(session: AsyncSession, core: Core, sender: Citizen, limit: in
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def set_reporter_locale(session: AsyncSession, core: Core, sender: Citizen, locale: str) -> None:
+    """A citizen who switches language hears about each of their cases in it from then on: status
+    notices are written long after the dialogue, in the case's language."""
+    mine = select(Reporter.case_id).where(Reporter.reporter_key == reporter_key(core, sender))
+    await session.execute(
+        update(Case).where(Case.id.in_(mine)).values(locale=locale).execution_options(synchronize_session=False)
+    )
 
 
 async def owns(session: AsyncSession, core: Core, sender: Citizen, case_id: int) -> bool:

@@ -18,10 +18,21 @@ if TYPE_CHECKING:
 
 
 def _iso_date(value: str) -> dt.date:
+    """A YYYY-MM-DD date; says whether the shape is wrong or the day does not exist (2026-02-30)."""
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+        pass
+    parts = value.split("-")
+    if len(parts) == 3 and [len(p) for p in parts] == [4, 2, 2] and all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{value} is not a date that exists (check the month and day)")
+    raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}")
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the text is empty: give the report's words, or '-' to read stdin")
+    return value
 
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:
@@ -30,27 +41,34 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the bot (migrates the database first); the default")
 
+    rules_help = f"the coordination rules file (default: RULES_FILE, now {settings.rules_file})"
     check = sub.add_parser("check-rules", help="validate a rules file; one FILE:LINE: message per problem")
-    check.add_argument("file", nargs="?", default=settings.rules_file)
+    check.add_argument("file", nargs="?", default=settings.rules_file,
+                       help=f"the rules file to check (default: RULES_FILE, now {settings.rules_file})")
 
-    route = sub.add_parser("route", help="the routing decision for a text ('-' reads JSON lines on stdin)")
-    route.add_argument("--rules", default=settings.rules_file)
-    route.add_argument("--kind", choices=KINDS)
+    route = sub.add_parser(
+        "route", help="the routing decision for a text ('-' reads JSON lines on stdin)",
+        description="Which agency leads and which co-operate for a report, by the rules, and why. With '-' "
+        'as TEXT, reads JSON lines {"text": ..., "kind": optional, "id": optional} and writes one JSON '
+        "result a line, echoing the id; a bad line gets an error line with its line number.")
+    route.add_argument("--rules", default=settings.rules_file, help=rules_help)
+    route.add_argument("--kind", choices=KINDS, help="the kind of report, when known (else it is guessed)")
     route.add_argument("--json", action="store_true", help="print the decision as JSON")
-    route.add_argument("text")
+    route.add_argument("text", type=_text,
+                       help="the report's text, in quotes; '-' to read JSON lines on stdin")
 
     deadline = sub.add_parser("deadline", help="the due date of each stage for a kind of report")
-    deadline.add_argument("--kind", required=True, choices=KINDS)
+    deadline.add_argument("--kind", required=True, choices=KINDS, help="the kind of report")
     deadline.add_argument("--from", dest="start", required=True, type=_iso_date,
                           help="date of receipt, YYYY-MM-DD")
-    deadline.add_argument("--rules", default=settings.rules_file)
-    deadline.add_argument("--json", action="store_true")
+    deadline.add_argument("--rules", default=settings.rules_file, help=rules_help)
+    deadline.add_argument("--json", action="store_true", help="print the stages as JSON")
 
     meetings = sub.add_parser("meetings", help="meeting occurrences in a period (stored and by the rules)")
     meetings.add_argument("--from", dest="start", type=_iso_date, help="first day, YYYY-MM-DD (today)")
     meetings.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (a year on)")
-    meetings.add_argument("--rules", default=settings.rules_file)
-    meetings.add_argument("--json", action="store_true")
+    meetings.add_argument("--rules", default=settings.rules_file, help=rules_help)
+    meetings.add_argument("--json", action="store_true", help="print the occurrences as JSON")
     return parser
 
 
@@ -121,19 +139,30 @@ def _route(args: argparse.Namespace) -> int:
         return 0
     status = 0
     for number, line in enumerate(sys.stdin, start=1):
-        if not line.strip():
-            continue
+        item: object = None
         try:
+            if not line.strip():
+                raise ValueError("blank line: expected a JSON object")
             item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("expected a JSON object")
             text, kind = item["text"], item.get("kind")
             if not isinstance(text, str) or (kind is not None and kind not in KINDS):
                 raise ValueError(f"'text' must be a string and 'kind' one of {', '.join(KINDS)}")
+            if not text.strip():
+                raise ValueError("'text' is empty")
         except (ValueError, KeyError, TypeError) as exc:
             message = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-            print(json.dumps({"line": number, "error": message}, ensure_ascii=False))
+            error: dict[str, object] = {"line": number, "error": message}
+            if isinstance(item, dict) and "id" in item:
+                error["id"] = item["id"]
+            print(json.dumps(error, ensure_ascii=False), flush=True)
             status = 1
             continue
-        print(json.dumps(route(rules, text, kind).to_json(), ensure_ascii=False), flush=True)
+        result = route(rules, text, kind).to_json()
+        if "id" in item:
+            result = {"id": item["id"], **result}
+        print(json.dumps(result, ensure_ascii=False), flush=True)
     return status
 
 

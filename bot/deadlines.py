@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dateutil.relativedelta import relativedelta
+
 from bot.kinds import KINDS
 from bot.rules import DeadlinePolicy, Rules, Stage, Text
 from bot.workdays import WorkCalendar
@@ -46,6 +48,8 @@ class StageDue:
     basis: str
     policy: str
     estimated: bool = False  # start_from is the latest the event may happen, not its real date
+    raw_due: dt.date | None = None  # the end of the count before a day off moved it; None when not moved
+    day_off: str | None = None  # why raw_due was not a working day
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,15 +64,23 @@ class StageDue:
             "unit": self.unit,
             "basis": self.basis,
             "estimated": self.estimated,
+            "raw_due": (self.raw_due or self.due).isoformat(),
+            "moved_because": self.day_off,
         }
 
     def describe(self) -> str:
-        """One line for people: `accept  2026-12-07  (10 calendar days from 2026-11-23; <basis>)`."""
+        """One line for people with every step: the start, the count, where the count ends, and when that
+        is a day off, the move to the next working day and why (BLDS 2015 Điều 148)."""
         source = self.start_from.isoformat()
         if self.estimated:
-            source += ", the latest possible start (the acceptance date is not known yet)"
-        return (f"{self.stage:<10}  {self.due.isoformat()}  "
-                f"({self.days} {_UNIT_WORDS[self.unit]} from {source}; {self.basis})")
+            source += " (the latest possible start: the acceptance date is not known yet)"
+        count = f"{self.days} {_UNIT_WORDS[self.unit]} from {source}"
+        if self.unit == "working_days":
+            count += ", skipping weekends and holidays"
+        if self.raw_due is not None and self.raw_due != self.due:
+            count += (f" run to {self.raw_due.isoformat()}, a day off ({self.day_off}), so the deadline moves"
+                      f" to the next working day (BLDS 2015 Điều 148)")
+        return f"{self.stage:<10}  {self.due.isoformat()}  ({count}; {self.basis})"
 
 
 def _covers(policy: DeadlinePolicy, on: dt.date) -> bool:
@@ -118,6 +130,23 @@ def _add(calendar: WorkCalendar, start: dt.date, n: int, unit: Unit) -> dt.date:
     if unit == "months":
         return calendar.add_months(start, n)
     return calendar.add_calendar_days(start, n)
+
+
+def _raw_end(start: dt.date, n: int, unit: Unit) -> dt.date:
+    """Where a count ends before any move off a day off (a working-day count never ends on one)."""
+    if unit == "months":
+        return start + relativedelta(months=n)
+    if unit == "calendar_days":
+        return start + dt.timedelta(days=n)
+    return start
+
+
+def _day_off(calendar: WorkCalendar, day: dt.date) -> str | None:
+    """Why a day is off, in words: a weekday name at the weekend, else the holiday's name."""
+    name = calendar.day_off_name(day)
+    if name is None:
+        return None
+    return day.strftime("%A") if day.weekday() >= 5 and name == "Nghỉ cuối tuần" else name
 
 
 def _limit(stage: Stage, complex: bool) -> tuple[int, Unit]:
@@ -175,10 +204,13 @@ def schedule(rules: Rules, kind: str, start: dt.date, calendar: WorkCalendar, *,
     for stage in policy.stages:
         base, estimated = _stage_start(stage, start, accepted_on, result[-1] if result else None)
         amount, unit = _limit(stage, complex)
+        due = _add(calendar, base, amount, unit)
+        raw = _raw_end(base, amount, unit) if unit != "working_days" else due
         result.append(StageDue(
             stage=stage.id, name=stage.name, unit=unit, days=amount, start=stage.start,
-            start_from=base, due=_add(calendar, base, amount, unit), basis=stage.basis or policy.basis,
-            policy=policy.id, estimated=estimated))
+            start_from=base, due=due, basis=stage.basis or policy.basis,
+            policy=policy.id, estimated=estimated, raw_due=raw if raw != due else None,
+            day_off=_day_off(calendar, raw) if raw != due else None))
     return result
 
 

@@ -317,7 +317,7 @@ class Intake:
         if name in ("lang", "language"):
             choice = cmd.args.strip().lower()
             if choice in LOCALES:
-                return self._set_locale(ctx, choice)
+                return await self._set_locale(ctx, choice)
             return [
                 Reply(
                     ctx.tr("citizen.lang.ask"),
@@ -342,7 +342,7 @@ class Intake:
         if value == "nav:back":
             return self._back(ctx)
         if value.startswith("lang:") and value[5:] in LOCALES:
-            return self._set_locale(ctx, value[5:])
+            return await self._set_locale(ctx, value[5:])
         if value == "resume":
             return self._prompt_current(ctx)
         if value == "restart":
@@ -392,9 +392,10 @@ class Intake:
     def _advance(self, ctx: _Ctx) -> list[Reply]:
         return self._goto(ctx, self._next_step(ctx.data))
 
-    def _set_locale(self, ctx: _Ctx, locale: str) -> list[Reply]:
+    async def _set_locale(self, ctx: _Ctx, locale: str) -> list[Reply]:
         ctx.user.locale = locale
         ctx.locale = locale
+        await cases.set_reporter_locale(ctx.session, self.core, ctx.sender, locale)
         return [Reply(ctx.tr("citizen.lang.set")), *self._prompt_current(ctx)]
 
     # ---- prompts --------------------------------------------------------------------------------------
@@ -948,6 +949,7 @@ class Intake:
             lead=self._agency_names(ctx, [case.lead_agency_id]),
             cooperating=self._agency_names(ctx, case.cooperating_ids),
             due=fmt_date(case.due_on),
+            stage=stage_name(self.core, case, ctx.locale)[0] or "-",
             timeline="\n".join(lines) or "-",
         )
         if case.result:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -43,6 +45,16 @@ class Settings(BaseSettings):
     # Meeting and decision reminders that would fall at night or on a day off wait for this local time
     # of the next working day.
     reminder_time: dt.time = dt.time(8, 0)
+
+    @field_validator("rules_file")
+    @classmethod
+    def _find_rules(cls, value: str) -> str:
+        """A relative RULES_FILE that is not under the working directory is looked up in the project,
+        so `python -m bot check-rules` works from any directory with the sample rules."""
+        path = Path(value)
+        if not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+            return str(PROJECT_ROOT / path)
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

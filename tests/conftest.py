@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Base
-from tests.fake_bot_api import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -108,7 +108,7 @@ SAMPLE_RULES = ROOT / "rules" / "quang-ninh.yaml"
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeBotAPI]:
-    """A local Bot-API-compatible server (tests/fake_bot_api.py) on a free loopback port."""
+    """A local Bot-API-compatible server (simulator/botapi.py) on a free loopback port."""
     async with FakeBotAPI() as srv:
         yield srv
 

@@ -16,9 +16,9 @@ import pytest
 from bot.app import App, start, webhook_secret
 from bot.outbox import enqueue
 from bot.settings import Settings
+from simulator.botapi import FakeBotAPI
 from tests import tg
 from tests.conftest import SAMPLE_RULES
-from tests.fake_bot_api import FakeBotAPI
 
 
 def app_settings(tmp_path: Path, server: FakeBotAPI, **kw: object) -> Settings:

@@ -29,6 +29,20 @@ def test_json_lists_every_stage_with_its_due_date(capsys: pytest.CaptureFixture[
     assert "Luật Khiếu nại 2011" in stages[0]["basis"]
 
 
+def test_text_output_shows_the_move_off_a_day_off(capsys: pytest.CaptureFixture[str]) -> None:
+    """Denunciation received 10/02/2026: the 30 days of the resolve stage end on Saturday 28/03, so the
+    deadline moves to Monday 30/03 (BLDS 2015 Điều 148) and the line says so, step by step."""
+    argv = ["deadline", "--kind", "denunciation", "--from", "2026-02-10", "--rules", str(SAMPLE_RULES)]
+    assert main(argv) == 0
+    classify, resolve = capsys.readouterr().out.splitlines()
+    assert "7 working days from 2026-02-10, skipping weekends and holidays" in classify
+    assert "2026-03-30" in resolve and "30 calendar days from 2026-02-26" in resolve
+    assert "run to 2026-03-28, a day off (Saturday)" in resolve and "Điều 148" in resolve
+    assert main([*argv[:3], "--from", "2026-02-11", "--json", "--rules", str(SAMPLE_RULES)]) == 0
+    stages = json.loads(capsys.readouterr().out)
+    assert stages[0]["moved_because"] is None and stages[0]["raw_due"] == stages[0]["due"]
+
+
 def test_text_output_is_one_line_per_stage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(ARGS) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -48,7 +62,7 @@ def test_real_process_prints_json() -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--kind", "gossip", "--from", "2026-02-10"], "invalid choice: 'gossip'"),
-    (["--kind", "complaint", "--from", "2026-02-30"], "YYYY-MM-DD"),
+    (["--kind", "complaint", "--from", "2026-02-30"], "2026-02-30 is not a date that exists"),
     (["--kind", "complaint", "--from", "10/02/2026"], "YYYY-MM-DD"),
     (["--kind", "complaint"], "--from"),
 ])

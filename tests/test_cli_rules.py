@@ -123,12 +123,56 @@ def test_route_reads_json_lines_and_flags_bad_ones(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     assert main(["route", "--rules", SAMPLE, "-"]) == 1
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(out) == 5
+    assert len(out) == 6, "one output line per input line, blank ones included"
     assert (out[0]["lead"], out[0]["cooperating"], out[0]["rule"]) == ("cong-an", ["vksnd"], "toi-pham")
-    assert [o.get("line") for o in out[1:4]] == [2, 3, 5]
-    assert all("error" in o for o in out[1:4])
-    assert "text" in out[2]["error"]
-    assert (out[4]["kind"], out[4]["lead"]) == ("complaint", "nhnn")
+    assert [o.get("line") for o in out[1:5]] == [2, 3, 4, 5]
+    assert all("error" in o for o in out[1:5])
+    assert "text" in out[2]["error"] and "blank" in out[3]["error"]
+    assert (out[5]["kind"], out[5]["lead"]) == ("complaint", "nhnn")
+
+
+def test_route_stdin_echoes_ids_so_results_match_inputs(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    lines = ['{"id": "a-1", "text": "ổ lô đề ở thôn 3"}', '{"id": 2, "text": "  "}', "[1, 2]",
+             '{"text": "đề nghị sửa đường"}']
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["route", "--rules", SAMPLE, "-"]) == 1
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (out[0]["id"], out[0]["lead"]) == ("a-1", "cong-an")
+    assert out[1] == {"line": 2, "error": "'text' is empty", "id": 2}
+    assert out[2]["line"] == 3 and "object" in out[2]["error"]
+    assert "id" not in out[3] and out[3]["lead"]
+
+
+def test_route_refuses_an_empty_text(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["route", "--rules", SAMPLE, "   "])
+    assert exit_.value.code == 2
+    assert "the text is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["route", "deadline", "check-rules"])
+def test_every_argument_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    for word in {"route": ["TEXT", "--rules RULES", "--kind", "--json", "'-' to read JSON lines"],
+                 "deadline": ["--from", "date of receipt", "--rules RULES", "print the stages as JSON"],
+                 "check-rules": ["the rules file to check"]}[command]:
+        assert word.lower() in out.lower()
+    assert "RULES_FILE" in out
+
+
+def test_sample_rules_are_found_from_any_directory(tmp_path: Path) -> None:
+    """The default RULES_FILE is relative; outside the project it is looked up in the project."""
+    env = {k: v for k, v in __import__("os").environ.items() if k != "RULES_FILE"}
+    done = subprocess.run([sys.executable, "-m", "bot", "check-rules"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "quang-ninh.yaml: OK (9 agencies" in done.stdout
+    routed = subprocess.run([sys.executable, "-m", "bot", "route", "--json", "ổ lô đề ở thôn 3"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(routed.stdout)["lead"] == "cong-an"
 
 
 def test_route_stdin_all_good_exits_zero(monkeypatch: pytest.MonkeyPatch,

@@ -11,10 +11,10 @@ import pytest
 
 from bot.app import App, start
 from bot.settings import Settings
+from simulator.botapi import FakeBotAPI, Request
 from storage.models import AgencyChat
 from tests import tg
 from tests.conftest import SAMPLE_RULES
-from tests.fake_bot_api import FakeBotAPI, Request
 
 USER = 777
 GROUP = -1001

@@ -14,9 +14,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from bot.intake import option_data
+from simulator.botapi import FakeBotAPI, Request
 from tests import tg
 from tests.conftest import ROOT, SAMPLE_RULES
-from tests.fake_bot_api import FakeBotAPI, Request
 
 ADMIN, CITIZEN, GROUP = 1000, 4242, -100777
 STORY = "Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất cho doanh nghiệp"

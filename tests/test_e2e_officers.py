@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from bot.app import App, start
 from bot.cases import Citizen, Draft, Evidence, submit
 from bot.settings import Settings
+from simulator.botapi import FakeBotAPI, Request
 from storage.models import OutboxMessage
 from tests import tg
 from tests.conftest import SAMPLE_RULES
-from tests.fake_bot_api import FakeBotAPI, Request
 
 ADMIN, CITIZEN = 1000, 98765432
 GROUPS = {"noi-chinh": -1001, "thanh-tra": -1002, "ubkt": -1003}

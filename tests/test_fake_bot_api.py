@@ -17,8 +17,8 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 
+from simulator.botapi import FakeBotAPI
 from tests import tg
-from tests.fake_bot_api import FakeBotAPI
 
 
 @pytest.fixture

@@ -416,7 +416,7 @@ async def test_status_with_code_and_pin_shows_status_agency_deadline_and_timelin
     other = Citizen(intake, user_id="99")
     await other.cmd("status", f"{code.lower()} {pin}")
     assert code in other.text and "Đã tiếp nhận, chờ thụ lý" in other.text and "Công an tỉnh" in other.text
-    assert "Đã tiếp nhận và chuyển đến" in other.text and "Thời hạn giải quyết" in other.text
+    assert "Đã tiếp nhận và chuyển đến" in other.text and "Thời hạn (" in other.text
     assert "Nguyễn Văn An" not in other.text
 
 

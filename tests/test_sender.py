@@ -19,9 +19,9 @@ from bot.outbox import enqueue
 from bot.ratelimit import Limits
 from bot.sender import Delivery, DeliveryResult, Sender
 from handlers.telegram.sender import TelegramTransport
+from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, session_factory
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
-from tests.fake_bot_api import FakeBotAPI
 
 FAST = Limits(per_second=1000, chat_interval=0, group_per_minute=0)
 

@@ -152,3 +152,19 @@ async def test_bind_refusals_say_why(env, update, expected) -> None:
     from bot.agencies import bound_agency
 
     assert await bound_agency(core, "telegram", "-9001") is None
+
+
+@pytest.mark.parametrize("chat", [-4243, 5555], ids=["group", "private"])
+async def test_myid_tells_anyone_their_user_id_and_how_to_become_admin(core, chat: int) -> None:
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+    raw = tg.group_message(chat, 5555, "/myid") if chat < 0 else tg.private_message(5555, "/myid")
+    await dp.feed_update(bot, tg.update(raw))
+    text = bot.calls(SendMessage)[-1].text
+    assert "5555" in text and "ADMIN_IDS" in text and str(chat) in text
+
+
+async def test_bind_by_a_non_admin_says_their_id(core) -> None:
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+    await dp.feed_update(bot, tg.update(tg.group_message(-4244, 6666, "/bind thanh-tra")))
+    text = bot.calls(SendMessage)[-1].text
+    assert "Chỉ quản trị viên" in text and "6666" in text and "ADMIN_IDS" in text

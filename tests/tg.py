@@ -1,7 +1,7 @@
 """Telegram test helpers: a mocked aiogram Bot (in the style of aiogram's own test suite) and builders of
 raw updates (dicts) for private messages, group messages, replies, media and callback queries.
 
-Builders return Bot API JSON dicts: push them to tests.fake_bot_api.FakeBotAPI, or turn them into aiogram
+Builders return Bot API JSON dicts: push them to simulator.botapi.FakeBotAPI, or turn them into aiogram
 objects with `update(...)` and feed them with `Dispatcher.feed_update(bot, update)`.
 
     bot = MockedBot()

@@ -1,5 +1,6 @@
-"""Admin commands: /bind <agency-id>, /unbind, /groups. Answered in any chat, with the reason when refused.
-When the bot is added to a group it says how to bind it."""
+"""Admin commands: /bind <agency-id>, /unbind, /groups, and /myid for anyone who needs their user id to
+become an admin. Answered in any chat, with the reason when refused. When the bot is added to a group it
+says how to bind it."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ async def on_bind(message: Message, command: CommandObject, core: Core) -> None:
             agency_id=bound.agency_id,
         ),
     )
+
+
+@router.message(Command("myid"))
+async def on_myid(message: Message) -> None:
+    """ADMIN_IDS needs Telegram user ids, which no Telegram app shows: tell the asker theirs."""
+    await reply(message, t("officer.bind.myid", _locale(message), user_id=_user(message),
+                           chat_id=message.chat.id))
 
 
 @router.message(Command("unbind"))

@@ -1,4 +1,4 @@
-"""A local Bot-API-compatible HTTP server for tests: aiogram talks to it as to api.telegram.org.
+"""A local Bot-API-compatible HTTP server for tests and the demo: aiogram talks to it as to api.telegram.org.
 
 It answers `/bot{token}/{method}` (multipart form, urlencoded or JSON bodies) with realistic objects,
 records every request, lets tests push incoming updates for `getUpdates`, and injects faults
