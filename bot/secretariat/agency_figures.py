@@ -11,7 +11,7 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.status import CLOSED
@@ -49,21 +49,19 @@ async def compute(
     """Figures of each agency for cases and actions dated from `start` to `end` (local dates, inclusive);
     overdue, watched and oldest are as of `today`."""
     out = {a: AgencyFigures(a) for a in agency_ids}
-    cases = {c.id: c for c in (await session.execute(select(Case))).scalars()}
-    holders = (
-        await session.execute(select(CaseAgency).where(CaseAgency.agency_id.in_(agency_ids)))
-    ).scalars()
-    events = (
-        (
-            await session.execute(
-                select(AuditEvent)
-                .where(AuditEvent.case_id.is_not(None))
-                .order_by(AuditEvent.at, AuditEvent.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    # Only what the period and the agencies' open cases need: the query grows with them, not the archive.
+    since = dt.datetime.combine(start, dt.time(), calendar.timezone).astimezone(dt.UTC)
+    cases = {c.id: c for c in (await session.execute(select(Case).where(or_(
+        and_(Case.lead_agency_id.in_(agency_ids), Case.status.not_in(sorted(CLOSED))),
+        Case.received_on.between(start, end),
+    )))).scalars()}
+    holders = (await session.execute(select(CaseAgency).join(Case).where(
+        CaseAgency.agency_id.in_(agency_ids), Case.received_on.between(start, end),
+    ))).scalars()
+    events = (await session.execute(
+        select(AuditEvent).where(AuditEvent.case_id.is_not(None), AuditEvent.at >= since)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )).scalars().all()
 
     def day(moment: dt.datetime) -> dt.date:
         return calendar.today(moment)
