@@ -90,3 +90,18 @@ async def jobs_of(core: Core, prefix: str) -> list[Job]:
 def button_data(message: OutboxMessage, index: int = 0) -> str:
     buttons = [b for row in message.payload["buttons"] for b in row]
     return buttons[index]["data"]
+
+
+async def prompt_id(core: Core, chat_id: str, user_id: int) -> int:
+    """The message id of the prompt the bot waits for an answer to from this person in this chat."""
+    from storage.models import SecretariatInput
+
+    async with core.sessions() as session:
+        pending = (
+            await session.execute(
+                select(SecretariatInput).where(
+                    SecretariatInput.chat_id == str(chat_id), SecretariatInput.user_id == str(user_id)
+                )
+            )
+        ).scalar_one()
+    return int(pending.data["prompt"])

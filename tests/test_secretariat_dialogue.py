@@ -20,6 +20,7 @@ from tests.secretariat_kit import (
     local,
     meeting_of,
     movable,
+    prompt_id,
     texts,
 )
 
@@ -29,8 +30,8 @@ SECRETARY, INSPECTOR = 601, 602
 class Chat:
     """One person in one group talking to the bot through the dispatcher."""
 
-    def __init__(self, dp, bot, chat: str, user: int) -> None:
-        self.dp, self.bot, self.chat, self.user = dp, bot, int(chat), user
+    def __init__(self, core, dp, bot, chat: str, user: int) -> None:
+        self.core, self.dp, self.bot, self.chat, self.user = core, dp, bot, int(chat), user
 
     async def say(self, text: str) -> str:
         await self.dp.feed_update(self.bot, tg.update(tg.group_message(self.chat, self.user, text)))
@@ -38,7 +39,8 @@ class Chat:
 
     async def answer(self, text: str) -> str:
         prompt = self.bot.sent[-1]
-        update = tg.reply(self.chat, self.user, 7000 + len(self.bot.sent), text, to_text=prompt.text)
+        asked = await prompt_id(self.core, str(self.chat), self.user)
+        update = tg.reply(self.chat, self.user, asked, text, to_text=prompt.text)
         await self.dp.feed_update(self.bot, tg.update(update))
         return self.bot.sent[-1].text
 
@@ -56,7 +58,7 @@ async def _setup(core):
     movable(core)
     await bind(core)
     dp, bot = build_dispatcher(core), tg.MockedBot()
-    return Chat(dp, bot, NOI_CHINH, SECRETARY), Chat(dp, bot, THANH_TRA, INSPECTOR)
+    return Chat(core, dp, bot, NOI_CHINH, SECRETARY), Chat(core, dp, bot, THANH_TRA, INSPECTOR)
 
 
 async def test_an_ad_hoc_meeting_is_called_step_by_step_and_invites_every_agency(core):
@@ -173,7 +175,7 @@ async def test_forged_or_misplaced_buttons_and_stray_replies_change_nothing(core
     ):
         refused = await inspector.press(data)
         assert refused.show_alert and "không hợp lệ" in refused.text
-    stranger = Chat(inspector.dp, inspector.bot, "-4242", 777)
+    stranger = Chat(core, inspector.dp, inspector.bot, "-4242", 777)
     refused = await stranger.press(common.button(core, "thanh-tra", "mt", review.id, "att", 0))
     assert refused.show_alert
     before = len(inspector.bot.sent)
@@ -183,6 +185,11 @@ async def test_forged_or_misplaced_buttons_and_stray_replies_change_nothing(core
     assert all("Đã ghi nhận" not in m.text for m in inspector.bot.sent[before:])
     await inspector.press(common.button(core, "thanh-tra", "mt", review.id, "abs", 0))
     assert "Trả lời tin nhắn này" in inspector.bot.sent[-1].text
+    before = len(inspector.bot.sent)
+    await inspector.dp.feed_update(
+        inspector.bot, tg.update(tg.reply(int(THANH_TRA), INSPECTOR, 6, "ý kiến về hồ sơ"))
+    )
+    assert all("không dự được" not in m.text for m in inspector.bot.sent[before:])  # a reply elsewhere
     assert "Xin trả lời bằng một nội dung cụ thể" in await inspector.answer("   ")
     assert "không dự được" in await inspector.answer("Trùng lịch tiếp công dân định kỳ")
     [card] = [t for t in await texts(core, NOI_CHINH) if "Xác nhận dự họp:" in t]

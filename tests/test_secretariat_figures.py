@@ -11,10 +11,25 @@ from tests.secretariat_kit import local
 START, END, TODAY = dt.date(2026, 11, 1), dt.date(2026, 11, 30), dt.date(2026, 11, 30)
 
 
-def _case(code: str, lead: str, received: dt.date, status: str = "accepted", due: dt.date | None = None,
-          holders: tuple[tuple[str, str], ...] = ()) -> Case:
-    case = Case(code=code, pin_hash="x", channel="telegram", kind="denunciation", summary="...",
-                lead_agency_id=lead, received_on=received, status=status, due_on=due)
+def _case(
+    code: str,
+    lead: str,
+    received: dt.date,
+    status: str = "accepted",
+    due: dt.date | None = None,
+    holders: tuple[tuple[str, str], ...] = (),
+) -> Case:
+    case = Case(
+        code=code,
+        pin_hash="x",
+        channel="telegram",
+        kind="denunciation",
+        summary="...",
+        lead_agency_id=lead,
+        received_on=received,
+        status=status,
+        due_on=due,
+    )
     case.agencies = [CaseAgency(agency_id=a, role=r) for a, r in holders or ((lead, "lead"),)]
     return case
 
@@ -25,24 +40,35 @@ def _event(case: Case, agency: str, action: str, at: dt.datetime, **extra) -> Au
 
 async def test_received_transfers_outcomes_timeliness_and_first_action(core):
     async with core.sessions() as session, session.begin():
-        moved = _case("MOVE-0001", "cong-an", dt.date(2026, 11, 2), "investigating",
-                      holders=(("thanh-tra", "former"), ("cong-an", "lead")))
+        moved = _case(
+            "MOVE-0001",
+            "cong-an",
+            dt.date(2026, 11, 2),
+            "investigating",
+            holders=(("thanh-tra", "former"), ("cong-an", "lead")),
+        )
         rejected = _case("REJE-0001", "thanh-tra", dt.date(2026, 11, 3), "rejected")
         late = _case("LATE-0001", "thanh-tra", dt.date(2026, 11, 3), "resolved")
         on_time = _case("ONTI-0001", "thanh-tra", dt.date(2026, 11, 4), "resolved")
         overdue = _case("OVER-0001", "thanh-tra", dt.date(2026, 10, 1), "accepted", due=dt.date(2026, 11, 20))
         session.add_all([moved, rejected, late, on_time, overdue])
         await session.flush()
-        session.add_all([
-            _event(moved, "thanh-tra", "transferred", local(2026, 11, 4, 9), after={"lead": "cong-an"}),
-            _event(moved, "cong-an", "referred_to_investigators", local(2026, 11, 5, 9)),
-            _event(rejected, "thanh-tra", "rejected", local(2026, 11, 10, 9)),
-            _event(late, "thanh-tra", "accepted", local(2026, 11, 4, 15)),
-            _event(late, "thanh-tra", "resolved", local(2026, 11, 20, 9), before={"due_on": "2026-11-13"}),
-            _event(on_time, "thanh-tra", "accepted", local(2026, 11, 5, 9)),
-            _event(on_time, "thanh-tra", "resolved", local(2026, 11, 12, 9), before={"due_on": "2026-11-13"}),
-            _event(overdue, "thanh-tra", "accepted", local(2026, 10, 2, 9)),  # before the period
-        ])
+        session.add_all(
+            [
+                _event(moved, "thanh-tra", "transferred", local(2026, 11, 4, 9), after={"lead": "cong-an"}),
+                _event(moved, "cong-an", "referred_to_investigators", local(2026, 11, 5, 9)),
+                _event(rejected, "thanh-tra", "rejected", local(2026, 11, 10, 9)),
+                _event(late, "thanh-tra", "accepted", local(2026, 11, 4, 15)),
+                _event(
+                    late, "thanh-tra", "resolved", local(2026, 11, 20, 9), before={"due_on": "2026-11-13"}
+                ),
+                _event(on_time, "thanh-tra", "accepted", local(2026, 11, 5, 9)),
+                _event(
+                    on_time, "thanh-tra", "resolved", local(2026, 11, 12, 9), before={"due_on": "2026-11-13"}
+                ),
+                _event(overdue, "thanh-tra", "accepted", local(2026, 10, 2, 9)),  # before the period
+            ]
+        )
     async with core.sessions() as session:
         figures = await compute(session, core.calendar, ["thanh-tra", "cong-an", "ubkt"], START, END, TODAY)
     inspectorate, police, party = figures["thanh-tra"], figures["cong-an"], figures["ubkt"]

@@ -29,6 +29,7 @@ from tests.secretariat_kit import (
     meeting_of,
     movable,
     outbox,
+    prompt_id,
     run_jobs_until,
     texts,
 )
@@ -78,12 +79,13 @@ async def _press(dp, bot, chat: int, user: int, data: str) -> None:
     assert not answer.show_alert, answer.text
 
 
-async def _answer_prompt(dp, bot, chat: int, user: int, text: str) -> str:
-    """Reply to the bot's last message (a prompt) as a person in the group; returns the bot's answer."""
+async def _answer_prompt(core, dp, bot, chat: int, user: int, text: str) -> str:
+    """Reply to the bot's prompt as a person in the group; returns the bot's answer."""
     prompt = bot.sent[-1]
     assert isinstance(prompt.reply_markup, ForceReply), prompt.text
     before = len(bot.sent)
-    await dp.feed_update(bot, tg.update(tg.reply(chat, user, 9000 + before, text, to_text=prompt.text)))
+    asked = await prompt_id(core, str(chat), user)
+    await dp.feed_update(bot, tg.update(tg.reply(chat, user, asked, text, to_text=prompt.text)))
     assert len(bot.sent) == before + 1
     return bot.sent[-1].text
 
@@ -141,7 +143,7 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     [reminder] = [m for m in await outbox(core, THANH_TRA, "text") if "còn 7 ngày" in m.payload["text"]]
     await _press(dp, bot, int(THANH_TRA), INSPECTOR, button_data(reminder, 0))
     thanks = await _answer_prompt(
-        dp, bot, int(THANH_TRA), INSPECTOR, "Ông Lê Văn Hùng, Phó Chánh Thanh tra tỉnh"
+        core, dp, bot, int(THANH_TRA), INSPECTOR, "Ông Lê Văn Hùng, Phó Chánh Thanh tra tỉnh"
     )
     assert "Đã ghi nhận thành phần dự họp" in thanks
     [card] = [t for t in await texts(core, NOI_CHINH) if "Xác nhận dự họp:" in t]
@@ -162,11 +164,11 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     labels = {b["text"]: b["data"] for row in card_row.payload["buttons"] for b in row}
     await _press(dp, bot, int(NOI_CHINH), SECRETARY, labels["📝 Ghi kết luận"])
     await _answer_prompt(
-        dp, bot, int(NOI_CHINH), SECRETARY, "Rà soát, báo cáo các vụ việc tồn đọng trên 6 tháng"
+        core, dp, bot, int(NOI_CHINH), SECRETARY, "Rà soát, báo cáo các vụ việc tồn đọng trên 6 tháng"
     )
     owners = {b.text: b.callback_data for row in _sent_markup(bot).inline_keyboard for b in row}
     await _press(dp, bot, int(NOI_CHINH), SECRETARY, owners["Thanh tra tỉnh"])
-    recorded = await _answer_prompt(dp, bot, int(NOI_CHINH), SECRETARY, "24/12/2026")
+    recorded = await _answer_prompt(core, dp, bot, int(NOI_CHINH), SECRETARY, "24/12/2026")
     assert "giao Thanh tra tỉnh, hạn 24/12/2026" in recorded
     [given] = [
         m for m in await outbox(core, THANH_TRA, "text") if m.payload["text"].startswith("📝 Kết luận")
@@ -198,7 +200,7 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     assert reminded == 3
     await _press(dp, bot, int(THANH_TRA), INSPECTOR, button_data(given))
     closed = await _answer_prompt(
-        dp, bot, int(THANH_TRA), INSPECTOR, "Đã rà soát 12 vụ việc, báo cáo số 45/BC"
+        core, dp, bot, int(THANH_TRA), INSPECTOR, "Đã rà soát 12 vụ việc, báo cáo số 45/BC"
     )
     assert "đóng kết luận" in closed
     assert any("Thanh tra tỉnh đã thực hiện xong" in t and "45/BC" in t for t in await texts(core, NOI_CHINH))

@@ -71,10 +71,23 @@ async def _pending(session: AsyncSession, actor: Actor) -> SecretariatInput | No
     ).scalar_one_or_none()
 
 
-async def waiting(core: Core, actor: Actor) -> bool:
-    """Whether the bot waits for a text from this person in this chat."""
+async def waiting(core: Core, actor: Actor, replied_to: str | None = None) -> bool:
+    """Whether the bot waits for a text from this person in this chat, given as a reply to its prompt
+    (to any message of the bot while the prompt's own id is not known)."""
     async with core.sessions() as session:
-        return await _pending(session, actor) is not None
+        pending = await _pending(session, actor)
+    if pending is None:
+        return False
+    prompt = pending.data.get("prompt")
+    return prompt is None or replied_to is None or str(prompt) == str(replied_to)
+
+
+async def prompted(core: Core, actor: Actor, message_id: str) -> None:
+    """Remember which message asked, so only a reply to it answers (a reply to a case card stays one)."""
+    async with core.sessions() as session, session.begin():
+        pending = await _pending(session, actor)
+        if pending is not None:
+            pending.data = {**pending.data, "prompt": str(message_id)}
 
 
 async def start_new(core: Core, actor: Actor, locale: str = "vi") -> Reply:

@@ -17,6 +17,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.case_actions import Actor
 from bot.core import Core
 from bot.i18n import pick_locale
 from bot.secretariat import dialogue, meetings
@@ -34,7 +35,8 @@ class Awaited(Filter):
     async def __call__(self, message: Message, core: Core) -> bool | dict[str, Any]:
         if message.reply_to_message is None or (message.text or "").startswith("/meeting"):
             return False
-        return await dialogue.waiting(core, actor(message.from_user, message.chat))
+        replied = str(message.reply_to_message.message_id)
+        return await dialogue.waiting(core, actor(message.from_user, message.chat), replied)
 
 
 def markup(reply: Reply) -> InlineKeyboardMarkup | ForceReply | None:
@@ -50,9 +52,16 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | ForceReply | None:
     return None
 
 
-async def show(message: Message, reply: Reply, *, reply_to: int | None = None) -> None:
+async def show(
+    message: Message, reply: Reply, core: Core, person: Actor, *, reply_to: int | None = None
+) -> None:
+    """Send the core's reply; a prompt's id is remembered so that only a reply to it answers it."""
     params = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
-    await message.answer(reply.text, parse_mode=None, reply_markup=markup(reply), reply_parameters=params)
+    sent = await message.answer(
+        reply.text, parse_mode=None, reply_markup=markup(reply), reply_parameters=params
+    )
+    if reply.force_reply:
+        await dialogue.prompted(core, person, str(sent.message_id))
 
 
 def _locale(message: Message | CallbackQuery) -> str:
@@ -67,7 +76,7 @@ async def on_meeting(message: Message, core: Core) -> None:
         reply = await dialogue.start_new(core, actor(message.from_user, message.chat), locale)
     except SecretariatRefused as refused:
         reply = Reply(refused.text(locale))
-    await show(message, reply, reply_to=message.message_id)
+    await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
 
 
 @router.message(Command("meetings"))
@@ -77,7 +86,7 @@ async def on_meetings(message: Message, core: Core) -> None:
         reply = await meetings.upcoming(core, actor(message.from_user, message.chat), locale=locale)
     except SecretariatRefused as refused:
         reply = Reply(refused.text(locale))
-    await show(message, reply, reply_to=message.message_id)
+    await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
 
 
 @router.callback_query(F.data.startswith("mt:") | F.data.startswith("dc:"))
@@ -92,7 +101,8 @@ async def on_button(query: CallbackQuery, core: Core) -> None:
         return
     await query.answer()
     if isinstance(query.message, Message):
-        await show(query.message, reply, reply_to=query.message.message_id)
+        person = actor(query.from_user, query.message.chat)
+        await show(query.message, reply, core, person, reply_to=query.message.message_id)
 
 
 @router.message(F.text, Awaited())
@@ -102,4 +112,4 @@ async def on_reply(message: Message, core: Core) -> None:
         reply = await dialogue.reply(core, actor(message.from_user, message.chat), message.text or "", locale)
     except SecretariatRefused as refused:
         reply = Reply(refused.text(locale), force_reply=True)
-    await show(message, reply, reply_to=message.message_id)
+    await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
