@@ -30,6 +30,7 @@ from bot.secretariat.common import (
 from bot.secretariat.schedules import ADHOC, announce
 from storage.models import Decision, Meeting, MeetingAnswer
 
+RECENT_DAYS = 7  # /meetings still shows a meeting this long after, to record its decisions
 _WHEN = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s+(\d{1,2})[:hg](\d{2})?)?\s*$")
 
 
@@ -297,12 +298,12 @@ def card_buttons(
 async def upcoming(
     core: Core, actor: Actor, now: dt.datetime | None = None, locale: str = "vi"
 ) -> common.Reply:
-    """`/meetings`: what is coming for the group's agency (everything for the secretariat), with each
-    meeting's status and confirmations, and the open buttons of the next one."""
+    """`/meetings`: what is coming (and what was held this past week) for the group's agency, everything
+    for the secretariat, with each meeting's status and confirmations and a button to open its card."""
     now = now or core.clock.now()
     async with core.sessions() as session:
         agency_id = await common.acting_agency(session, actor)
-        rows = await listing(session, now - dt.timedelta(days=1), None)
+        rows = await listing(session, now - dt.timedelta(days=RECENT_DAYS), None)
         mine = [m for m in rows if agency_id == secretariat_id(core) or agency_id in m.agencies]
         if not mine:
             return common.Reply(t("secretariat.list.empty", locale))
