@@ -42,9 +42,9 @@ class Settings(BaseSettings):
     messages_per_minute: int = 20
     cases_per_day: int = 5
     lookup_failures_per_hour: int = 5
-    # Meeting and decision reminders that would fall at night or on a day off wait for this local time
-    # of the next working day.
-    reminder_time: dt.time = dt.time(8, 0)
+    # When the working morning opens (local time): deadline, meeting and decision reminders and the daily
+    # digest wait for it.
+    digest_time: dt.time = dt.time(8, 0)
 
     @field_validator("rules_file")
     @classmethod

@@ -103,7 +103,7 @@ async def test_a_reminder_on_a_day_off_waits_for_the_working_morning_but_not_pas
 
 async def test_the_waiting_time_is_configurable(core):
     movable(core)
-    core.settings.reminder_time = dt.time(7, 30)
+    core.settings.digest_time = dt.time(7, 30)
     await bind(core)
     await schedules.materialise(core, START)
     review = await meeting_of(core)

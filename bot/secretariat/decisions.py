@@ -23,7 +23,7 @@ MAX_TEXT = 2000
 
 
 def _morning(core: Core, day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, core.settings.reminder_time, core.calendar.timezone).astimezone(dt.UTC)
+    return dt.datetime.combine(day, core.settings.digest_time, core.calendar.timezone).astimezone(dt.UTC)
 
 
 def _working_day_before(core: Core, day: dt.date) -> dt.date:

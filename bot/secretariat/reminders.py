@@ -34,7 +34,7 @@ def wait_for_work(core: Core, moment: dt.datetime, limit: dt.datetime | None = N
     """`moment`, or the next working morning when it falls outside working hours. When that morning
     would be past the meeting (`limit`), the reminder goes earlier instead: at its own time on the
     meeting's own day (07:00 before an 08:00 meeting), else on the last working morning before."""
-    opens = core.settings.reminder_time
+    opens = core.settings.digest_time
     waited = core.calendar.working_time(moment, opens=opens)
     if limit is None or waited < limit:
         return waited
