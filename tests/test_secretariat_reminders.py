@@ -225,3 +225,12 @@ async def test_an_agency_without_a_group_is_named_to_the_secretariat_when_schedu
     assert len(notices) == 1  # the yearly briefing: seven agencies have no group here
     assert "Công an tỉnh" in notices[0] and "NHNN khu vực" in notices[0]
     assert "Thanh tra" not in notices[0]
+
+
+async def test_a_bot_down_past_the_meeting_does_not_remind_of_it_afterwards(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 17, 9))  # every reminder of the review came due meanwhile
+    assert not [t for t in await texts(core, THANH_TRA) if "Nhắc lịch họp" in t or "chưa xác nhận" in t]
+    assert not await outbox(core, THANH_TRA, "file")

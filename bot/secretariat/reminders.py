@@ -103,10 +103,13 @@ async def plan(session: AsyncSession, core: Core, meeting: Meeting, now: dt.date
         )
 
 
-async def current(session: AsyncSession, job: Job) -> Meeting | None:
-    """The job's meeting if it still takes place at the version the job was planned for."""
+async def current(session: AsyncSession, job: Job, now: dt.datetime) -> Meeting | None:
+    """The job's meeting if it still takes place, later, at the version the job was planned for (a bot
+    that was down past the meeting does not remind of it afterwards)."""
     meeting = await session.get(Meeting, int(job.payload["meeting_id"]))
     if meeting is None or meeting.status != "planned" or meeting.version != job.payload.get("version"):
+        return None
+    if meeting.starts_at is None or meeting.starts_at <= now:
         return None
     return meeting
 
@@ -143,7 +146,7 @@ def header(core: Core, meeting: Meeting) -> str:
 
 
 async def on_remind(core: Core, session: AsyncSession, job: Job) -> None:
-    meeting = await current(session, job)
+    meeting = await current(session, job, core.clock.now())
     if meeting is None:
         return
     offset = str(job.payload["offset"])
@@ -173,7 +176,7 @@ def answer_line(core: Core, answer: MeetingAnswer) -> str:
 
 async def on_nudge(core: Core, session: AsyncSession, job: Job) -> None:
     """A day before: one nudge to agencies that have not answered; the secretariat sees who."""
-    meeting = await current(session, job)
+    meeting = await current(session, job, core.clock.now())
     if meeting is None:
         return
     answered = await answers(session, meeting.id)
