@@ -1,7 +1,7 @@
 """meetings: times, places, chairs and versions; attendance answers, decisions, pending inputs
 
 Revision ID: 0002_secretariat
-Revises: 0002_deadlines
+Revises: 0002_privacy
 Create Date: 2026-11-23 20:39:40.683836
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0002_secretariat"
-down_revision: str | None = "0002_deadlines"
+down_revision: str | None = "0002_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
