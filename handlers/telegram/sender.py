@@ -99,7 +99,7 @@ class TelegramTransport:
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         render: dict[str, Callable[[Delivery], Awaitable[DeliveryResult]]] = {
             "text": self._text, "card": self._text, "edit_card": self._edit_card, "media": self._media,
-            "file": self._file,
+            "file": self._generated,
         }
         action = render.get(delivery.kind)
         if action is None:
@@ -147,7 +147,8 @@ class TelegramTransport:
         message = await self._send_text(delivery)
         return DeliveryResult.ok(message.message_id, new_cards=[str(message.message_id)])
 
-    async def _file(self, delivery: Delivery) -> DeliveryResult:
+    async def _generated(self, delivery: Delivery) -> DeliveryResult:
+        """A document the bot made (an agenda, an invitation), uploaded from the payload's bytes."""
         payload = delivery.payload
         data = base64.b64decode(payload["data"])
         document = BufferedInputFile(data, filename=payload.get("name") or "file")
