@@ -1,5 +1,4 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline | meetings]` (a contract in
-DESIGN.md)."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | meetings | routing-review]`."""
 
 from __future__ import annotations
 
@@ -72,6 +71,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     meetings.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (a year on)")
     meetings.add_argument("--rules", default=settings.rules_file, help=rules_help)
     meetings.add_argument("--json", action="store_true", help="print the occurrences as JSON")
+    review = sub.add_parser("routing-review", help="cases whose routing officers corrected, with the words")
+    review.add_argument("--since", type=_iso_date, help="only corrections from this date, YYYY-MM-DD")
+    review.add_argument("--json", action="store_true", help="one JSON object a line")
     return parser
 
 
@@ -94,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _deadline(args, settings)
     if command == "meetings":
         return _meetings(args, settings)
+    if command == "routing-review":
+        return _routing_review(args, settings)
     return 2
 
 
@@ -208,3 +212,15 @@ def _meetings(args: argparse.Namespace, settings: Settings) -> int:
     if rules is None:
         return 1
     return meetings(settings, rules, args.start, args.end, args.json)
+def _routing_review(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.routing_review import render, review
+
+    found = asyncio.run(review(settings.database_url, args.since))
+    if args.json:
+        for item in found:
+            print(json.dumps(item.to_json(), ensure_ascii=False))
+    else:
+        print(render(found))
+    return 0
