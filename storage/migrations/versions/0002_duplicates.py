@@ -1,7 +1,7 @@
 """duplicates: a term index to narrow candidates, likely duplicates on the case, linked cases
 
 Revision ID: 0002_duplicates
-Revises: 0002_privacy
+Revises: 0002_secretariat
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_duplicates"
-down_revision: str | None = "0002_privacy"
+down_revision: str | None = "0002_secretariat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
