@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.agencies import sync_agencies
+from bot.clock import Clock
 from bot.core import Core
 from bot.i18n import LOCALES, t
 from bot.jobs import Handler, JobRunner
@@ -138,10 +139,15 @@ async def set_commands(bot: Bot) -> None:
                 await bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
-async def start(settings: Settings, *, worker_id: str | None = None) -> App:
-    """Build everything and start the loops and update delivery; raises RulesError or StartupError."""
+async def start(settings: Settings, *, worker_id: str | None = None, demo: bool = False) -> App:
+    """Build everything and start the loops and update delivery; raises RulesError or StartupError.
+
+    `demo` is set only by `python -m bot demo`: the one mode in which MOVABLE_CLOCK is allowed.
+    """
     if not settings.bot_token:
         raise StartupError("BOT_TOKEN is not set")
+    if settings.movable_clock and not demo:
+        raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
     rules = load_rules(settings.rules_file)
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
@@ -149,7 +155,7 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
     await sync_agencies(sessions, rules)
     privacy = Privacy(load_or_create_key(settings.encryption_key, key_file(settings)))
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
-                calendar=WorkCalendar(settings.timezone))
+                calendar=WorkCalendar(settings.timezone), clock=Clock(movable=settings.movable_clock))
     bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
               session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                                      timeout=REQUEST_TIMEOUT))

@@ -56,6 +56,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     route.add_argument("text", type=_text,
                        help="the report's text, in quotes; '-' to read JSON lines on stdin")
 
+    sub.add_parser("demo", help="try the bot without Telegram: a web simulator on :8080 (--story: in the "
+                                "terminal); no token needed", add_help=False)
+
     deadline = sub.add_parser("deadline", help="the due date of each stage for a kind of report")
     deadline.add_argument("--kind", required=True, choices=KINDS, help="the kind of report")
     deadline.add_argument("--from", dest="start", required=True, type=_iso_date,
@@ -66,6 +69,11 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:  # its own options; reads no .env
+        from simulator.demo import main as demo
+
+        return demo(argv[1:])
     settings = Settings()
     args = _parser(settings).parse_args(argv)
     command = args.command or "run"

@@ -16,7 +16,7 @@ from bot import jobs
 from bot.core import Core
 from bot.i18n import t
 from bot.outbox import enqueue
-from storage.models import ChatUser, DialogState, Job, utcnow
+from storage.models import ChatUser, DialogState, Job
 
 KIND = "dialogs.expire"
 SWEEP = dt.timedelta(minutes=15)
@@ -59,7 +59,7 @@ async def expire_stale(session: AsyncSession, core: Core, now: dt.datetime) -> i
 
 def job_handlers(core: Core) -> dict[str, jobs.Handler]:
     async def sweep(session: AsyncSession, job: Job) -> None:
-        now = utcnow()
+        now = core.clock.now()
         await expire_stale(session, core, now)
         await schedule_sweep(session, now + SWEEP)
 
@@ -69,4 +69,4 @@ def job_handlers(core: Core) -> dict[str, jobs.Handler]:
 async def on_start(core: Core) -> None:
     """Make sure a sweep is pending (the first instance to start schedules it)."""
     async with core.sessions() as session, session.begin():
-        await schedule_sweep(session, utcnow())
+        await schedule_sweep(session, core.clock.now())

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Deliver the outbox from this instance. With several instances, one sender keeps the whole bot
     # under Telegram's rate limits (the limits are counted per process).
     outbox_sender: bool = True
+    # Let the bot's clock be moved forward (the demo's time controls). Refused outside `python -m bot demo`.
+    movable_clock: bool = False
 
     # Dialogue and abuse limits (extensions; defaults are sensible for a province).
     dialogue_ttl_hours: int = 48
