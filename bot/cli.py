@@ -1,4 +1,5 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline | meetings | routing-review]`."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | meetings | routing-review |
+duplicate-check]`."""
 
 from __future__ import annotations
 
@@ -74,6 +75,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     review = sub.add_parser("routing-review", help="cases whose routing officers corrected, with the words")
     review.add_argument("--since", type=_iso_date, help="only corrections from this date, YYYY-MM-DD")
     review.add_argument("--json", action="store_true", help="one JSON object a line")
+    dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
+    dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
     return parser
 
 
@@ -96,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _deadline(args, settings)
     if command == "meetings":
         return _meetings(args, settings)
+    if command == "duplicate-check":
+        from bot.duplicates import check_lines
+
+        return check_lines(sys.stdin)
     if command == "routing-review":
         return _routing_review(args, settings)
     return 2

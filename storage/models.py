@@ -118,7 +118,8 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(24), default="new", index=True)
     lead_agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
     watched: Mapped[bool] = mapped_column(Boolean, default=False)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)  # linked to
+    likely_duplicates: Mapped[list[Any]] = mapped_column(default=list)  # [{id, code, score, evidence}]
     rule_id: Mapped[str | None] = mapped_column(String(64))
     routing: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the routing decision and its reasons
     received_on: Mapped[dt.date] = mapped_column(Date)  # local date of receipt
@@ -150,7 +151,27 @@ class Case(Base):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in ("resolved", "rejected")
+        return self.status not in ("resolved", "rejected", "merged")
+
+
+class DuplicateTerm(Base):
+    """One index term of a case (a fact such as an amount or plot number, or a pair of content words),
+    so that the cases sharing rare terms with a new report are found without reading every case."""
+
+    __tablename__ = "duplicate_terms"
+    __table_args__ = (Index("ix_duplicate_terms_term_case", "term", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class DuplicateTermCount(Base):
+    """How many cases carry a term: common terms ("cán bộ") are skipped when narrowing candidates."""
+
+    __tablename__ = "duplicate_term_counts"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CaseAgency(Base):
