@@ -92,7 +92,8 @@ async def test_removed_group_is_reported_and_rebinding_delivers_what_it_missed(c
     assert set(bound.redelivered) == {first, second}
     await drain(sender)
     police = server.texts(POLICE)
-    assert sum(first in t for t in police) == 1 and sum(second in t for t in police) == 1
+    cards = [t.split(" — ")[0] for t in police]  # a card starts "📋 Hồ sơ CODE — ..."
+    assert cards.count(f"📋 Hồ sơ {first}") == 1 and cards.count(f"📋 Hồ sơ {second}") == 1
     assert len(server.calls("sendPhoto", chat_id=POLICE, ok=True)) == 2, "with the evidence"
     async with core.sessions() as session:
         chat = (await session.scalars(select(AgencyChat).where(AgencyChat.agency_id == "cong-an"))).one()
