@@ -14,6 +14,7 @@ import dataclasses
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -124,18 +125,26 @@ class _Phrase:
         folds = tuple(p if p == NUMBER else fold(p) for p in parts)
         return cls(word, folds, tuple(_syllable(p) for p in parts), tuple(_is_marked(p) for p in parts))
 
-    @property
+    @cached_property
     def joined(self) -> str:
         return " ".join(self.folds)
+
+    @cached_property
+    def initials(self) -> str:
+        return "".join(f[0] for f in self.folds)
+
+    @cached_property
+    def fuzzy(self) -> bool:
+        """Whether typos are tolerated: phrases of two or more words and enough letters, without a number."""
+        return len(self.folds) >= 2 and len(self.joined) >= FUZZY_MIN_LETTERS and NUMBER not in self.folds
 
     def find(self, text: _Text) -> list[int]:
         """Start positions of the phrase in the text: exact (diacritics permitting), else with typos."""
         starts = range(len(text.tokens)) if self.folds[0] == NUMBER else text.positions.get(self.folds[0], [])
         found = [i for i in starts if self._exact_at(text, i)]
-        if found or len(self.folds) < 2 or len(self.joined) < FUZZY_MIN_LETTERS or NUMBER in self.folds:
+        if found or not self.fuzzy:
             return found
-        initials = "".join(f[0] for f in self.folds)
-        return [i for i in text.windows(len(self.folds)).get(initials, []) if self._near_at(text, i)]
+        return [i for i in text.windows(len(self.folds)).get(self.initials, []) if self._near_at(text, i)]
 
     def _exact_at(self, text: _Text, start: int) -> bool:
         window = text.tokens[start:start + len(self.folds)]
@@ -175,12 +184,37 @@ class _Terms:
     def __init__(self, rules: Rules, words: list[str], unless: list[str]) -> None:
         self.phrases = [_Phrase.of(w) for w in dict.fromkeys(expand(rules.vocabulary, words)) if fold(w)]
         self.unless = [_Phrase.of(w) for w in dict.fromkeys(expand(rules.vocabulary, unless)) if fold(w)]
+        # An index, so a text is compared only with phrases that could match it: by the first word (exact
+        # matches) and by the first letters of the words (matches with typos). Large rules files stay fast.
+        self._always: list[int] = []
+        self._by_first: dict[str, list[int]] = {}
+        self._by_initials: dict[int, dict[str, list[int]]] = {}
+        for n, phrase in enumerate(self.phrases):
+            if not phrase.folds or phrase.folds[0] == NUMBER:
+                self._always.append(n)
+                continue
+            self._by_first.setdefault(phrase.folds[0], []).append(n)
+            if phrase.fuzzy:
+                self._by_initials.setdefault(len(phrase.folds), {}).setdefault(phrase.initials, []).append(n)
+
+    def _candidates(self, text: _Text) -> list[_Phrase]:
+        """The phrases that may occur in the text, in the order of the rules."""
+        chosen = set(self._always)
+        for word in text.positions:
+            chosen.update(self._by_first.get(word, ()))
+        for length, by_initials in self._by_initials.items():
+            for initials in text.windows(length):
+                chosen.update(by_initials.get(initials, ()))
+        return [self.phrases[n] for n in sorted(chosen)]
 
     def hits(self, text: _Text) -> list[_Hit]:
         """The words of the text that match, in text order, leaving out those inside an unless phrase."""
+        candidates = self._candidates(text)
+        if not candidates:
+            return []
         hidden = {i + k for p in self.unless for i in p.find(text) for k in range(len(p.folds))}
         found: dict[int, _Hit] = {}
-        for phrase in self.phrases:
+        for phrase in candidates:
             for i in phrase.find(text):
                 if hidden.isdisjoint(range(i, i + len(phrase.folds))):
                     hit = _Hit(i, len(phrase.folds), text.span(i, len(phrase.folds)))
