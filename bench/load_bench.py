@@ -184,7 +184,11 @@ class Filer:
         await self.say("Hồng Gai, Hạ Long")
         sent = time.monotonic()
         await self.press(t("citizen.btn.send"))
-        receipt = next(text for text in reversed(self.server.texts(self.user)) if "Mã tra cứu" in text)
+        if not any("Mã tra cứu" in text for text in self.server.texts(self.user)):
+            await self.press(t("citizen.btn.dup_file"))  # like an earlier report: file it anyway
+        receipt = next((x for x in reversed(self.server.texts(self.user)) if "Mã tra cứu" in x), None)
+        if receipt is None:
+            raise RuntimeError(f"no receipt for {self.user}: {self.server.texts(self.user)[-1][:200]}")
         match = re.search(r"Mã tra cứu: (\S+)", receipt)
         assert match is not None
         code = match.group(1)
