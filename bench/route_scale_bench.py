@@ -54,6 +54,8 @@ def generate(agencies: int, phrases: int, seed: int = 7) -> tuple[dict[str, Any]
                           "when_any": words, "lead": agency["id"]})
         probes.append((f"Tôi xin phản ánh việc {rng.choice(words)} ở khu phố đã lâu", agency["id"]))
     rules["routing"] = new_rules + rules["routing"]
+    if "second_opinion" in rules:  # the examples file is relative to the rules file, which moves
+        rules["second_opinion"]["examples"] = str(ROOT / "rules" / rules["second_opinion"]["examples"])
     return rules, probes
 
 
