@@ -77,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _route(args)
     if command == "deadline":
         return _deadline(args, settings)
+    if command == "report":
+        from bot.figures import cli as figures_cli
+
+        return figures_cli.run(args, settings)
     return 2
 
 

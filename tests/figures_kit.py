@@ -135,10 +135,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "referred": 1, "merged": 1, "open_now": 1, "overdue_now": 0, "watched_now": 0,
         "first_action": [0, 1, 1, 1, 2, 2, 2],  # C2 0; C3 C9 C10 1; C1 C6 C7 2
         "resolution": [1, 14, 28, 29],  # C10 C1 C8 C2
+        "awaiting_first_action": [],
     },
     "noi-chinh": {"received": 1, "transferred_out": 1, "first_action": [2], "open_now": 0},
     "ubkt": {"received": 0, "transferred_in": 1, "accepted": 1, "open_now": 1, "overdue_now": 1,
              "watched_now": 1},
     "cong-an": {"received": 0, "open_now": 1, "overdue_now": 1},
-    "mttq": {"received": 1, "open_now": 1, "overdue_now": 1, "first_action": []},
+    "mttq": {"received": 1, "open_now": 1, "overdue_now": 1, "first_action": [],
+             "awaiting_first_action": [42]},  # C5: 2/11-31/12 is 43 weekdays less 24/11 (Culture Day)
 }

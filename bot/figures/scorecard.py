@@ -7,6 +7,7 @@ What counts where (dates are local; an action counts in the period of its audit 
 - resolved on time: resolved on or before the due date running at that moment (no due date: on time);
 - first action: working days from receipt to the first officer action (accept, ask, transfer, refer,
   reject, resolve, merge) on cases received in the period; resolution: receipt to the resolution;
+  awaiting first action: the age on `today`, in working days, of the period's cases nobody acted on yet;
 - open, overdue, watched: the agency's open cases as they stand on `today` (paused cases are not overdue).
 """
 
@@ -102,6 +103,7 @@ class Scorecard:
     watched_now: int = 0
     first_action: Durations = field(default_factory=Durations)
     resolution: Durations = field(default_factory=Durations)
+    awaiting_first_action: Durations = field(default_factory=Durations)  # age on `today`, no action yet
 
     @property
     def on_time_rate(self) -> float | None:
@@ -126,6 +128,7 @@ def total(cards: Iterable[Scorecard], agency_id: str = "all") -> Scorecard:
             setattr(out, name, dict(Counter(getattr(out, name)) + Counter(getattr(card, name))))
         out.first_action = out.first_action + card.first_action
         out.resolution = out.resolution + card.resolution
+        out.awaiting_first_action = out.awaiting_first_action + card.awaiting_first_action
     return out
 
 
@@ -196,7 +199,7 @@ async def scorecards(
     await _received(session, cards, start, end, kind_filter)
     await _events(session, cards, calendar, start, end, kind_filter, key)
     await _now(session, cards, today, kind_filter)
-    await _first_actions(session, cards, calendar, start, end, kind_filter, key)
+    await _first_actions(session, cards, calendar, start, end, kind_filter, key, today)
     return list(cards.values())
 
 
@@ -297,7 +300,7 @@ async def _now(session: AsyncSession, cards: dict[str, Scorecard], today: dt.dat
 
 
 async def _first_actions(session: AsyncSession, cards: dict[str, Scorecard], calendar: WorkCalendar,
-                         start: dt.date, end: dt.date, kind_filter: Any, key: str) -> None:
+                         start: dt.date, end: dt.date, kind_filter: Any, key: str, today: dt.date) -> None:
     in_period = select(Case.id).where(Case.received_on >= start, Case.received_on <= end, kind_filter)
     first = (
         select(AuditEvent.case_id, func.min(AuditEvent.at).label("first_at"))
@@ -324,3 +327,21 @@ async def _first_actions(session: AsyncSession, cards: dict[str, Scorecard], cal
             hist.setdefault(agency, Counter())[int(n_days)] += n
     for agency, counter in hist.items():
         cards[agency].first_action = Durations(dict(counter))
+    # the cases of the period nobody has acted on yet, by age
+    now = aliased(WorkDay)
+    age = (now.ordinal - got.ordinal).label("age")
+    rows = await session.execute(
+        select(lead, age, func.count())
+        .select_from(Case)
+        .outerjoin(first, first.c.case_id == Case.id)
+        .join(got, and_(got.calendar == key, got.day == Case.received_on))
+        .join(now, and_(now.calendar == key, now.day == today))
+        .where(first.c.case_id.is_(None), Case.received_on >= start, Case.received_on <= end, kind_filter)
+        .group_by(lead, age)
+    )
+    waiting: dict[str, Counter[int]] = {}
+    for agency, n_days, n in rows:
+        if agency in cards:
+            waiting.setdefault(agency, Counter())[int(n_days)] += n
+    for agency, counter in waiting.items():
+        cards[agency].awaiting_first_action = Durations(dict(counter))

@@ -3,11 +3,12 @@ Telegram's answers onto the sender's outcomes (ok, retry after, transient, perma
 
 Payloads (bot/outbox.py): text and card: {"text", "buttons"?: [[{"text","data"} | {"text","url"}]],
 "reply_to"?: message id, "force_reply"?: true}; edit_card: like text, applied to the recorded cards;
-media: {"items": [{"media": photo|document|voice|video|audio, "file_id", "caption"?}]}.
+media: {"items": [{"media": photo|document|voice|video|audio, "file_id" | "data" + "filename", "caption"?}]}.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +24,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.types import (
+    BufferedInputFile,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -131,7 +133,7 @@ class TelegramTransport:
         return DeliveryResult.ok(message.message_id, new_cards=[str(message.message_id)])
 
     async def _media(self, delivery: Delivery) -> DeliveryResult:
-        items = [i for i in delivery.payload.get("items") or [] if i.get("file_id")]
+        items = [i for i in delivery.payload.get("items") or [] if i.get("file_id") or i.get("data")]
         if not items:
             return DeliveryResult.permanent("media row without items")
         ids: list[int] = []
@@ -139,14 +141,14 @@ class TelegramTransport:
             if len(chunk) == 1:
                 ids.append((await self._single(delivery.chat_id, chunk[0], delivery.payload)).message_id)
                 continue
-            media = [ALBUM[i["media"]](media=i["file_id"], caption=i.get("caption")) for i in chunk]
+            media = [ALBUM[i["media"]](media=_file(i), caption=i.get("caption")) for i in chunk]
             sent = await self.bot.send_media_group(chat_id=delivery.chat_id, media=media,  # type: ignore[arg-type]
                                                    reply_parameters=_reply(delivery.payload))
             ids.extend(m.message_id for m in sent)
         return DeliveryResult.ok(ids[0], message_ids=[str(i) for i in ids])
 
     async def _single(self, chat_id: str, item: dict[str, Any], payload: dict[str, Any]) -> Message:
-        kind, file_id, caption = item.get("media", "document"), item["file_id"], item.get("caption")
+        kind, file_id, caption = item.get("media", "document"), _file(item), item.get("caption")
         common: dict[str, Any] = {"chat_id": chat_id, "caption": caption, "reply_parameters": _reply(payload)}
         if kind == "photo":
             return await self.bot.send_photo(photo=file_id, **common)
@@ -157,6 +159,13 @@ class TelegramTransport:
         if kind == "audio":
             return await self.bot.send_audio(audio=file_id, **common)
         return await self.bot.send_document(document=file_id, **common)
+
+
+def _file(item: dict[str, Any]) -> str | BufferedInputFile:
+    """A platform file id, or the bytes of a file the bot made (an outbox item with "data")."""
+    if item.get("data"):
+        return BufferedInputFile(base64.b64decode(item["data"]), filename=item.get("filename") or "file")
+    return str(item["file_id"])
 
 
 def _albums(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
