@@ -23,12 +23,13 @@ from bot import status as st
 from bot.agencies import agency_of_chat, chat_of_agency
 from bot.audit import record
 from bot.core import Core
+from bot.deadline_jobs import replan
 from bot.deadlines import DeadlineError, ExtensionLimitError, policy_for, stage_due, stage_of
 from bot.deadlines import extend as extend_deadline
 from bot.i18n import fmt_date, t
 from bot.outbox import enqueue, enqueue_evidence
 from bot.rules import Stage
-from storage.models import AuditEvent, CardMessage, Case, CaseAgency, PendingInput, Reporter, utcnow
+from storage.models import AuditEvent, CardMessage, Case, CaseAgency, PendingInput, Reporter
 
 INVESTIGATORS = "cong-an"  # Cơ quan điều tra (BLTTHS 2015 Điều 145: receives and resolves crime reports)
 PROSECUTORS = "vksnd"  # supervises how crime reports are resolved (BLTTHS 2015 Điều 145 khoản 4, Điều 159)
@@ -147,7 +148,7 @@ async def _context(
         raise ActionRefused("officer.refused.cooperating_only")
     if case.status not in _ALLOWED[action]:
         raise ActionRefused("officer.refused.status", status=t(f"status.{case.status}"))
-    now = now or utcnow()
+    now = now or core.clock.now()
     return _Ctx(session, core, actor, case, agency_id, role, now, core.calendar.today(now))
 
 
@@ -358,6 +359,7 @@ async def _finish(
     """The common tail of an action: bump the version, audit, edit cards, confirm in the thread."""
     case = ctx.case
     case.updated_at = ctx.now
+    await replan(ctx.session, ctx.core, case, ctx.now)
     await refresh_cards(ctx.session, ctx.core, case, new_cards)
     record(
         ctx.session,

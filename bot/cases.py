@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audit import record
 from bot.cards import card_payload
 from bot.core import Core
+from bot.deadline_jobs import replan
 from bot.deadlines import schedule
 from bot.duplicates import Similar, find_similar, report_text
 from bot.outbox import enqueue, enqueue_evidence
@@ -120,7 +121,7 @@ async def submit(
 ) -> Filed:
     """Store and route a report; queue its cards and evidence for the agency groups. No commit here."""
     decision = route(core.rules, draft.text, draft.kind)
-    received = core.calendar.today()
+    received = core.calendar.today(core.clock.now())
     stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)
     first = stages[0] if stages else None
     pin = new_pin()
@@ -163,6 +164,7 @@ async def submit(
     session.add(case)
     await session.flush()
     await session.refresh(case)
+    await replan(session, core, case)
     duplicate_code = None
     if duplicate_of_id is not None:
         duplicate_code = (

@@ -27,10 +27,11 @@ from bot.case_actions import (
     to_group,
 )
 from bot.core import Core
+from bot.deadline_jobs import replan
 from bot.deadlines import resume
 from bot.i18n import t
 from bot.outbox import enqueue_evidence
-from storage.models import Attachment, AuditEvent, Case, OutboxMessage, utcnow
+from storage.models import Attachment, AuditEvent, Case, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ async def citizen_answer(
 
     Returns None when the replied-to message was not a question of ours (the intake dialogue takes it).
     """
-    now = now or utcnow()
+    now = now or core.clock.now()
     async with core.sessions() as session, session.begin():
         case_id = await _question_case(session, channel, chat_id, replied_to)
         if case_id is None:
@@ -137,6 +138,7 @@ async def citizen_answer(
         before = {"status": case.status, "due_on": case.due_on.isoformat() if case.due_on else None}
         if resumed:
             await _resume_clock(session, core, case, now)
+            await replan(session, core, case, now)
         for item in media or []:
             case.attachments.append(
                 Attachment(

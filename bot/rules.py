@@ -46,6 +46,7 @@ class AgencySpec(_Strict):
     short: Text | None = None
     role: str | None = None
     secretariat: bool = False  # receives meeting reminders and escalations
+    supervises: bool = False  # told of overdue cases of other agencies (follows up, e.g. Ban Nội chính)
     chats: dict[str, str] = Field(default_factory=dict)  # channel -> chat id, bound from the file
 
 
@@ -99,6 +100,8 @@ class DeadlinePolicy(_Strict):
     valid_from: dt.date
     valid_to: dt.date | None = None
     stages: list[Stage]
+    remind_before: list[int] = Field(default_factory=lambda: [3, 1, 0])  # working days before a due date
+    waiting_days: int = Field(default=10, gt=0)  # tell the officer when the citizen has not answered
 
 
 class MeetingSchedule(_Strict):
@@ -464,6 +467,12 @@ def _deadline_problems(rules: Rules) -> list[Problem]:
             found.append((("deadlines", i, "valid_to"),
                           f"deadline policy '{policy.id}': valid_to {policy.valid_to} is before "
                           f"valid_from {policy.valid_from}"))
+        found += [(("deadlines", i, "remind_before", j),
+                   f"deadline policy '{policy.id}': reminder days must not be negative (got {d})")
+                  for j, d in enumerate(policy.remind_before) if d < 0]
+        found += [(("deadlines", i, "remind_before", j),
+                   f"deadline policy '{policy.id}': reminder day {d} is listed twice")
+                  for j, d in enumerate(policy.remind_before) if d in policy.remind_before[:j]]
         for j, other in enumerate(rules.deadlines[:i]):
             for kind in sorted(set(policy.kinds) & set(other.kinds)):
                 if _periods_overlap(policy, other):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     messages_per_minute: int = 20
     cases_per_day: int = 5
     lookup_failures_per_hour: int = 5
+    # When the working morning opens (local time): deadline reminders and the daily digest wait for it.
+    digest_time: dt.time = dt.time(8, 0)
 
     @field_validator("rules_file")
     @classmethod

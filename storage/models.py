@@ -316,6 +316,29 @@ class Job(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column()
 
 
+class DigestLine(Base):
+    """One line of an agency group's morning digest (a reminder, an overdue case, a long wait).
+
+    Deadline jobs write lines; the digest job sends each group one message with its unsent lines and
+    stamps them. `key` makes a line written twice (a job run again after a crash) count once.
+    """
+
+    __tablename__ = "digest_lines"
+    __table_args__ = (Index("ix_digest_lines_unsent", "sent_at", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(24))  # due_in | due_today | overdue | escalated | waiting
+    stage: Mapped[str | None] = mapped_column(String(32))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)  # the deadline the line speaks of
+    days: Mapped[int] = mapped_column(Integer, default=0)  # working days left, or days waited
+    day: Mapped[dt.date] = mapped_column(Date)  # the local working day the line is for
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
 class Meeting(Base):
     """One occurrence of a periodic review meeting (giao ban, sơ kết) prescribed by the rules."""
 

@@ -1,0 +1,64 @@
+"""End to end through bot.app.start and the local Bot API server: a reminder job due on a working morning
+becomes one digest message in the lead agency's group, and none is sent before the morning."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import deadline_jobs
+from bot.app import App, start
+from bot.settings import Settings
+from simulator.botapi import FakeBotAPI
+from storage.models import Case
+from tests.conftest import SAMPLE_RULES
+from tests.officer_kit import CHATS, bind_groups, make_case
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(y: int, m: int, d: int, h: int, mi: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, h, mi, tzinfo=HANOI).astimezone(dt.UTC)
+
+
+@pytest.fixture
+async def app(tmp_path: Path, server: FakeBotAPI, db_url: str) -> AsyncIterator[App]:
+    settings = Settings(_env_file=None, bot_token="42:TEST", telegram_api_url=server.url, admin_ids=["1000"],
+                        database_url=db_url, rules_file=str(SAMPLE_RULES))
+    running = await start(settings)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def digests(server: FakeBotAPI, chat_id: str) -> list[str]:
+    return [t for t in server.texts(chat_id) if t.startswith("🗓")]
+
+
+async def test_a_reminder_reaches_the_group_as_the_morning_digest(app: App, server: FakeBotAPI) -> None:
+    core = app.core
+    core.clock.movable = True  # as the demo builds it
+    core.clock.set(local(2027, 3, 1, 10))
+    await bind_groups(core)
+    case = await make_case(core, cooperating=(), stage="classify", due_on=dt.date(2027, 3, 3))
+    async with core.sessions() as session, session.begin():
+        row = await session.get(Case, case.id)
+        assert row is not None
+        await deadline_jobs.replan(session, core, row)
+
+    core.clock.set(local(2027, 3, 2, 7, 59))  # before the working morning: nothing
+    await asyncio.sleep(2.5)
+    assert digests(server, CHATS["thanh-tra"]) == []
+    core.clock.set(local(2027, 3, 2, 8, 0))  # the reminder job writes its line
+    await asyncio.sleep(2.5)
+    core.clock.set(local(2027, 3, 2, 8, 5))  # the daily digest sends it
+    await server.wait_for("sendMessage", lambda r: r.params.get("text", "").startswith("🗓"), timeout=15)
+    sent = digests(server, CHATS["thanh-tra"])
+    assert len(sent) == 1
+    assert "ABCD-EFGH" in sent[0] and "còn 1 ngày làm việc" in sent[0]
