@@ -1,4 +1,5 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline]` (a contract in DESIGN.md)."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | report]`
+(a contract in DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                           help="date of receipt, YYYY-MM-DD")
     deadline.add_argument("--rules", default=settings.rules_file, help=rules_help)
     deadline.add_argument("--json", action="store_true", help="print the stages as JSON")
+
+    from bot.figures import cli as figures_cli
+
+    figures_cli.add_parser(sub, settings, _iso_date)
     return parser
 
 

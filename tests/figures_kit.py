@@ -4,6 +4,7 @@ figures worked out by hand below each case (working days counted on the Vietname
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from storage.models import AuditEvent, Case, CaseAgency, Reporter
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
 TODAY = dt.date(2026, 12, 31)
-_codes = iter(f"FIG{n:02d}-TEST" for n in range(1, 100))
+_codes = (f"F{n:03d}-TEST" for n in itertools.count(1))
 
 
 def at(day: str, hour: int = 10) -> dt.datetime:
@@ -115,7 +116,7 @@ async def seed_year(core: Core) -> None:
     ))
     # C9: a duplicate denunciation merged into another case the next working day (1 wd)
     await add_case(core, kind="denunciation", lead=tt, received="2026-06-02", status="merged", events=(
-        ("merged", tt, "2026-06-03", s("new", tt, "2026-06-11"), s("merged", tt, "2026-06-11"), "FIG02-TEST"),
+        ("merged", tt, "2026-06-03", s("new", tt, "2026-06-11"), s("merged", tt, "2026-06-11"), "F002-TEST"),
     ))
     # C10: complaint resolved the next working day without any due date running: on time (1 wd)
     await add_case(core, kind="complaint", lead=tt, received="2026-03-02", status="resolved", events=(

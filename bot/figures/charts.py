@@ -107,5 +107,5 @@ def intake_chart(data: dict[dt.date, dict[str, int]], locale: str = "vi") -> byt
         ax.set_ylabel(t("figures.chart.cases", locale))
         ax.set_title(t("figures.chart.intake", locale), fontweight="bold")
         if kinds:
-            ax.legend(fontsize=10)
+            ax.legend(loc="upper left", fontsize=10)
         return _png(fig)
