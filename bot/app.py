@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 # each has job_handlers(core) and on_start(core)
 JOB_HANDLER_MODULES: list[str] = ["bot.dialog_expiry", "bot.deadline_jobs"]
 PRIVATE_COMMANDS = ("start", "new", "status", "mycases", "back", "cancel", "lang", "help")
-GROUP_COMMANDS = ("cases", "case", "bind", "unbind", "groups", "myid")
+GROUP_COMMANDS = ("cases", "case", "stats", "report", "bind", "unbind", "groups", "myid")
 REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
 
 

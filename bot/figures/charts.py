@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 
 import matplotlib
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
@@ -23,6 +24,9 @@ KIND_COLOURS = {"complaint": "#3d7dca", "denunciation": "#c0392b", "corruption_t
                 "crime_report": "#8e44ad", "petition": "#2e8b57"}
 
 
+LOCK = threading.Lock()  # rc_context changes matplotlib's global settings: one drawing at a time
+
+
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
@@ -30,8 +34,7 @@ def _png(fig: Figure) -> bytes:
 
 
 def _figure() -> Figure:
-    with matplotlib.rc_context(FONT):
-        return Figure(figsize=SIZE, layout="constrained")
+    return Figure(figsize=SIZE, layout="constrained")
 
 
 def _label(key: str, locale: str) -> str:
@@ -43,7 +46,7 @@ def _label(key: str, locale: str) -> str:
 
 def status_chart(data: dict[str, dict[str, int]], names: dict[str, str], locale: str = "vi") -> bytes:
     """Stacked horizontal bars: cases per agency, coloured by status."""
-    with matplotlib.rc_context(FONT):
+    with LOCK, matplotlib.rc_context(FONT):
         fig = _figure()
         ax = fig.subplots()
         agencies = [a for a in names if a in data] or list(data)
@@ -67,7 +70,7 @@ def status_chart(data: dict[str, dict[str, int]], names: dict[str, str], locale:
 def on_time_chart(data: dict[dt.date, tuple[int, int]], locale: str = "vi",
                   goal: float | None = None) -> bytes:
     """Line of the on-time rate per month (months without resolutions are gaps), with the target."""
-    with matplotlib.rc_context(FONT):
+    with LOCK, matplotlib.rc_context(FONT):
         fig = _figure()
         ax = fig.subplots()
         months = list(data)
@@ -90,7 +93,7 @@ def on_time_chart(data: dict[dt.date, tuple[int, int]], locale: str = "vi",
 
 def intake_chart(data: dict[dt.date, dict[str, int]], locale: str = "vi") -> bytes:
     """Stacked bars of the cases received each week, by kind."""
-    with matplotlib.rc_context(FONT):
+    with LOCK, matplotlib.rc_context(FONT):
         fig = _figure()
         ax = fig.subplots()
         weeks = list(data)

@@ -7,6 +7,7 @@ a citizen wrote (which may name them), only codes, kinds, places, statuses and d
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -100,9 +101,16 @@ async def build(
         statuses = await series.status_by_agency(session, start, end, agency_ids)
         months = await series.on_time_by_month(session, calendar, start, end, agency_ids)
         weeks = await series.intake_by_week(session, start, end, agency_ids)
-        report.charts = {
-            "status": charts.status_chart(statuses, names, locale),
-            "on_time": charts.on_time_chart(months, locale, goal),
-            "intake": charts.intake_chart(weeks, locale),
-        }
+        report.charts = await asyncio.to_thread(_draw, statuses, months, weeks, names, locale, goal)
     return report
+
+
+def _draw(statuses: dict[str, dict[str, int]], months: dict[dt.date, tuple[int, int]],
+          weeks: dict[dt.date, dict[str, int]], names: dict[str, str], locale: str,
+          goal: float | None) -> dict[str, bytes]:
+    """The three charts (drawing takes a moment of CPU: callers run it in a worker thread)."""
+    return {
+        "status": charts.status_chart(statuses, names, locale),
+        "on_time": charts.on_time_chart(months, locale, goal),
+        "intake": charts.intake_chart(weeks, locale),
+    }

@@ -18,6 +18,7 @@ from handlers.telegram.middlewares import InOrderPerUser
 ROUTER_MODULES: list[str] = [
     "handlers.telegram.admin",
     "handlers.telegram.groups",
+    "handlers.telegram.figures",
     "handlers.telegram.relay",  # before citizen: a reply to a relayed question is not a new report
     "handlers.telegram.citizen",
 ]
