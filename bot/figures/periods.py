@@ -43,7 +43,7 @@ def parse_period(text: str | None, today: dt.date) -> tuple[dt.date, dt.date]:
     """(first day, last day) of the period named by `text` (default: this month)."""
     words = " ".join(fold(text or "").replace("_", " ").split())
     parts = (text or "").split()
-    if len(parts) == 2 and any(ch.isdigit() for ch in parts[0]):
+    if len(parts) == 2 and all(any(c in p for c in "/-") and any(c.isdigit() for c in p) for p in parts):
         start, end = parse_date(parts[0]), parse_date(parts[1])
         if end < start:
             raise PeriodError("figures.period.reversed")
