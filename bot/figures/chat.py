@@ -15,10 +15,8 @@ from bot.agencies import agency_of_chat
 from bot.case_actions import ActionRefused, Actor
 from bot.core import Core
 from bot.figures.periods import PeriodError, parse_period
-from bot.figures.report import build
 from bot.figures.targets import TargetResult
 from bot.figures.text import agency_name, percent, scorecard_text, side_by_side_text
-from bot.figures.writers import render
 from bot.i18n import fmt_date, t
 from bot.outbox import enqueue_file
 from bot.rules import Rules
@@ -54,6 +52,8 @@ def _period(core: Core, args: str | None) -> tuple[dt.date, dt.date]:
 
 async def stats(core: Core, actor: Actor, args: str | None = None, locale: str = "vi") -> str:
     """The scorecard text for the actor's agency (all agencies for the secretariat); charts follow."""
+    from bot.figures.report import build  # matplotlib loads on the first request, not at start-up
+
     agency_id = await _agency(core, actor)
     start, end = _period(core, args)
     secretariat = core.rules.agency(agency_id).secretariat
@@ -75,6 +75,9 @@ async def stats(core: Core, actor: Actor, args: str | None = None, locale: str =
 
 async def periodic_report(core: Core, actor: Actor, args: str | None = None, locale: str = "vi") -> str:
     """The periodic report as DOCX and XLSX, sent into the secretariat's group; refused elsewhere."""
+    from bot.figures.report import build
+    from bot.figures.writers import render
+
     agency_id = await _agency(core, actor)
     if not core.rules.agency(agency_id).secretariat:
         raise ActionRefused("figures.refused.secretariat_only")
