@@ -42,11 +42,12 @@ async def _claim(
     lease_seconds: float,
     now: dt.datetime,
     *extra: ColumnElement[bool],
+    order: tuple[Any, ...] = (),
 ) -> list[T]:
     due = (
         select(model.id)
         .where(_due(model, time_column, claimed_status, now), *extra)
-        .order_by(model.id)
+        .order_by(*(order or (model.id,)))
         .limit(limit)
     )
     values = {"status": claimed_status, "claimed_by": worker_id,
@@ -90,5 +91,9 @@ async def claim_outbox(
 async def claim_jobs(
     session: AsyncSession, worker_id: str, limit: int, lease_seconds: float, now: dt.datetime
 ) -> list[Job]:
-    """Claim up to `limit` due jobs (status becomes 'running'); commits."""
-    return await _claim(session, Job, Job.run_at, "running", worker_id, limit, lease_seconds, now)
+    """Claim up to `limit` due jobs (status becomes 'running'), the longest overdue first; commits.
+
+    Ordered by due time so the (status, run_at) index finds them: ordered by id, PostgreSQL walks the
+    primary key past every job not yet due (100,000 future reminders made each claim take ~85 ms)."""
+    return await _claim(session, Job, Job.run_at, "running", worker_id, limit, lease_seconds, now,
+                        order=(Job.run_at, Job.id))

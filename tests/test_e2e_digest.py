@@ -10,12 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from bot import deadline_jobs
 from bot.app import App, start
 from bot.settings import Settings
 from simulator.botapi import FakeBotAPI
-from storage.models import Case
+from storage.models import Case, Job
 from tests.conftest import SAMPLE_RULES
 from tests.officer_kit import CHATS, bind_groups, make_case
 
@@ -37,6 +38,18 @@ async def app(tmp_path: Path, server: FakeBotAPI, db_url: str) -> AsyncIterator[
         await running.stop()
 
 
+async def until_done(core, kind: str) -> None:
+    """Wait for the running bot's job runner (it polls every second) to have run a job of `kind`."""
+    async def done() -> None:
+        while True:
+            async with core.sessions() as session:
+                if await session.scalar(select(Job.id).where(Job.kind == kind, Job.status == "done")):
+                    return
+            await asyncio.sleep(0.2)
+
+    await asyncio.wait_for(done(), 30)
+
+
 def digests(server: FakeBotAPI, chat_id: str) -> list[str]:
     return [t for t in server.texts(chat_id) if t.startswith("🗓")]
 
@@ -56,7 +69,7 @@ async def test_a_reminder_reaches_the_group_as_the_morning_digest(app: App, serv
     await asyncio.sleep(2.5)
     assert digests(server, CHATS["thanh-tra"]) == []
     core.clock.set(local(2027, 3, 2, 8, 0))  # the reminder job writes its line
-    await asyncio.sleep(2.5)
+    await until_done(core, "deadline.remind")
     core.clock.set(local(2027, 3, 2, 8, 5))  # the daily digest sends it
     await server.wait_for("sendMessage", lambda r: r.params.get("text", "").startswith("🗓"), timeout=15)
     sent = digests(server, CHATS["thanh-tra"])

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import signal
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from bot.jobs import JobRunner
-from storage.db import create_engine, session_factory
 from storage.models import AuditEvent, Job, utcnow
 from storage.queue import claim_jobs
+from tests.job_instance import ran
 
 T0 = dt.datetime(2027, 2, 1, 1, 0, tzinfo=dt.UTC)
-
-
-async def ran(session, job: Job) -> None:
-    """The job's visible effect: one audit row naming it, in the job's own transaction."""
-    session.add(AuditEvent(actor_type="system", action="job_ran", reason=str(job.id), at=T0))
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def add_jobs(sessions, n: int, run_at: dt.datetime) -> None:
@@ -66,30 +65,52 @@ async def drain(runner: JobRunner) -> int:
     return total
 
 
+async def instance(db_url: str, worker: str, mode: str = "drain") -> asyncio.subprocess.Process:
+    """A separate bot process running only its job runner (tests/job_instance.py)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.job_instance", db_url, worker, mode, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
 @pytest.mark.parametrize("instances", [2, 3])
 async def test_instances_on_postgresql_clear_thousands_of_jobs_exactly_once(
     db_url: str, sessions, instances: int
 ) -> None:
+    """Separate processes, as several bot instances behind a webhook are, share 2,000 due jobs."""
     if not db_url.startswith("postgresql"):
         pytest.skip("several writers claiming at once is the PostgreSQL deployment")
     n = 2000
-    await add_jobs(sessions, n, T0)
-    engines = [create_engine(db_url) for _ in range(instances)]
-    try:
-        runners = [
-            JobRunner(session_factory(e), {"test.ran": ran}, f"instance-{i}", clock=lambda: T0, batch=20)
-            for i, e in enumerate(engines)
-        ]
-        claimed = await asyncio.gather(*(drain(r) for r in runners))
-    finally:
-        for engine in engines:
-            await engine.dispose()
+    await add_jobs(sessions, n, utcnow() - dt.timedelta(hours=1))
+    procs = [await instance(db_url, f"instance-{i}") for i in range(instances)]
+    outputs = [await asyncio.wait_for(p.communicate(), 600) for p in procs]
+    assert [p.returncode for p in procs] == [0] * instances, [err.decode()[-2000:] for _, err in outputs]
+    claimed = [int(out.decode().split()[-1]) for out, _ in outputs]
     done = await effects(sessions)
     assert len(done) == n, "none lost"
     assert set(done.values()) == {1}, "none doubled"
     assert sum(claimed) == n
-    assert all(c > 0 for c in claimed), f"every instance took a share: {claimed}"
     assert await statuses(sessions) == {"done": n}
+
+
+async def test_an_instance_killed_mid_job_is_taken_over_after_its_lease(db_url: str, sessions) -> None:
+    """SIGKILL a process while it holds leased jobs: another instance runs each of them once, after the
+    lease (2 s) runs out and not before."""
+    await add_jobs(sessions, 25, utcnow() - dt.timedelta(minutes=5))
+    doomed = await instance(db_url, "doomed", "hang")
+    assert doomed.stdout is not None
+    line = await asyncio.wait_for(doomed.stdout.readline(), 120)
+    assert line.strip() == b"claimed"
+    doomed.send_signal(signal.SIGKILL)
+    await doomed.wait()
+    assert (await statuses(sessions)).get("running") == 20, "one batch leased by the killed instance"
+    survivor = JobRunner(sessions, {"test.ran": ran}, "survivor", lease_seconds=2.0)
+    await drain(survivor)
+    assert len(await effects(sessions)) <= 5, "the leased ones wait for their lease to run out"
+    await asyncio.sleep(2.5)
+    await drain(survivor)
+    done = await effects(sessions)
+    assert len(done) == 25 and set(done.values()) == {1}
+    assert await statuses(sessions) == {"done": 25}
 
 
 async def test_a_killed_instances_leased_jobs_are_taken_over_once(sessions) -> None:
