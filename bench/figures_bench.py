@@ -55,8 +55,9 @@ def generate(n: int, agencies: list[str], seed: int = 7) -> tuple[list[dict], li
         due = received + dt.timedelta(days=rnd.randint(10, 60))
         status, now_lead = "new", lead
         snap = {"status": "new", "lead": lead, "due_on": due.isoformat()}
-        events.append({"case_id": i, "at": _at(received, 8), "actor_type": "citizen", "action": "submitted",
-                       "after": {"lead": lead}, "before": {}, "public": True})
+        events.append({"case_id": i, "at": _at(received, 8), "actor_type": "citizen", "actor_id": None,
+                       "agency_id": None, "action": "submitted", "before": {}, "after": {"lead": lead},
+                       "reason": None, "public": True})
 
         def act(action: str, agency: str, days: int, after: dict, reason: str | None = None,
                 i: int = i, received: dt.date = received, snap: dict = snap) -> None:
@@ -109,9 +110,9 @@ async def one_backend(label: str, url: str, n: int, repeat: int) -> list[str]:
     started = time.perf_counter()
     async with sessions() as session, session.begin():
         for i in range(0, len(cases), 5000):
-            await session.execute(insert(Case), cases[i:i + 5000])
+            await session.execute(insert(Case.__table__), cases[i:i + 5000])
         for i in range(0, len(events), 5000):
-            await session.execute(insert(AuditEvent), events[i:i + 5000])
+            await session.execute(insert(AuditEvent.__table__), events[i:i + 5000])
         if url.startswith("postgresql"):
             await session.execute(text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
     async with engine.connect() as conn:
