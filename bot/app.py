@@ -26,22 +26,31 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from aiogram.utils.token import TokenValidationError, validate_token
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.agencies import sync_agencies
+from bot.clock import Clock
 from bot.core import Core
+from bot.filestore import LocalFileStore
 from bot.i18n import LOCALES, t
 from bot.jobs import Handler, JobRunner
-from bot.privacy import Privacy, load_or_create_key
+from bot.outage import one_line
+from bot.privacy import KeyProblem, privacy_for, sealed_sample
+from bot.redaction import install as install_redaction
+from bot.redaction import redact
 from bot.rules import RulesError, load_rules
-from bot.sender import Sender
+from bot.sender import Sender, Transport
 from bot.settings import Settings
 from bot.workdays import WorkCalendar
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
+from handlers.zalo import CHANNEL as ZALO
+from handlers.zalo.channel import ZaloChannel, ZaloStartError
 from storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -63,8 +72,8 @@ class App:
     """A running bot: stop it with `await app.stop()`."""
 
     core: Core
-    bot: Bot
-    dispatcher: Dispatcher
+    bot: Bot | None
+    dispatcher: Dispatcher | None
     sender: Sender
     jobs: JobRunner
     engine: AsyncEngine
@@ -72,6 +81,7 @@ class App:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     web_runner: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
+    zalo: ZaloChannel | None = None
 
     async def wait(self) -> None:
         """Until a stop is requested or polling ends by itself."""
@@ -87,19 +97,22 @@ class App:
     async def stop(self) -> None:
         """Stop receiving updates, let the loops finish their round, close connections."""
         self.stopping.set()
-        if self.polling is not None:
+        if self.polling is not None and self.dispatcher is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dispatcher.stop_polling()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.polling, 10)
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+        if self.zalo is not None:
+            await self.zalo.stop()
         if self.tasks:
             _, pending = await asyncio.wait(self.tasks, timeout=10)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        await self.bot.session.close()
+        if self.bot is not None:
+            await self.bot.session.close()
         await self.engine.dispose()
 
 
@@ -138,43 +151,74 @@ async def set_commands(bot: Bot) -> None:
                 await bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
-async def start(settings: Settings, *, worker_id: str | None = None) -> App:
-    """Build everything and start the loops and update delivery; raises RulesError or StartupError."""
-    if not settings.bot_token:
-        raise StartupError("BOT_TOKEN is not set")
+async def start(settings: Settings, *, worker_id: str | None = None, demo: bool = False) -> App:
+    """Build everything and start the loops and update delivery; raises RulesError or StartupError.
+
+    `demo` is set only by `python -m bot demo`: the one mode in which MOVABLE_CLOCK is allowed.
+    """
+    check_settings(settings)
+    if settings.movable_clock and not demo:
+        raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
     rules = load_rules(settings.rules_file)
-    await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    await sync_agencies(sessions, rules)
-    privacy = Privacy(load_or_create_key(settings.encryption_key, key_file(settings)))
+    try:
+        await migrate(settings.database_url)
+        sessions = session_factory(engine)
+        await sync_agencies(sessions, rules)
+        sample = await sealed_sample(sessions)
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        await engine.dispose()
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise StartupError(f"cannot use the database {shown}: {one_line(exc)}") from None
+    try:
+        privacy = privacy_for(settings.encryption_key, key_file(settings), sample)
+    except KeyProblem as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
-                calendar=WorkCalendar(settings.timezone))
-    bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
-              session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
-                                     timeout=REQUEST_TIMEOUT))
+                calendar=WorkCalendar(settings.timezone), clock=Clock(movable=settings.movable_clock))
+    store = LocalFileStore(settings.files_dir or key_file(settings).parent / "files", privacy)
+    bot = None
+    if settings.bot_token:
+        bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
+                  session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
+                                         timeout=REQUEST_TIMEOUT))
+    zalo = ZaloChannel(core, settings) if settings.zalo_bot_token else None
+    transports: dict[str, Transport] = {}
+    if bot is not None:
+        transports["telegram"] = TelegramTransport(bot, store)
+    if zalo is not None:
+        transports[ZALO] = zalo.transport
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, worker, admin_ids=settings.admin_ids,
+    sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids,
                     send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now)
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
-    dp = build_dispatcher(core)
-    dp["core"] = core
-    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine)
+    dp = build_dispatcher(core) if bot is not None else None
+    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine, zalo=zalo)
     try:
-        try:
-            me = await bot.get_me()
-        except TelegramUnauthorizedError as exc:
-            raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
-        except TelegramNetworkError as exc:
-            raise StartupError(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}") from exc
-        log.info("running as @%s (worker %s)", me.username, worker)
-        await set_commands(bot)
+        if bot is not None:
+            try:
+                me = await bot.get_me()
+            except TelegramUnauthorizedError as exc:
+                raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
+            except TelegramNetworkError as exc:
+                raise StartupError(redact(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}",
+                                          [settings.bot_token or ""])) from None
+            log.info("running as @%s (worker %s)", me.username, worker)
+            await set_commands(bot)
+        if zalo is not None:
+            try:
+                await zalo.start(store, app.stopping)
+            except ZaloStartError as exc:
+                raise StartupError(str(exc)) from None
         for name in JOB_HANDLER_MODULES:
             await import_module(name).on_start(core)
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
-        if settings.webhook_url:
+        if bot is None or dp is None:
+            pass
+        elif settings.webhook_url:
             app.web_runner = await _serve_webhook(settings, bot, dp)
         else:
             await bot.delete_webhook(drop_pending_updates=False)
@@ -185,6 +229,27 @@ async def start(settings: Settings, *, worker_id: str | None = None) -> App:
         await app.stop()
         raise
     return app
+
+
+def check_settings(settings: Settings) -> None:
+    """The token and the Bot API URL are usable, before anything is touched; else one line saying why."""
+    if not settings.bot_token and not settings.zalo_bot_token:
+        raise StartupError("BOT_TOKEN is not set (nor ZALO_BOT_TOKEN): the bot has no chat platform")
+    if not settings.bot_token:
+        return
+    try:
+        validate_token(settings.bot_token)
+    except TokenValidationError:
+        raise StartupError("BOT_TOKEN is malformed: expected the form 123456789:AAE... that @BotFather "
+                           "gives") from None
+    url = settings.telegram_api_url
+    try:
+        parsed = urlparse(url)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise StartupError(f"TELEGRAM_API_URL is not an http(s) URL: {redact(url, [settings.bot_token])!r}")
 
 
 async def _serve_webhook(settings: Settings, bot: Bot, dp: Dispatcher) -> web.AppRunner:
@@ -211,7 +276,7 @@ async def _main(settings: Settings) -> int:
             print(problem, file=sys.stderr)
         return 1
     except StartupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc), [settings.bot_token or ''])}", file=sys.stderr)
         return 1
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -227,6 +292,7 @@ async def _main(settings: Settings) -> int:
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction([settings.bot_token or "", settings.webhook_secret or ""])
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

@@ -8,8 +8,8 @@ The caller owns the session and its transaction, so the dialogue state changes i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,11 +21,15 @@ from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import schedule
 from bot.duplicates import Similar, find_similar, report_text
+from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence
-from bot.receipts import check_pin, hash_pin, new_code, new_pin, normalize_code
+from bot.pin_guard import is_locked, new_pin_hash, pin_matches, wrong_pin
+from bot.receipts import new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
 from storage.models import AgencyChat, Attachment, AuditEvent, Case, CaseAgency, LookupFailure, Reporter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class Filed:
     delivered_to: list[str] = field(default_factory=list)  # agencies with a bound group
     unbound: list[str] = field(default_factory=list)  # agencies with no group yet: an admin must bind one
     basis: str | None = None
+    deadline_error: str | None = None  # the rules could not date the case; it was filed anyway
 
 
 def reporter_key(core: Core, sender: Citizen) -> str:
@@ -122,12 +127,17 @@ async def submit(
     """Store and route a report; queue its cards and evidence for the agency groups. No commit here."""
     decision = route(core.rules, draft.text, draft.kind)
     received = core.calendar.today(core.clock.now())
-    stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)
+    try:
+        stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)
+        deadline_error = None
+    except Exception as exc:
+        log.exception("no deadline for a %s received %s", draft.kind, received)
+        stages, deadline_error = [], f"{exc.__class__.__name__}: {exc}"
     first = stages[0] if stages else None
     pin = new_pin()
     case = Case(
         code=await _unique_code(session),
-        pin_hash=hash_pin(pin),
+        pin_hash=await new_pin_hash(pin),
         channel=sender.channel,
         kind=draft.kind,
         field=draft.field or decision.field,
@@ -206,6 +216,8 @@ async def submit(
             "unbound_agencies": unbound,
         },
     )
+    if deadline_error is not None:
+        await deadline_unknown(session, core, case, deadline_error)
     if unbound:
         record(
             session,
@@ -246,7 +258,18 @@ async def submit(
         delivered_to=[a for a, _ in holders if a in chats],
         unbound=unbound,
         basis=first.basis if first else None,
+        deadline_error=deadline_error,
     )
+
+
+async def deadline_unknown(session: AsyncSession, core: Core, case: Case, error: str) -> None:
+    """The rules could not date this case: keep it, audit why, and tell the admins to fix the rules."""
+    record(session, "deadline_unknown", case_id=case.id, reason=error[:500])
+    for admin in core.settings.admin_ids:
+        await enqueue(session, channel="telegram", chat_id=admin, kind="text",
+                      payload={"text": t("privacy.rules_error.admin", "vi", code=case.code, kind=case.kind,
+                                         error=error[:300])},
+                      key=f"deadline-unknown:{case.id}:{admin}")
 
 
 async def _chat_channel(session: AsyncSession, agency_id: str, chat_id: str) -> str:
@@ -311,18 +334,25 @@ class Lookup:
 
     case: Case | None = None
     throttled: bool = False
+    locked: bool = False  # the code is right but the case refuses look-ups after too many wrong PINs
     timeline: list[AuditEvent] = field(default_factory=list)
 
 
-@cache
-def _dummy_hash() -> str:
-    return hash_pin(new_pin())
+_DUMMY_HASH: list[str] = []
+
+
+async def _dummy_hash() -> str:
+    """A hash to check a PIN against when the code is unknown, so both failures take the same time."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(await new_pin_hash(new_pin()))
+    return _DUMMY_HASH[0]
 
 
 async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_text: str, pin: str) -> Lookup:
     """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted."""
     key = reporter_key(core, requester)
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    now = core.clock.now()
+    since = now - dt.timedelta(hours=1)
     failures = (
         await session.execute(
             select(func.count())
@@ -336,9 +366,15 @@ async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_tex
     case = None
     if code is not None:
         case = (await session.execute(select(Case).where(Case.code == code))).scalar_one_or_none()
-    matched = check_pin(pin, case.pin_hash if case is not None else _dummy_hash())
-    if case is None or not matched:
-        session.add(LookupFailure(requester_key=key))
+    if case is not None and is_locked(case, now):
+        session.add(LookupFailure(requester_key=key, at=now))
+        return Lookup(locked=True)
+    matched = await pin_matches(pin, case.pin_hash if case is not None else await _dummy_hash())
+    if case is None:
+        session.add(LookupFailure(requester_key=key, at=now))
+        return Lookup()
+    if not matched:
+        await wrong_pin(session, core, case, key)
         return Lookup()
     return Lookup(case=case, timeline=await public_timeline(session, case.id))
 

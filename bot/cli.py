@@ -57,6 +57,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     route.add_argument("text", type=_text,
                        help="the report's text, in quotes; '-' to read JSON lines on stdin")
 
+    sub.add_parser("demo", help="try the bot without Telegram: a web simulator on :8080 (--story: in the "
+                                "terminal); no token needed", add_help=False)
+
     deadline = sub.add_parser("deadline", help="the due date of each stage for a kind of report")
     deadline.add_argument("--kind", required=True, choices=KINDS, help="the kind of report")
     deadline.add_argument("--from", dest="start", required=True, type=_iso_date,
@@ -71,6 +74,11 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:  # its own options; reads no .env
+        from simulator.demo import main as demo
+
+        return demo(argv[1:])
     settings = Settings()
     args = _parser(settings).parse_args(argv)
     command = args.command or "run"
@@ -90,9 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings) -> int:
-    if not settings.bot_token:
-        print("error: BOT_TOKEN is not set; put it in .env or the environment (see .env.example)",
-              file=sys.stderr)
+    if not settings.bot_token and not settings.zalo_bot_token:
+        print("error: BOT_TOKEN is not set (nor ZALO_BOT_TOKEN); put it in .env or the environment "
+              "(see .env.example)", file=sys.stderr)
         return 1
     from bot.app import run
 
@@ -151,8 +159,10 @@ def _route(args: argparse.Namespace) -> int:
                 raise ValueError(f"'text' must be a string and 'kind' one of {', '.join(KINDS)}")
             if not text.strip():
                 raise ValueError("'text' is empty")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             message = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            if isinstance(exc, RecursionError):
+                message = "the JSON is nested too deeply"
             error: dict[str, object] = {"line": number, "error": message}
             if isinstance(item, dict) and "id" in item:
                 error["id"] = item["id"]
@@ -168,14 +178,19 @@ def _route(args: argparse.Namespace) -> int:
 
 def _deadline(args: argparse.Namespace, settings: Settings) -> int:
     from bot.deadlines import DeadlineError, schedule
+    from bot.rules import FIRST_YEAR, LAST_YEAR
     from bot.workdays import WorkCalendar
 
     rules = _load(args.rules)
     if rules is None:
         return 1
+    if not FIRST_YEAR <= args.start.year <= LAST_YEAR:
+        print(f"error: --from {args.start} is out of range: a date between {FIRST_YEAR} and {LAST_YEAR} "
+              "is expected", file=sys.stderr)
+        return 1
     try:
         stages = schedule(rules, args.kind, args.start, WorkCalendar(settings.timezone))
-    except DeadlineError as exc:
+    except (DeadlineError, OverflowError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import jobs
 from bot.core import Core
 from bot.i18n import t
+from bot.intake import UNLOCK_TTL
 from bot.outbox import enqueue
-from storage.models import ChatUser, DialogState, Job, utcnow
+from storage.models import ChatUser, DialogState, Job
 
 KIND = "dialogs.expire"
 SWEEP = dt.timedelta(minutes=15)
@@ -33,7 +34,10 @@ async def schedule_sweep(session: AsyncSession, at: dt.datetime) -> Job:
 
 
 async def expire_stale(session: AsyncSession, core: Core, now: dt.datetime) -> int:
-    """Drop dialogues idle for longer than DIALOGUE_TTL_HOURS and tell each citizen; returns how many."""
+    """Drop dialogues idle for longer than DIALOGUE_TTL_HOURS and tell each citizen; returns how many.
+
+    Rows left only by a look-up (an idle state with a sealed unlock) go silently once the unlock expired.
+    """
     hours = core.settings.dialogue_ttl_hours
     stale = (
         await session.execute(
@@ -54,12 +58,14 @@ async def expire_stale(session: AsyncSession, core: Core, now: dt.datetime) -> i
             key=f"dialog-expired:{row.channel}:{row.user_id}:{row.updated_at.isoformat()}",
         )
         await session.delete(row)
+    await session.execute(delete(DialogState).where(DialogState.state == IDLE,
+                                                    DialogState.updated_at < now - UNLOCK_TTL))
     return len(stale)
 
 
 def job_handlers(core: Core) -> dict[str, jobs.Handler]:
     async def sweep(session: AsyncSession, job: Job) -> None:
-        now = utcnow()
+        now = core.clock.now()
         await expire_stale(session, core, now)
         await schedule_sweep(session, now + SWEEP)
 
@@ -69,4 +75,4 @@ def job_handlers(core: Core) -> dict[str, jobs.Handler]:
 async def on_start(core: Core) -> None:
     """Make sure a sweep is pending (the first instance to start schedules it)."""
     async with core.sessions() as session, session.begin():
-        await schedule_sweep(session, utcnow())
+        await schedule_sweep(session, core.clock.now())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,14 +27,17 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import cases
 from bot.cards import stage_name
 from bot.cases import Citizen, Draft, Evidence
+from bot.channels import capabilities
 from bot.core import Core
 from bot.i18n import LOCALES, catalog, fmt_date, pick_locale, t
+from bot.identity_input import clean_text, name_problem, phone_number
 from bot.kinds import KINDS, NAMED_REQUIRED
 from bot.limits import SlidingWindow, cases_last_day
 from bot.outbox import enqueue
 from bot.places import by_code, find_in_text, search
 from bot.receipts import normalize_code
 from bot.routing import route
+from bot.textnorm import fold
 from storage.models import Case, ChatUser, DialogState
 
 # ---- events (what the citizen did) -------------------------------------------------------------------
@@ -132,17 +136,41 @@ MIN_STORY_CHARS = 15
 FREE_TEXT_MIN_WORDS = 5
 MAX_SHORT_TEXT = 300
 MAX_HISTORY = 40
-_PHONE = re.compile(r"^0\d{9,10}$")
+UNLOCK_TTL = dt.timedelta(minutes=30)  # how long /status lets the citizen add to a case without the PIN
 
 
-def normalize_phone(text: str) -> str | None:
-    """A Vietnamese phone number as 0xxxxxxxxx, from what a person typed; None when it is not one."""
-    digits = re.sub(r"[\s.\-()]", "", text)
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("84") and len(digits) >= 11:
-        digits = "0" + digits[2:]
-    return digits if _PHONE.match(digits) else None
+normalize_phone = phone_number  # a valid Vietnamese number as 0xxxxxxxxx, or None
+
+
+def _remember_menu(data: dict[str, Any], replies: list[Reply]) -> None:
+    """On a platform without buttons the options are shown numbered; keep them so that the citizen's
+    answer ("2", or the option's words) can be read as a press of that option."""
+    shown = [r for r in replies if r.options]
+    options = [[o.label, o.value] for row in shown[-1].options for o in row] if shown else []
+    if options:
+        data["menu"] = options
+    else:
+        data.pop("menu", None)
+
+
+MENU_WORDS_MIN_SCORE = 88
+
+
+def _from_menu(data: dict[str, Any], event: Event) -> Event:
+    """A typed number or the words of an option of the last numbered menu, as the press of that option."""
+    menu = data.get("menu")
+    if not isinstance(event, Text) or not menu:
+        return event
+    typed = event.text.strip().rstrip(".)")
+    if typed.isdigit():
+        number = int(typed)
+        return Choice(menu[number - 1][1]) if 1 <= number <= len(menu) else event
+    if len(typed) > 60:
+        return event
+    words = fold(re.sub(r"[^\w\s]", " ", typed)).strip()
+    labels = [fold(re.sub(r"[^\w\s]", " ", label)).strip() for label, _ in menu]
+    best = process.extractOne(words, labels, scorer=fuzz.ratio, score_cutoff=MENU_WORDS_MIN_SCORE)
+    return Choice(menu[best[2]][1]) if best else event
 
 
 @dataclass
@@ -185,7 +213,11 @@ class Intake:
             try:
                 async with self.core.sessions() as session, session.begin():
                     ctx = await self._load(session, sender, language_code)
-                    replies = await self._expire_or_dispatch(ctx, event)
+                    menu = not capabilities(channel).buttons
+                    step = _from_menu(ctx.data, event) if menu else event
+                    replies = await self._expire_or_dispatch(ctx, step)
+                    if menu:
+                        _remember_menu(ctx.data, replies)
                     await self._save(ctx)
                     if any(r.durable for r in replies):
                         await self._queue(ctx, replies)
@@ -195,6 +227,24 @@ class Intake:
                 if attempt == 2:
                     raise
         return []
+
+    async def locale_of(self, channel: str, user_id: str) -> str:
+        """The language this person chose (or was given), for messages outside the dialogue."""
+        async with self.core.sessions() as session:
+            user = await session.get(ChatUser, (channel, str(user_id)))
+        return user.locale if user is not None and user.locale else pick_locale(None)
+
+    async def takes(self, channel: str, user_id: str, event: Event) -> bool:
+        """Whether the dialogue would take this event as part of what it is doing (a report or a look-up
+        under way, or a pick from the last numbered menu) rather than as something new; a platform
+        without replies asks this before reading a message as the answer to an officer's question."""
+        async with self.core.sessions() as session:
+            row = await session.get(DialogState, (channel, str(user_id)))
+        if row is None:
+            return False
+        if row.state != IDLE:
+            return True
+        return _from_menu(dict(row.data or {}), event) != event
 
     # ---- persistence ----------------------------------------------------------------------------------
 
@@ -222,6 +272,8 @@ class Intake:
         return ctx
 
     async def _save(self, ctx: _Ctx) -> None:
+        if "unlocked" in ctx.data and not self._unlocked(ctx):
+            del ctx.data["unlocked"]  # an expired look-up leaves no trace of which case it opened
         if ctx.state == IDLE and not ctx.data:
             if ctx.row is not None:
                 await ctx.session.delete(ctx.row)
@@ -543,9 +595,9 @@ class Intake:
         identity = (
             ctx.tr(
                 "citizen.summary.named",
-                name=d.get("name", ""),
-                phone=d.get("phone", ""),
-                address=d.get("address", ""),
+                name=self._identity(d, "name"),
+                phone=self._identity(d, "phone"),
+                address=self._identity(d, "address"),
             )
             if named
             else ctx.tr("citizen.summary.anonymous")
@@ -783,21 +835,40 @@ class Intake:
         return self._misfit(ctx, event)
 
     async def _on_name(self, ctx: _Ctx, event: Event) -> list[Reply]:
-        if isinstance(event, Text) and len(event.text.strip()) < 2:
-            return self._again(ctx, "citizen.name.invalid")
-        return await self._short_text(ctx, event, "name", skippable=False)
+        if isinstance(event, Text):
+            name = clean_text(event.text)
+            problem = name_problem(name)
+            if problem:
+                return self._again(ctx, problem)
+            return self._keep_identity(ctx, "name", name)
+        return self._misfit(ctx, event)
 
     async def _on_phone(self, ctx: _Ctx, event: Event) -> list[Reply]:
         if isinstance(event, Text):
-            phone = normalize_phone(event.text)
+            phone = phone_number(event.text)
             if phone is None:
                 return self._again(ctx, "citizen.phone.invalid")
-            ctx.data["phone"] = phone
-            return self._advance(ctx)
+            return self._keep_identity(ctx, "phone", phone)
         return self._misfit(ctx, event)
 
     async def _on_address(self, ctx: _Ctx, event: Event) -> list[Reply]:
-        return await self._short_text(ctx, event, "address", skippable=False)
+        if isinstance(event, Text):
+            address = clean_text(event.text)
+            if len(address) < 2:
+                return self._again(ctx, "privacy.address.invalid")
+            if len(address) > MAX_SHORT_TEXT:
+                return self._again(ctx, "citizen.limit.short", n=MAX_SHORT_TEXT)
+            return self._keep_identity(ctx, "address", address)
+        return self._misfit(ctx, event)
+
+    def _keep_identity(self, ctx: _Ctx, step: str, value: str) -> list[Reply]:
+        """Name, phone and address are sealed as soon as typed: the dialogue row never holds them plainly."""
+        ctx.data[step] = self.core.privacy.seal_value(value)
+        return self._advance(ctx)
+
+    def _identity(self, data: dict[str, Any], step: str) -> str:
+        sealed = data.get(step)
+        return (self.core.privacy.open_value(sealed) or "") if sealed else ""
 
     # ---- summary, edit, submit ------------------------------------------------------------------------
 
@@ -833,9 +904,9 @@ class Intake:
             occurred=d.get("when"),
             files=tuple(Evidence(**f) for f in d.get("files", [])),
             named=named,
-            name=d.get("name") if named else None,
-            phone=d.get("phone") if named else None,
-            address=d.get("address") if named else None,
+            name=self._identity(d, "name") if named else None,
+            phone=self._identity(d, "phone") if named else None,
+            address=self._identity(d, "address") if named else None,
             locale=ctx.locale,
         )
 
@@ -879,6 +950,8 @@ class Intake:
             cooperating=self._agency_names(ctx, case.cooperating_ids),
             deadline=due,
         )
+        if filed.deadline_error:
+            text += "\n\n" + ctx.tr("privacy.receipt.deadline_later")
         return Reply(text, durable=True)
 
     async def _on_duplicate(self, ctx: _Ctx, event: Event) -> list[Reply]:
@@ -929,14 +1002,23 @@ class Intake:
         self._reset(ctx, keep_unlocked=True)
         if found.throttled:
             return [Reply(ctx.tr("citizen.lookup.throttled")), self._menu(ctx)]
+        if found.locked:
+            hours = self.core.settings.pin_lockout_hours
+            return [Reply(ctx.tr("privacy.lookup.locked", hours=hours)), self._menu(ctx)]
         if found.case is None:
             return [Reply(ctx.tr("citizen.lookup.failed")), self._menu(ctx)]
         case = found.case
-        unlocked = ctx.data.setdefault("unlocked", [])
-        if case.id not in unlocked:
-            unlocked.append(case.id)
-            del unlocked[:-10]
+        unlocked = [*[i for i in self._unlocked(ctx) if i != case.id][-9:], case.id]
+        ctx.data["unlocked"] = self.core.privacy.seal_value(unlocked, at=self.core.clock.now())
         return [self._status_reply(ctx, case, found.timeline), self._menu(ctx)]
+
+    def _unlocked(self, ctx: _Ctx) -> list[int]:
+        """Cases this user opened with code and PIN in the last UNLOCK_TTL (sealed, so it expires unread)."""
+        sealed = ctx.data.get("unlocked")
+        if not isinstance(sealed, str):
+            return []
+        found = self.core.privacy.open_value(sealed, max_age=UNLOCK_TTL, now=self.core.clock.now())
+        return [i for i in found if isinstance(i, int)] if isinstance(found, list) else []
 
     def _status_reply(self, ctx: _Ctx, case: Case, timeline: list[Any]) -> Reply:
         zone = ZoneInfo(self.core.settings.timezone)
@@ -991,7 +1073,7 @@ class Intake:
     async def _start_add(self, ctx: _Ctx, raw_id: str) -> list[Reply]:
         case = await cases.get_case(ctx.session, int(raw_id)) if raw_id.isdigit() else None
         allowed = case is not None and (
-            case.id in ctx.data.get("unlocked", [])
+            case.id in self._unlocked(ctx)
             or await cases.owns(ctx.session, self.core, ctx.sender, case.id)
         )
         if case is None or not allowed:

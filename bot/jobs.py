@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.outage import OutageLog
 from storage.models import Job, utcnow
 from storage.queue import claim_jobs
 
@@ -117,6 +118,7 @@ class JobRunner:
         self.backoff_cap = backoff_cap
         self.poll_interval = poll_interval
         self.rng = rng or random.Random()
+        self.outage = OutageLog(log, "job runner")
 
     def backoff(self, attempts: int) -> float:
         base = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
@@ -124,14 +126,15 @@ class JobRunner:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            pause = self.poll_interval
             try:
                 ran = await self.run_once()
-            except Exception:
-                log.exception("job runner round failed")
-                ran = 0
+                self.outage.recovered()
+            except Exception as exc:
+                pause, ran = self.outage.failed(exc), 0
             if not ran:
                 try:
-                    await asyncio.wait_for(stop.wait(), self.poll_interval)
+                    await asyncio.wait_for(stop.wait(), pause)
                 except TimeoutError:
                     pass
 

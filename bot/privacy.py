@@ -5,6 +5,7 @@ Luật Tố cáo 2018 Điều 47-48 protect a reporter's identity: officers neve
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -13,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import Reporter
 
 
 class Privacy:
@@ -27,15 +32,79 @@ class Privacy:
     def seal(self, identity: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(identity, ensure_ascii=False).encode()).decode()
 
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Files that may identify a reporter (evidence photos) are sealed with the same key."""
+        return self._fernet.encrypt(data)
+
+    def open_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise ValueError("file cannot be decrypted with this ENCRYPTION_KEY") from exc
+
     def open(self, token: str) -> dict[str, Any]:
         try:
             return json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken as exc:
             raise ValueError("identity cannot be decrypted with this ENCRYPTION_KEY") from exc
 
+    def seal_value(self, value: object, at: dt.datetime | None = None) -> str:
+        """Any JSON value sealed (for a dialogue's name, phone, address or unlocked cases); `at` stamps it."""
+        data = json.dumps(value, ensure_ascii=False).encode()
+        if at is None:
+            return self._fernet.encrypt(data).decode()
+        return self._fernet.encrypt_at_time(data, int(at.timestamp())).decode()
+
+    def open_value(self, token: str, *, max_age: dt.timedelta | None = None,
+                   now: dt.datetime | None = None) -> Any:
+        """The sealed value; None when it is older than `max_age` at `now`, or not sealed with this key."""
+        try:
+            if max_age is None:
+                return json.loads(self._fernet.decrypt(token.encode()))
+            moment = int((now or dt.datetime.now(dt.UTC)).timestamp())
+            ttl = int(max_age.total_seconds())
+            return json.loads(self._fernet.decrypt_at_time(token.encode(), ttl, moment))
+        except (InvalidToken, ValueError, TypeError):
+            return None
+
     def key_for(self, channel: str, user_id: str) -> str:
         """A stable, non-reversible key for (channel, user) to find someone's cases or throttle them."""
         return hmac.new(self._mac_key, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+class KeyProblem(Exception):
+    """The encryption key is missing, malformed or not the one the database was sealed with (one line)."""
+
+
+async def sealed_sample(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    """One sealed reporter identity of the database, or None when it holds none yet."""
+    async with sessions() as session:
+        return (await session.execute(select(Reporter.identity).order_by(Reporter.id).limit(1))).scalar()
+
+
+def privacy_for(configured: str | None, key_file: Path, sample: str | None) -> Privacy:
+    """The Privacy for this database, refusing a key that cannot open the identities already sealed.
+
+    Without this check a lost `encryption.key` was silently replaced by a new one: every button already
+    sent became "forged" and reporters' /mycases came back empty.
+    """
+    source = "ENCRYPTION_KEY" if configured else str(key_file)
+    if not configured and not key_file.exists() and sample is not None:
+        raise KeyProblem(f"the database holds sealed reporter identities but there is no encryption key: "
+                         f"restore {key_file} from your backup (or set ENCRYPTION_KEY to that key)")
+    try:
+        privacy = Privacy(load_or_create_key(configured, key_file))
+    except ValueError:
+        raise KeyProblem(f"{source} is not a Fernet key (44 url-safe base64 characters); restore the key "
+                         "the database was sealed with") from None
+    if sample is not None:
+        try:
+            privacy.open(sample)
+        except ValueError:
+            raise KeyProblem(f"the encryption key in {source} does not open the reporter identities in the "
+                             f"database: restore the key they were sealed with ({key_file} from your "
+                             "backup, or the right ENCRYPTION_KEY)") from None
+    return privacy
 
 
 def load_or_create_key(configured: str | None, key_file: Path) -> str:

@@ -13,16 +13,30 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import yaml
 from dateutil.rrule import rrulestr
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from bot.kinds import KINDS
+from bot.rules_yaml import YamlProblem, check_size, parse
 from bot.textnorm import fold
 
 CHANNELS: Final[tuple[str, ...]] = ("telegram", "zalo")
+FIRST_YEAR, LAST_YEAR = 1945, 2100  # dates outside these are typing errors (9999 broke every filing)
+MAX_DAYS = 730  # no legal time limit of a stage is longer than two years
+MAX_EXTENSIONS = 10
+
+
+def _sane_date(day: dt.date) -> dt.date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{day} is out of range: a date between {FIRST_YEAR} and {LAST_YEAR} is expected")
+    return day
+
+
+SaneDate = Annotated[dt.date, AfterValidator(_sane_date)]
+Days = Annotated[int, Field(gt=0, le=MAX_DAYS)]
 
 
 class Text(BaseModel):
@@ -82,13 +96,13 @@ class RoutingRule(_Strict):
 class Stage(_Strict):
     id: str
     name: Text
-    days: int = Field(gt=0)
+    days: Days
     unit: Literal["working_days", "calendar_days"]
     start: Literal["received", "accepted", "previous"] = "received"
-    complex_days: int | None = Field(default=None, gt=0)  # longer limit for complex cases
+    complex_days: Days | None = None  # longer limit for complex cases
     complex_unit: Literal["working_days", "calendar_days", "months"] | None = None  # default: unit
-    max_extensions: int = Field(default=0, ge=0)
-    extension_days: int | None = Field(default=None, gt=0)
+    max_extensions: int = Field(default=0, ge=0, le=MAX_EXTENSIONS)
+    extension_days: Days | None = None
     extension_unit: Literal["working_days", "calendar_days", "months"] | None = None
     basis: str | None = None  # the article for this stage; default: the policy's basis
 
@@ -97,11 +111,11 @@ class DeadlinePolicy(_Strict):
     id: str
     kinds: list[str] = Field(default_factory=list)  # kinds it applies to by default
     basis: str  # the legal basis, e.g. "Luật Khiếu nại 2011, Điều 27-28"
-    valid_from: dt.date
-    valid_to: dt.date | None = None
+    valid_from: SaneDate
+    valid_to: SaneDate | None = None
     stages: list[Stage]
     remind_before: list[int] = Field(default_factory=lambda: [3, 1, 0])  # working days before a due date
-    waiting_days: int = Field(default=10, gt=0)  # tell the officer when the citizen has not answered
+    waiting_days: int = Field(default=10, gt=0, le=MAX_DAYS)  # tell the officer the citizen has not answered
 
 
 class MeetingSchedule(_Strict):
@@ -110,7 +124,7 @@ class MeetingSchedule(_Strict):
     agencies: list[str]
     chair: str
     rrule: str  # RFC 5545 recurrence rule, read with python-dateutil
-    start: dt.date
+    start: SaneDate
     basis: str | None = None
     remind_days_before: list[int] = Field(default_factory=lambda: [7, 1])
 
@@ -188,15 +202,17 @@ def load_rules(path: str | Path) -> Rules:
     """Read and validate a rules file; raise RulesError listing every problem found, with its line."""
     path = Path(path)
     try:
+        check_size(path)
         text = path.read_text(encoding="utf-8")
+        root, data, duplicates = parse(text)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise RulesError([f"{path}:0: cannot read: {reason}"]) from exc
-    root = _compose(path, text)
-    problems = [f"{path}:{line}: {message}" for line, message in _duplicate_keys(root)]
-    data = yaml.safe_load(text)
+    except YamlProblem as exc:
+        raise RulesError([f"{path}:{line}: {message}" for line, message in exc.problems]) from None
     if not isinstance(data, dict):
         raise RulesError([f"{path}:{root.start_mark.line + 1}: the file must be a mapping of sections"])
+    problems = [f"{path}:{line}: {message}" for line, message in duplicates]
     locate = _Locator(root)
     try:
         rules = Rules.model_validate(data)
@@ -208,40 +224,6 @@ def load_rules(path: str | Path) -> Rules:
     if problems:
         raise RulesError(problems)
     return rules
-
-
-def _compose(path: Path, text: str) -> yaml.Node:
-    """The YAML node tree (it keeps line numbers); syntax errors and empty files become RulesError."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        message = f"{path}:{line}: YAML syntax error: {exc.problem or exc.context}"
-        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
-            message += f" ({exc.context} on line {exc.context_mark.line + 1})"
-        raise RulesError([message]) from None
-    except yaml.YAMLError as exc:
-        raise RulesError([f"{path}:1: YAML error: {exc}"]) from None
-    if root is None:
-        raise RulesError([f"{path}:1: the file is empty"])
-    return root
-
-
-def _duplicate_keys(node: yaml.Node) -> list[tuple[int, str]]:
-    """Keys given twice in one mapping (PyYAML would silently keep the last)."""
-    found: list[tuple[int, str]] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if key.value in seen:
-                found.append((key.start_mark.line + 1, f"duplicate key '{key.value}'"))
-            seen.add(key.value)
-            found += _duplicate_keys(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found += _duplicate_keys(item)
-    return found
 
 
 class _Locator:
@@ -471,6 +453,9 @@ def _deadline_problems(rules: Rules) -> list[Problem]:
                    f"deadline policy '{policy.id}': reminder days must not be negative (got {d})")
                   for j, d in enumerate(policy.remind_before) if d < 0]
         found += [(("deadlines", i, "remind_before", j),
+                   f"deadline policy '{policy.id}': reminder {d} working days before is more than {MAX_DAYS}")
+                  for j, d in enumerate(policy.remind_before) if d > MAX_DAYS]
+        found += [(("deadlines", i, "remind_before", j),
                    f"deadline policy '{policy.id}': reminder day {d} is listed twice")
                   for j, d in enumerate(policy.remind_before) if d in policy.remind_before[:j]]
         for j, other in enumerate(rules.deadlines[:i]):
@@ -497,6 +482,9 @@ def _meeting_problems(rules: Rules) -> list[Problem]:
             found.append((("meetings", i, "rrule"), f"meeting '{meeting.id}': invalid rrule: {exc}"))
         found += [(("meetings", i, "remind_days_before", j), f"meeting '{meeting.id}': negative reminder day")
                   for j, d in enumerate(meeting.remind_days_before) if d < 0]
+        found += [(("meetings", i, "remind_days_before", j),
+                   f"meeting '{meeting.id}': reminder {d} days before is more than a year")
+                  for j, d in enumerate(meeting.remind_days_before) if d > 366]
     return found
 
 

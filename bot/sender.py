@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
+from bot.outage import OutageLog
 from bot.outbox import enqueue
 from bot.ratelimit import Limits, RateLimiter
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
@@ -136,6 +137,7 @@ class Sender:
         self.poll_interval = poll_interval
         self.rng = rng or random.Random()
         self._wake = asyncio.Event()
+        self.outage = OutageLog(log, "outbox sender")
 
     def wake(self) -> None:
         """Look at the outbox now instead of after the poll interval (e.g. right after a commit)."""
@@ -143,19 +145,20 @@ class Sender:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            pause = self.poll_interval
             try:
                 stats = await self.run_once()
-            except Exception:
-                log.exception("outbox sender round failed")
-                stats = RunStats()
+                self.outage.recovered()
+            except Exception as exc:
+                pause, stats = self.outage.failed(exc), RunStats()
             if stats.sent == 0:
-                await self._idle(stop)
+                await self._idle(stop, pause)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    async def _idle(self, stop: asyncio.Event, pause: float) -> None:
         self._wake.clear()
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
-            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()

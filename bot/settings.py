@@ -30,9 +30,19 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
     webhook_secret: str | None = None
+    # Zalo (citizens only; agencies stay on Telegram). Zalo runs when its token is set.
+    zalo_bot_token: str | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_url: str | None = None  # unset: long polling
+    zalo_webhook_secret: str | None = None
+    zalo_webhook_port: int = 8081
+    # Where evidence received as bytes is kept, encrypted (default: files/ beside the database).
+    files_dir: str | None = None
     # Deliver the outbox from this instance. With several instances, one sender keeps the whole bot
     # under Telegram's rate limits (the limits are counted per process).
     outbox_sender: bool = True
+    # Let the bot's clock be moved forward (the demo's time controls). Refused outside `python -m bot demo`.
+    movable_clock: bool = False
 
     # Dialogue and abuse limits (extensions; defaults are sensible for a province).
     dialogue_ttl_hours: int = 48
@@ -42,6 +52,8 @@ class Settings(BaseSettings):
     messages_per_minute: int = 20
     cases_per_day: int = 5
     lookup_failures_per_hour: int = 5
+    pin_failures_per_case: int = 10  # wrong PINs for one case, from any accounts, before it is locked
+    pin_lockout_hours: int = 24
     # When the working morning opens (local time): deadline reminders and the daily digest wait for it.
     digest_time: dt.time = dt.time(8, 0)
 

@@ -74,6 +74,13 @@ class Request:
 
 
 @dataclass
+class StoredFile:
+    data: bytes
+    name: str
+    mime_type: str
+
+
+@dataclass
 class Fault:
     method: str
     status: int
@@ -122,6 +129,8 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids: dict[str, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self.files: dict[str, StoredFile] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -131,6 +140,7 @@ class FakeBotAPI:
     async def start(self) -> FakeBotAPI:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -228,6 +238,53 @@ class FakeBotAPI:
 
     def set_member(self, chat_id: int | str, user_id: int | str, status: str) -> None:
         self.members[(str(chat_id), str(user_id))] = status
+
+    # people in the chats (the demo's page, the story, benchmarks) -----------------------------------------
+    def user_message(self, chat_id: int | str, sender: dict[str, Any], text: str | None = None, *,
+                     reply_to: int | None = None, **content: Any) -> dict[str, Any]:
+        """A message a person writes: kept with the chat's next message id and queued as an update."""
+        chat = self._chat(chat_id)
+        counter = self._message_ids.setdefault(str(chat["id"]), itertools.count(1))
+        message: dict[str, Any] = {"message_id": next(counter), "date": int(time.time()), "chat": chat,
+                                   "from": sender, **content}
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to is not None:
+            original = self.messages.get((str(chat["id"]), int(reply_to)))
+            if original is not None:
+                message["reply_to_message"] = original
+        self.messages[(str(chat["id"]), message["message_id"])] = message
+        self.push_update({"message": message})
+        return message
+
+    def pending_updates(self) -> int:
+        """Updates queued and not yet confirmed by the bot (getUpdates with a later offset)."""
+        return len(self._updates)
+
+    def press_button(self, chat_id: int | str, message_id: int, sender: dict[str, Any], data: str) -> str:
+        """A person presses an inline button under a message; returns the callback query's id."""
+        message = self.messages.get((str(chat_id), int(message_id)))
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        query_id = f"sim-{next(self._query_ids)}"
+        self.push_update({"callback_query": {"id": query_id, "from": sender, "chat_instance": f"ci{chat_id}",
+                                             "data": data, "message": message}})
+        return query_id
+
+    def store_file(self, data: bytes, *, name: str = "file", mime_type: str = "application/octet-stream"
+                   ) -> str:
+        """Keep an uploaded file's bytes (for getFile and downloads); returns its file_id."""
+        file_id = f"sim-file-{next(self._file_ids)}"
+        self.files[file_id] = StoredFile(data, name, mime_type)
+        return file_id
+
+    async def _download(self, request: web.Request) -> web.Response:
+        stored = self.files.get(request.match_info["path"].rsplit("/", 1)[-1])
+        if stored is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=stored.data, content_type=stored.mime_type)
 
     # request handling -------------------------------------------------------------------------------------
     async def _notify(self) -> None:
@@ -355,6 +412,13 @@ class FakeBotAPI:
             return self._edit(method, params)
         if method == "getChat":
             return {**self._chat(params["chat_id"]), "accent_color_id": 0, "max_reaction_count": 11}
+        if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            stored = self.files.get(file_id)
+            if stored is None:
+                raise _APIError(400, "Bad Request: invalid file_id")
+            return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(stored.data),
+                    "file_path": f"files/{file_id}"}
         if method == "getChatMember":
             status = self.members.get((str(params["chat_id"]), str(params["user_id"])), "member")
             user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "User"}

@@ -132,6 +132,7 @@ class Case(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column()
+    pin_locked_until: Mapped[dt.datetime | None] = mapped_column()  # look-ups refused after many wrong PINs
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     agencies: Mapped[list[CaseAgency]] = relationship(
@@ -382,12 +383,14 @@ class DialogState(Base):
 
 
 class LookupFailure(Base):
-    """A failed status look-up (wrong code or PIN), for throttling guessers."""
+    """A failed status look-up (wrong code or PIN), for throttling guessers: per requester, and per case
+    when the code was right (so many accounts cannot share the guessing of one PIN)."""
 
     __tablename__ = "lookup_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     requester_key: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot import cases
+from bot import cases, pin_guard
 from bot.cases import Citizen, Draft, Evidence
 from storage.models import AgencyChat, AuditEvent, Case, CaseAgency, LookupFailure, OutboxMessage, Reporter
 
@@ -70,8 +70,9 @@ async def test_a_failure_while_filing_stores_nothing(core, monkeypatch):
 async def test_unknown_code_runs_the_pin_check_too(core, monkeypatch):
     filed = await file(core)
     checked: list[str] = []
-    real = cases.check_pin
-    monkeypatch.setattr(cases, "check_pin", lambda pin, stored: checked.append(stored) or real(pin, stored))
+    real = pin_guard.check_pin
+    monkeypatch.setattr(pin_guard, "check_pin",
+                        lambda pin, stored: checked.append(stored) or real(pin, stored))
     async with core.sessions() as s, s.begin():
         unknown = await cases.lookup(s, core, Citizen("telegram", "3", "3"), "WXYZ-WXYZ", "123456")
         malformed = await cases.lookup(s, core, Citizen("telegram", "3", "3"), "nonsense", "123456")

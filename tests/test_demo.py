@@ -1,0 +1,156 @@
+"""The demo: the real bot against the local Bot API server, driven through the web simulator's API and
+the scripted story; its clock moves only in demo mode."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import StartupError, start
+from bot.i18n import t
+from bot.settings import Settings
+from simulator.demo import CITIZEN_ID, Demo, start_demo
+from simulator.story import PNG, Story
+from simulator.web import serve_page
+from storage.models import AgencyChat
+from tests.conftest import SAMPLE_RULES
+
+T = 15.0
+
+
+@pytest.fixture
+async def demo(tmp_path: Path, db_url: str) -> AsyncIterator[Demo]:
+    running = await start_demo(tmp_path, database_url=db_url)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def page(demo: Demo) -> AsyncIterator[aiohttp.ClientSession]:
+    runner = await serve_page(demo, "127.0.0.1", 0)
+    port = runner.addresses[0][1]
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as client:
+        yield client
+    await runner.cleanup()
+
+
+async def state(client: aiohttp.ClientSession) -> dict[str, Any]:
+    async with client.get("/api/state") as response:
+        assert response.status == 200
+        return await response.json()
+
+
+def chat(snapshot: dict[str, Any], chat_id: int) -> dict[str, Any]:
+    return next(c for c in snapshot["chats"] if c["id"] == chat_id)
+
+
+async def shown(client: aiohttp.ClientSession, chat_id: int, contains: str) -> dict[str, Any]:
+    """Wait until the page shows a message containing `contains` in a chat; return that message."""
+    for _ in range(int(T / 0.1)):
+        for message in chat(await state(client), chat_id)["messages"]:
+            if contains in message["text"]:
+                return message
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{contains!r} never shown in chat {chat_id}")
+
+
+async def test_demo_binds_a_group_for_every_agency(demo: Demo) -> None:
+    async with demo.app.core.sessions() as session:
+        bound = (await session.execute(select(func.count()).select_from(AgencyChat))).scalar_one()
+    assert bound == len(demo.app.core.rules.agencies) == len(demo.groups)
+    for group in demo.groups:
+        texts = [m.get("text", "") for (c, _), m in demo.server.messages.items() if c == str(group.chat_id)]
+        assert any(f"({group.agency_id})" in text and "✅" in text for text in texts), texts
+
+
+async def test_page_lets_the_citizen_type_and_press_buttons(page: aiohttp.ClientSession) -> None:
+    async with page.get("/") as response:
+        assert response.status == 200 and "Kênh tin báo" in await response.text()
+    async with page.post("/api/send", json={"chat_id": CITIZEN_ID, "text": "/start"}) as response:
+        assert response.status == 200
+    menu = await shown(page, CITIZEN_ID, "Ông/Bà muốn làm gì?")
+    new = next(b for row in menu["buttons"] for b in row if b["text"] == t("citizen.btn.new"))
+    async with page.post("/api/press", json={"chat_id": CITIZEN_ID, "message_id": menu["id"],
+                                             "data": new["data"]}) as response:
+        assert response.status == 200
+    kinds = await shown(page, CITIZEN_ID, "loại đơn nào")
+    assert t("kind.denunciation") in [b["text"] for row in kinds["buttons"] for b in row]
+
+
+async def test_page_uploads_a_photo_the_other_side_can_open(page: aiohttp.ClientSession) -> None:
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(CITIZEN_ID))
+    form.add_field("file", PNG, filename="anh.png", content_type="image/png")
+    async with page.post("/api/upload", data=form) as response:
+        assert response.status == 200
+        file_id = (await response.json())["file_id"]
+    mine = [m for m in chat(await state(page), CITIZEN_ID)["messages"] if m.get("photo") == file_id]
+    assert mine and not mine[0]["from_bot"]
+    async with page.get(f"/api/files/{file_id}") as response:
+        assert response.status == 200 and await response.read() == PNG
+    async with page.get("/api/files/nothing-here") as response:
+        assert response.status == 404
+
+
+async def test_page_refuses_bad_input(page: aiohttp.ClientSession) -> None:
+    async with page.post("/api/send", json={"chat_id": 123, "text": "hi"}) as response:
+        assert response.status == 400  # not a chat of the demo
+    async with page.post("/api/send", json={"chat_id": CITIZEN_ID, "text": "  "}) as response:
+        assert response.status == 400
+    async with page.post("/api/press", json={"chat_id": CITIZEN_ID, "message_id": 999, "data": "x"}) as r:
+        assert r.status == 400
+    async with page.post("/api/clock", json={"date": "2001-01-01"}) as response:
+        assert response.status == 400  # the clock only moves forward
+    async with page.post("/api/clock", json={"hours": "soon"}) as response:
+        assert response.status == 400
+
+
+async def test_moving_the_clock_lets_a_stale_report_expire(demo: Demo, page: aiohttp.ClientSession) -> None:
+    before = demo.app.core.clock.now()
+    async with page.post("/api/send", json={"chat_id": CITIZEN_ID, "text": "/new"}) as response:
+        assert response.status == 200
+    await shown(page, CITIZEN_ID, "loại đơn nào")
+    async with page.post("/api/clock", json={"days": 3}) as response:
+        assert response.status == 200
+    assert demo.app.core.clock.now() - before >= dt.timedelta(days=3)
+    expired = t("citizen.expired", hours=demo.app.core.settings.dialogue_ttl_hours)
+    await shown(page, CITIZEN_ID, expired[:40])
+
+
+async def test_a_moved_clock_is_refused_outside_demo_mode(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, bot_token="42:TEST", movable_clock=True, rules_file=str(SAMPLE_RULES),
+                        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    with pytest.raises(StartupError, match="demo mode"):
+        await start(settings)
+
+
+async def test_the_story_runs_to_its_end(demo: Demo, capsys: pytest.CaptureFixture[str]) -> None:
+    await Story(demo, lambda _: None).play()
+    out = capsys.readouterr().out
+    assert "=== 5." in out
+    citizen = [m.get("text", "") for (c, _), m in demo.server.messages.items() if c == str(CITIZEN_ID)]
+    assert any("Mã tra cứu" in text for text in citizen)
+    assert any("giải quyết xong" in text for text in citizen)
+    officers = [g.officer["first_name"] for g in demo.groups]
+    assert not any(name in text for name in officers for text in citizen)  # nor who asked
+
+
+def test_python_m_bot_demo_story_exits_0(tmp_path: Path) -> None:
+    env = {**os.environ, "BOT_TOKEN": "", "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/unused.db"}
+    done = subprocess.run([sys.executable, "-m", "bot", "demo", "--story"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "demo: ready in" in done.stdout and "the story ran to its end" in done.stdout
+    assert not (tmp_path / "unused.db").exists()  # the demo never touches the configured database

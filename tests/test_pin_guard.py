@@ -1,0 +1,86 @@
+"""PIN guessing over many accounts: a per-case lock-out, an alert to the holding agency, scrypt off-loop."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from bot import cases, pin_guard
+from bot.cases import Citizen
+from bot.clock import Clock
+from storage.models import AgencyChat, AuditEvent, OutboxMessage
+from tests.test_cases import DRAFT, file
+from tests.test_intake import Citizen as Person
+from tests.test_intake import intake
+
+__all__ = ["intake"]
+
+
+def wrong(pin: str) -> str:
+    return "000000" if pin != "000000" else "111111"
+
+
+async def guess(core, code: str, pin: str, account: int) -> cases.Lookup:
+    async with core.sessions() as s, s.begin():
+        who = str(5000 + account)
+        return await cases.lookup(s, core, Citizen("telegram", who, who), code, pin)
+
+
+async def test_many_accounts_lock_the_case_and_the_lead_group_is_alerted_once(core):
+    core.clock = Clock(movable=True)
+    core.settings.pin_failures_per_case = 4
+    async with core.sessions() as s, s.begin():
+        s.add(AgencyChat(agency_id="cong-an", channel="telegram", chat_id="-1"))
+    filed = await file(core)
+    code, pin = filed.case.code, filed.pin
+    for account in range(4):  # each account stays far under its own limit of 5 an hour
+        assert (await guess(core, code, wrong(pin), account)).case is None
+    right = await guess(core, code, pin, 99)
+    assert right.case is None and right.locked
+    assert (await guess(core, code, wrong(pin), 100)).locked
+    async with core.sessions() as s:
+        query = select(OutboxMessage).where(OutboxMessage.idempotency_key.like("pin-locked:%"))
+        alerts = (await s.execute(query)).scalars().all()
+        events = (await s.execute(select(AuditEvent.action))).scalars().all()
+    assert len(alerts) == 1 and alerts[0].chat_id == "-1"
+    assert code in alerts[0].payload["text"] and "4 lần" in alerts[0].payload["text"]
+    assert events.count("pin_locked") == 1
+    core.clock.advance(pin_guard.dt.timedelta(hours=core.settings.pin_lockout_hours, minutes=1))
+    later = await guess(core, code, pin, 101)
+    assert later.case is not None and later.case.id == filed.case.id
+
+
+async def test_wrong_pins_on_other_cases_do_not_count(core):
+    core.settings.pin_failures_per_case = 2
+    one, two = await file(core), await file(core, DRAFT, Citizen("telegram", "11", "11"))
+    await guess(core, one.case.code, wrong(one.pin), 1)
+    await guess(core, two.case.code, wrong(two.pin), 2)
+    await guess(core, "WXYZ-WXYZ", "123456", 3)
+    assert (await guess(core, one.case.code, one.pin, 4)).case is not None
+
+
+async def test_the_citizen_is_told_the_case_is_locked_in_words(core, intake):
+    core.settings.pin_failures_per_case = 1
+    filed = await file(core)
+    await guess(core, filed.case.code, wrong(filed.pin), 1)
+    c = Person(intake, user_id="77")
+    await c.cmd("status", f"{filed.case.code} {filed.pin}")
+    assert "tạm khóa tra cứu" in c.text and "/mycases" in c.text
+    en = Person(intake, user_id="78", language_code="en")
+    await en.cmd("status", f"{filed.case.code} {filed.pin}")
+    assert "locked" in en.text
+
+
+async def test_scrypt_runs_in_a_worker_thread(core, monkeypatch):
+    filed = await file(core)
+    threads: list[threading.Thread] = []
+    real = pin_guard.check_pin
+
+    def spy(pin: str, stored: str) -> bool:
+        threads.append(threading.current_thread())
+        return real(pin, stored)
+
+    monkeypatch.setattr(pin_guard, "check_pin", spy)
+    assert (await guess(core, filed.case.code, filed.pin, 1)).case is not None
+    assert threads and threads[0] is not threading.main_thread()
