@@ -7,6 +7,7 @@ Payloads are platform-neutral; a channel's sender (e.g. handlers/telegram/sender
 - kind "media": {"items": [{"media": "photo|document|voice|video|audio", "file_id": str, "caption"?: str}]};
   an item made by the bot itself (a chart, a report) carries its bytes instead of a file id:
   {"media": ..., "data": base64 str, "filename": str, "caption"?: str}
+- kind "file": a document the bot generated, {"name": str, "data": base64 str, "caption"?: str}
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """figures: indexes for counting by period, the working-day table
 
 Revision ID: 0002_figures
-Revises: 0002_privacy
+Revises: 0002_duplicates
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_figures"
-down_revision: str | None = "0002_privacy"
+down_revision: str | None = "0002_duplicates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
