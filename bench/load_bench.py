@@ -150,6 +150,12 @@ class Filer:
     async def say(self, text: str) -> None:
         await self._act(lambda: self.server.user_message(self.user, person(self.user), text))
 
+    def _latest_buttons(self) -> list[str]:
+        for (chat, _), message in reversed(self.server.messages.items()):
+            if chat == str(self.user) and (message.get("reply_markup") or {}).get("inline_keyboard"):
+                return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        return []
+
     def _press(self, label: str) -> None:
         for (chat, message_id), message in reversed(self.server.messages.items()):
             if chat != str(self.user):
@@ -161,7 +167,8 @@ class Filer:
                             self.user, message_id, person(self.user), button["callback_data"]
                         )
                         return
-        raise LookupError(f"no button {label!r} for {self.user}")
+        last = self.server.texts(self.user)[-1:] or [""]
+        raise LookupError(f"no button {label!r} for {self.user}; the bot said: {last[0][:300]}")
 
     async def press(self, label: str) -> None:
         await self._act(lambda: self._press(label))
@@ -179,13 +186,15 @@ class Filer:
         await self.say("tháng trước")
         await self.press(t("citizen.btn.no_files"))
         await self.press(t("citizen.btn.named"))
-        await self.say(f"Người Gửi {self.user}")
+        await self.say("Trần Thị Bình")
         await self.say("0977 000 111")
         await self.say("Hồng Gai, Hạ Long")
+        if t("citizen.btn.dup_file") in self._latest_buttons():  # like an earlier report: file it anyway
+            await self.press(t("citizen.btn.dup_file"))
         sent = time.monotonic()
         await self.press(t("citizen.btn.send"))
         if not any("Mã tra cứu" in text for text in self.server.texts(self.user)):
-            await self.press(t("citizen.btn.dup_file"))  # like an earlier report: file it anyway
+            await self.press(t("citizen.btn.dup_file"))
         receipt = next((x for x in reversed(self.server.texts(self.user)) if "Mã tra cứu" in x), None)
         if receipt is None:
             raise RuntimeError(f"no receipt for {self.user}: {self.server.texts(self.user)[-1][:200]}")
