@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.agencies import sync_agencies
 from bot.clock import Clock
 from bot.core import Core
+from bot.filestore import LocalFileStore
 from bot.i18n import LOCALES, t
 from bot.jobs import Handler, JobRunner
 from bot.outage import one_line
@@ -43,11 +44,13 @@ from bot.privacy import KeyProblem, privacy_for, sealed_sample
 from bot.redaction import install as install_redaction
 from bot.redaction import redact
 from bot.rules import RulesError, load_rules
-from bot.sender import Sender
+from bot.sender import Sender, Transport
 from bot.settings import Settings
 from bot.workdays import WorkCalendar
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
+from handlers.zalo import CHANNEL as ZALO
+from handlers.zalo.channel import ZaloChannel, ZaloStartError
 from storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -69,8 +72,8 @@ class App:
     """A running bot: stop it with `await app.stop()`."""
 
     core: Core
-    bot: Bot
-    dispatcher: Dispatcher
+    bot: Bot | None
+    dispatcher: Dispatcher | None
     sender: Sender
     jobs: JobRunner
     engine: AsyncEngine
@@ -78,6 +81,7 @@ class App:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     web_runner: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
+    zalo: ZaloChannel | None = None
 
     async def wait(self) -> None:
         """Until a stop is requested or polling ends by itself."""
@@ -93,19 +97,22 @@ class App:
     async def stop(self) -> None:
         """Stop receiving updates, let the loops finish their round, close connections."""
         self.stopping.set()
-        if self.polling is not None:
+        if self.polling is not None and self.dispatcher is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dispatcher.stop_polling()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self.polling, 10)
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+        if self.zalo is not None:
+            await self.zalo.stop()
         if self.tasks:
             _, pending = await asyncio.wait(self.tasks, timeout=10)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        await self.bot.session.close()
+        if self.bot is not None:
+            await self.bot.session.close()
         await self.engine.dispose()
 
 
@@ -170,32 +177,48 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
         raise StartupError(str(exc)) from None
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
                 calendar=WorkCalendar(settings.timezone), clock=Clock(movable=settings.movable_clock))
-    bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
-              session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
-                                     timeout=REQUEST_TIMEOUT))
+    store = LocalFileStore(settings.files_dir or key_file(settings).parent / "files", privacy)
+    bot = None
+    if settings.bot_token:
+        bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
+                  session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
+                                         timeout=REQUEST_TIMEOUT))
+    zalo = ZaloChannel(core, settings) if settings.zalo_bot_token else None
+    transports: dict[str, Transport] = {}
+    if bot is not None:
+        transports["telegram"] = TelegramTransport(bot, store)
+    if zalo is not None:
+        transports[ZALO] = zalo.transport
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, worker, admin_ids=settings.admin_ids,
+    sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids,
                     send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now)
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
-    dp = build_dispatcher(core)
-    dp["core"] = core
-    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine)
+    dp = build_dispatcher(core) if bot is not None else None
+    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine, zalo=zalo)
     try:
-        try:
-            me = await bot.get_me()
-        except TelegramUnauthorizedError as exc:
-            raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
-        except TelegramNetworkError as exc:
-            raise StartupError(redact(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}",
-                                      [settings.bot_token or ""])) from None
-        log.info("running as @%s (worker %s)", me.username, worker)
-        await set_commands(bot)
+        if bot is not None:
+            try:
+                me = await bot.get_me()
+            except TelegramUnauthorizedError as exc:
+                raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
+            except TelegramNetworkError as exc:
+                raise StartupError(redact(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}",
+                                          [settings.bot_token or ""])) from None
+            log.info("running as @%s (worker %s)", me.username, worker)
+            await set_commands(bot)
+        if zalo is not None:
+            try:
+                await zalo.start(store, app.stopping)
+            except ZaloStartError as exc:
+                raise StartupError(str(exc)) from None
         for name in JOB_HANDLER_MODULES:
             await import_module(name).on_start(core)
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
-        if settings.webhook_url:
+        if bot is None or dp is None:
+            pass
+        elif settings.webhook_url:
             app.web_runner = await _serve_webhook(settings, bot, dp)
         else:
             await bot.delete_webhook(drop_pending_updates=False)
@@ -210,8 +233,10 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
 
 def check_settings(settings: Settings) -> None:
     """The token and the Bot API URL are usable, before anything is touched; else one line saying why."""
+    if not settings.bot_token and not settings.zalo_bot_token:
+        raise StartupError("BOT_TOKEN is not set (nor ZALO_BOT_TOKEN): the bot has no chat platform")
     if not settings.bot_token:
-        raise StartupError("BOT_TOKEN is not set")
+        return
     try:
         validate_token(settings.bot_token)
     except TokenValidationError:

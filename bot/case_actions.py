@@ -22,6 +22,7 @@ from bot import cards
 from bot import status as st
 from bot.agencies import agency_of_chat, chat_of_agency
 from bot.audit import record
+from bot.channels import capabilities
 from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import DeadlineError, ExtensionLimitError, policy_for, stage_due, stage_of
@@ -445,7 +446,9 @@ async def _ask(ctx: _Ctx, question: str) -> Outcome:
         case.status, case.paused_at = st.WAITING_INFO, ctx.now
     case.updated_at = ctx.now
     await ctx.session.flush()
-    text = t("notify.question", case.locale, code=case.code, question=question)
+    by_reply = capabilities(chat[0]).replies
+    text = t("notify.question" if by_reply else "notify.question_by_code", case.locale, code=case.code,
+             question=question)
     await enqueue(
         ctx.session,
         channel=chat[0],

@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline]` (a contract in DESIGN.md)."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | routing-review]`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                           help="date of receipt, YYYY-MM-DD")
     deadline.add_argument("--rules", default=settings.rules_file, help=rules_help)
     deadline.add_argument("--json", action="store_true", help="print the stages as JSON")
+
+    review = sub.add_parser("routing-review", help="cases whose routing officers corrected, with the words")
+    review.add_argument("--since", type=_iso_date, help="only corrections from this date, YYYY-MM-DD")
+    review.add_argument("--json", action="store_true", help="one JSON object a line")
     return parser
 
 
@@ -85,13 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _route(args)
     if command == "deadline":
         return _deadline(args, settings)
+    if command == "routing-review":
+        return _routing_review(args, settings)
     return 2
 
 
 def _run(settings: Settings) -> int:
-    if not settings.bot_token:
-        print("error: BOT_TOKEN is not set; put it in .env or the environment (see .env.example)",
-              file=sys.stderr)
+    if not settings.bot_token and not settings.zalo_bot_token:
+        print("error: BOT_TOKEN is not set (nor ZALO_BOT_TOKEN); put it in .env or the environment "
+              "(see .env.example)", file=sys.stderr)
         return 1
     from bot.app import run
 
@@ -189,4 +195,18 @@ def _deadline(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for s in stages:
             print(s.describe())
+    return 0
+
+
+def _routing_review(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.routing_review import render, review
+
+    found = asyncio.run(review(settings.database_url, args.since))
+    if args.json:
+        for item in found:
+            print(json.dumps(item.to_json(), ensure_ascii=False))
+    else:
+        print(render(found))
     return 0

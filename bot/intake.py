@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import cases
 from bot.cards import stage_name
 from bot.cases import Citizen, Draft, Evidence
+from bot.channels import capabilities
 from bot.core import Core
 from bot.i18n import LOCALES, catalog, fmt_date, pick_locale, t
 from bot.identity_input import clean_text, name_problem, phone_number
@@ -36,6 +38,7 @@ from bot.pin_guard import Verdict, precheck
 from bot.places import by_code, find_in_text, search
 from bot.receipts import normalize_code
 from bot.routing import route
+from bot.textnorm import fold
 from storage.models import Case, ChatUser, DialogState
 
 # ---- events (what the citizen did) -------------------------------------------------------------------
@@ -140,6 +143,37 @@ UNLOCK_TTL = dt.timedelta(minutes=30)  # how long /status lets the citizen add t
 normalize_phone = phone_number  # a valid Vietnamese number as 0xxxxxxxxx, or None
 
 
+def _remember_menu(data: dict[str, Any], replies: list[Reply]) -> None:
+    """On a platform without buttons the options are shown numbered; keep them so that the citizen's
+    answer ("2", or the option's words) can be read as a press of that option."""
+    shown = [r for r in replies if r.options]
+    options = [[o.label, o.value] for row in shown[-1].options for o in row] if shown else []
+    if options:
+        data["menu"] = options
+    else:
+        data.pop("menu", None)
+
+
+MENU_WORDS_MIN_SCORE = 88
+
+
+def _from_menu(data: dict[str, Any], event: Event) -> Event:
+    """A typed number or the words of an option of the last numbered menu, as the press of that option."""
+    menu = data.get("menu")
+    if not isinstance(event, Text) or not menu:
+        return event
+    typed = event.text.strip().rstrip(".)")
+    if typed.isdigit():
+        number = int(typed)
+        return Choice(menu[number - 1][1]) if 1 <= number <= len(menu) else event
+    if len(typed) > 60:
+        return event
+    words = fold(re.sub(r"[^\w\s]", " ", typed)).strip()
+    labels = [fold(re.sub(r"[^\w\s]", " ", label)).strip() for label, _ in menu]
+    best = process.extractOne(words, labels, scorer=fuzz.ratio, score_cutoff=MENU_WORDS_MIN_SCORE)
+    return Choice(menu[best[2]][1]) if best else event
+
+
 @dataclass
 class _Ctx:
     session: AsyncSession
@@ -183,7 +217,11 @@ class Intake:
                 async with self.core.sessions() as session, session.begin():
                     ctx = await self._load(session, sender, language_code)
                     ctx.verdict = verdict
-                    replies = await self._expire_or_dispatch(ctx, event)
+                    menu = not capabilities(channel).buttons
+                    step = _from_menu(ctx.data, event) if menu else event
+                    replies = await self._expire_or_dispatch(ctx, step)
+                    if menu:
+                        _remember_menu(ctx.data, replies)
                     await self._save(ctx)
                     if any(r.durable for r in replies):
                         await self._queue(ctx, replies)
@@ -210,6 +248,24 @@ class Intake:
         if code is None:
             return None
         return await precheck(self.core, cases.reporter_key(self.core, sender), code, pin)
+
+    async def locale_of(self, channel: str, user_id: str) -> str:
+        """The language this person chose (or was given), for messages outside the dialogue."""
+        async with self.core.sessions() as session:
+            user = await session.get(ChatUser, (channel, str(user_id)))
+        return user.locale if user is not None and user.locale else pick_locale(None)
+
+    async def takes(self, channel: str, user_id: str, event: Event) -> bool:
+        """Whether the dialogue would take this event as part of what it is doing (a report or a look-up
+        under way, or a pick from the last numbered menu) rather than as something new; a platform
+        without replies asks this before reading a message as the answer to an officer's question."""
+        async with self.core.sessions() as session:
+            row = await session.get(DialogState, (channel, str(user_id)))
+        if row is None:
+            return False
+        if row.state != IDLE:
+            return True
+        return _from_menu(dict(row.data or {}), event) != event
 
     # ---- persistence ----------------------------------------------------------------------------------
 

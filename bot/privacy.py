@@ -32,6 +32,16 @@ class Privacy:
     def seal(self, identity: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(identity, ensure_ascii=False).encode()).decode()
 
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Files that may identify a reporter (evidence photos) are sealed with the same key."""
+        return self._fernet.encrypt(data)
+
+    def open_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise ValueError("file cannot be decrypted with this ENCRYPTION_KEY") from exc
+
     def open(self, token: str) -> dict[str, Any]:
         try:
             return json.loads(self._fernet.decrypt(token.encode()))

@@ -8,6 +8,7 @@ the reporter replied to, so it lands on the right case even when they have sever
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,10 @@ from bot.deadline_jobs import replan
 from bot.deadlines import resume
 from bot.i18n import t
 from bot.outbox import enqueue_evidence
-from storage.models import Attachment, AuditEvent, Case, OutboxMessage
+from bot.receipts import normalize_code
+from storage.models import Attachment, AuditEvent, Case, OutboxMessage, Reporter
+
+_LEADING_CODE = re.compile(r"^\s*([A-Za-z0-9]{4})[\s\-]?([A-Za-z0-9]{4})\b[\s:,.\-]*")
 
 
 @dataclass(frozen=True)
@@ -120,77 +124,154 @@ async def citizen_answer(
         reporter = await reporter_chat(session, core, case)
         if reporter != (channel, str(chat_id)):
             return None
-        question = (
-            (
-                await session.execute(
-                    select(OutboxMessage).where(
-                        OutboxMessage.channel == channel,
-                        OutboxMessage.chat_id == str(chat_id),
-                        OutboxMessage.message_id == str(replied_to),
-                    )
-                )
+        asker = await _asker(session, case.id, channel, chat_id, replied_to)
+        return await _relay(session, core, case, channel, asker, text, media, now)
+
+
+async def _asker(session: AsyncSession, case_id: int, channel: str, chat_id: str,
+                 replied_to: str | None) -> str | None:
+    """The agency whose question is answered: the replied-to question's, else the latest question's."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.channel == channel, OutboxMessage.chat_id == str(chat_id),
+        OutboxMessage.case_id == case_id)
+    if replied_to is not None:
+        query = query.where(OutboxMessage.message_id == str(replied_to))
+    for row in (await session.execute(query.order_by(OutboxMessage.id.desc()))).scalars():
+        if replied_to is not None or row.payload.get("relay") == "question":
+            return row.agency_id
+    return None
+
+
+async def waiting_for(core: Core, channel: str, user_id: str) -> list[tuple[int, str]]:
+    """(case id, code) of this reporter's cases waiting for their answer, oldest first: on a platform
+    without "reply to this message", the answer is matched to its case by these."""
+    async with core.sessions() as session:
+        rows = (await session.execute(
+            select(Case.id, Case.code).join(Reporter, Reporter.case_id == Case.id)
+            .where(Reporter.reporter_key == core.privacy.key_for(channel, user_id),
+                   Case.status == st.WAITING_INFO)
+            .order_by(Case.id)
+        )).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def unreplied_answer(
+    core: Core,
+    *,
+    channel: str,
+    user_id: str,
+    chat_id: str,
+    text: str,
+    media: list[dict[str, Any]] | None = None,
+    dialogue_busy: bool = False,
+) -> Answered | list[str] | None:
+    """On a platform without "reply to this message": read a message as the answer to an officer's
+    question when the reporter has one waiting. A message that begins with a waiting case's code answers
+    that case; with one case waiting, any message the dialogue is not busy with answers it; with several,
+    the codes are returned so the citizen can be asked which. None: not an answer (the dialogue takes it).
+    """
+    waiting = await waiting_for(core, channel, user_id)
+    if not waiting:
+        return None
+    named = _LEADING_CODE.match(text)
+    code = normalize_code(named.group(1) + named.group(2)) if named else None
+    for case_id, waiting_code in waiting:
+        if code == waiting_code:
+            assert named is not None
+            return await answer_case(core, channel=channel, user_id=user_id, chat_id=chat_id,
+                                     case_id=case_id, text=text[named.end():], media=media)
+    if dialogue_busy or text.startswith("/"):
+        return None
+    if len(waiting) == 1:
+        return await answer_case(core, channel=channel, user_id=user_id, chat_id=chat_id,
+                                 case_id=waiting[0][0], text=text, media=media)
+    return [code for _, code in waiting]
+
+
+async def answer_case(
+    core: Core,
+    *,
+    channel: str,
+    user_id: str,
+    chat_id: str,
+    case_id: int,
+    text: str,
+    media: list[dict[str, Any]] | None = None,
+    now: dt.datetime | None = None,
+) -> Answered | None:
+    """Relay an answer to a case the reporter named (by its code) rather than by replying to the question;
+    None unless the case is theirs and waits for them."""
+    now = now or core.clock.now()
+    async with core.sessions() as session, session.begin():
+        case = await session.get(Case, case_id)
+        if case is None or case.status != st.WAITING_INFO:
+            return None
+        if await reporter_chat(session, core, case) != (channel, str(chat_id)):
+            return None
+        asker = await _asker(session, case.id, channel, chat_id, None)
+        return await _relay(session, core, case, channel, asker, text, media, now)
+
+
+async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, asker: str | None, text: str,
+                 media: list[dict[str, Any]] | None, now: dt.datetime) -> Answered:
+    """Put the answer under the case's card in the lead's (and the asker's) group; resume the clock."""
+    resumed = case.status == st.WAITING_INFO
+    before = {"status": case.status, "due_on": case.due_on.isoformat() if case.due_on else None}
+    if resumed:
+        await _resume_clock(session, core, case, now)
+        await replan(session, core, case, now)
+    for item in media or []:
+        case.attachments.append(
+            Attachment(
+                channel=channel,
+                media=item["media"],
+                file_id=item["file_id"],
+                file_unique_id=item.get("file_unique_id"),
+                added_by="citizen",
             )
-            .scalars()
-            .first()
         )
-        asker = question.agency_id if question else None
-        resumed = case.status == st.WAITING_INFO
-        before = {"status": case.status, "due_on": case.due_on.isoformat() if case.due_on else None}
-        if resumed:
-            await _resume_clock(session, core, case, now)
-            await replan(session, core, case, now)
-        for item in media or []:
-            case.attachments.append(
-                Attachment(
-                    channel=channel,
-                    media=item["media"],
-                    file_id=item["file_id"],
-                    file_unique_id=item.get("file_unique_id"),
-                    added_by="citizen",
-                )
-            )
-        case.updated_at = now
-        await refresh_cards(session, core, case)
-        record(
-            session,
-            "info_received",
-            case_id=case.id,
-            actor_type="citizen",
-            reason=text or None,
-            before=before,
-            after={
-                "status": case.status,
-                "due_on": case.due_on.isoformat() if case.due_on else None,
-                "files": len(media or []),
-            },
-            public=True,
-        )
-        key = uuid.uuid4().hex
-        body = t("officer.relay.answer", "vi", code=case.code, text=text or t("officer.relay.no_text"))
-        targets = [case.lead_agency_id] + ([asker] if asker and asker != case.lead_agency_id else [])
-        for agency_id in targets:
-            if dict(cards.holders(case)).get(agency_id) not in ("lead", "cooperating"):
-                continue
-            await to_group(session, case, agency_id, body, key=f"answer:{key}:{agency_id}")
-            chat = await chat_of_agency(session, agency_id) if media else None
-            if chat is not None:
-                await enqueue_evidence(
-                    session,
-                    channel=chat.channel,
-                    chat_id=chat.chat_id,
-                    files=((m["media"], m["file_id"]) for m in media),
-                    caption=case.code,
-                    key=f"answer-media:{key}:{agency_id}",
-                    case_id=case.id,
-                    agency_id=agency_id,
-                )
-        if resumed:
-            await notify_citizen(
+    case.updated_at = now
+    await refresh_cards(session, core, case)
+    record(
+        session,
+        "info_received",
+        case_id=case.id,
+        actor_type="citizen",
+        reason=text or None,
+        before=before,
+        after={
+            "status": case.status,
+            "due_on": case.due_on.isoformat() if case.due_on else None,
+            "files": len(media or []),
+        },
+        public=True,
+    )
+    key = uuid.uuid4().hex
+    body = t("officer.relay.answer", "vi", code=case.code, text=text or t("officer.relay.no_text"))
+    targets = [case.lead_agency_id] + ([asker] if asker and asker != case.lead_agency_id else [])
+    for agency_id in targets:
+        if dict(cards.holders(case)).get(agency_id) not in ("lead", "cooperating"):
+            continue
+        await to_group(session, case, agency_id, body, key=f"answer:{key}:{agency_id}")
+        chat = await chat_of_agency(session, agency_id) if media else None
+        if chat is not None:
+            await enqueue_evidence(
                 session,
-                core,
-                case,
-                "notify.resumed",
-                "resumed",
-                status=t(f"status.{case.status}", case.locale),
+                channel=chat.channel,
+                chat_id=chat.chat_id,
+                files=((m["media"], m["file_id"]) for m in media),
+                caption=case.code,
+                key=f"answer-media:{key}:{agency_id}",
+                case_id=case.id,
+                agency_id=agency_id,
             )
-        return Answered(code=case.code, resumed=resumed, locale=case.locale)
+    if resumed:
+        await notify_citizen(
+            session,
+            core,
+            case,
+            "notify.resumed",
+            "resumed",
+            status=t(f"status.{case.status}", case.locale),
+        )
+    return Answered(code=case.code, resumed=resumed, locale=case.locale)

@@ -1,38 +1,28 @@
 """Routing: which agency leads a report and which co-operate, by the rules, with the reasons why.
 
-Words are looked up without diacritics and on whole words, so "lo de" finds "lô đề"; but a word written
-with diacritics must agree with the rule's, so "đánh bác sĩ" is not "đánh bạc", and in a text written with
-diacritics a one-word keyword must carry them too ("công ty" is not "tỷ"). Phrases of two or more words
-and at least twelve letters also match with small typos. A rule's `unless_any` phrases hide the words inside
-them ("đổ trộm rác" hides "trộm"). A `#` in a phrase stands for one number: "đòi # triệu" finds
-"đòi 5 triệu"; such phrases match exactly only.
+The rules' words are found in the text by `bot.matching` (chat forms, sums of money, phrases with gaps,
+order-free patterns). The kind, when the citizen did not choose one, weighs all the words that announce a
+kind; a text that speaks of a crime or of corruption is proposed as that kind whatever word it opens with.
+When only a catch-all rule is reached, a classifier trained on labelled messages may propose a specific
+rule (`bot.routing_model`); it never overrides a rule that matched.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rapidfuzz import fuzz
-
-from bot.kinds import KINDS, PETITION
+from bot.kinds import COMPLAINT, CORRUPTION_TIP, CRIME_REPORT, DENUNCIATION, KINDS, PETITION
+from bot.matching import Hit, Lexicon, Normaliser, Pattern, Terms, Text
+from bot.routing_model import NearestExamples, Opinion
 from bot.rules import RoutingRule, Rules, expand
-from bot.textnorm import fold
-
-FUZZY_MIN_LETTERS = 12  # shorter phrases are too easily confused with other words to match loosely
-FUZZY_CUTOFF = 88.0  # rapidfuzz ratio; allows about one wrong letter in ten
-FUZZY_WORD_CUTOFF = 70.0  # a misspelt word must resemble its own: "ruoc" for "ruot", not "dung" for "den"
-ACCENTED_SHARE = 0.3  # share of words with diacritics above which a text is taken as written with them
-_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
-_WORD = re.compile(r"\w+")
-_PHRASE_WORD = re.compile(r"#|\w+")
-NUMBER = "#"
 
 KIND_NAMES_VI = {"complaint": "khiếu nại", "denunciation": "tố cáo", "corruption_tip": "tin báo tham nhũng",
                  "crime_report": "tin báo tội phạm", "petition": "kiến nghị, phản ánh"}
+DECISIVE_KINDS = (CRIME_REPORT, CORRUPTION_TIP)  # a text speaking of these is that kind, whatever its opening
+RULE_EVIDENCE = 1.5  # weight of a specific rule's words in guessing the kind, against 1 a kind word
+KIND_ORDER = (CRIME_REPORT, CORRUPTION_TIP, DENUNCIATION, COMPLAINT, PETITION)  # on a tie, the more specific
 
 
 @dataclass(frozen=True)
@@ -53,157 +43,17 @@ class RoutingDecision:
     field: str | None = None  # the field proposed from the text
     kind_guessed: bool = False
     added: list[AddedAgency] = dataclasses.field(default_factory=list)  # why each extra co-operating agency
+    second_opinion: dict[str, Any] | None = None  # the classifier's proposal, when only a catch-all matched
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _syllable(word: str) -> tuple[str, frozenset[str]]:
-    """A word's letters (with their hats and đ) and its tone marks, wherever the tone is placed."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    letters = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONES))
-    return letters, frozenset(ch for ch in decomposed if ch in _TONES)
-
-
-def _is_marked(word: str) -> bool:
-    return fold(word) != word.lower()
-
-
-@dataclass(frozen=True)
-class _Token:
-    fold: str
-    key: tuple[str, frozenset[str]]
-    marked: bool
-    start: int
-    end: int
-
-
-class _Text:
-    """A message split into words, with the indexes matching needs."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = [
-            _Token(folded, _syllable(m.group()), _is_marked(m.group()), m.start(), m.end())
-            for m in _WORD.finditer(text)
-            if (folded := fold(m.group()))
-        ]
-        self.positions: dict[str, list[int]] = {}
-        for i, token in enumerate(self.tokens):
-            self.positions.setdefault(token.fold, []).append(i)
-        marked = sum(t.marked for t in self.tokens)
-        self.accented = bool(self.tokens) and marked / len(self.tokens) >= ACCENTED_SHARE
-        self._windows: dict[int, dict[str, list[int]]] = {}
-
-    def span(self, start: int, length: int) -> str:
-        return self.text[self.tokens[start].start:self.tokens[start + length - 1].end]
-
-    def windows(self, length: int) -> dict[str, list[int]]:
-        """Start positions of every run of `length` words, by the first letters of those words."""
-        if length not in self._windows:
-            by_initials: dict[str, list[int]] = {}
-            for i in range(len(self.tokens) - length + 1):
-                initials = "".join(t.fold[0] for t in self.tokens[i:i + length])
-                by_initials.setdefault(initials, []).append(i)
-            self._windows[length] = by_initials
-        return self._windows[length]
-
-
-@dataclass(frozen=True)
-class _Phrase:
-    """One word or phrase of the rules, ready to look up in a text."""
-
-    word: str
-    folds: tuple[str, ...]
-    keys: tuple[tuple[str, frozenset[str]], ...]
-    marked: tuple[bool, ...]
-
-    @classmethod
-    def of(cls, word: str) -> _Phrase:
-        parts = [p for p in _PHRASE_WORD.findall(word) if p == NUMBER or fold(p)]
-        folds = tuple(p if p == NUMBER else fold(p) for p in parts)
-        return cls(word, folds, tuple(_syllable(p) for p in parts), tuple(_is_marked(p) for p in parts))
-
-    @property
-    def joined(self) -> str:
-        return " ".join(self.folds)
-
-    def find(self, text: _Text) -> list[int]:
-        """Start positions of the phrase in the text: exact (diacritics permitting), else with typos."""
-        starts = range(len(text.tokens)) if self.folds[0] == NUMBER else text.positions.get(self.folds[0], [])
-        found = [i for i in starts if self._exact_at(text, i)]
-        if found or len(self.folds) < 2 or len(self.joined) < FUZZY_MIN_LETTERS or NUMBER in self.folds:
-            return found
-        initials = "".join(f[0] for f in self.folds)
-        return [i for i in text.windows(len(self.folds)).get(initials, []) if self._near_at(text, i)]
-
-    def _exact_at(self, text: _Text, start: int) -> bool:
-        window = text.tokens[start:start + len(self.folds)]
-        if len(window) != len(self.folds) or not self._marks_agree(window):
-            return False
-        pairs = zip(window, self.folds, strict=True)
-        if any(f != t.fold and not (f == NUMBER and t.fold.isdigit()) for t, f in pairs):
-            return False
-        return len(window) > 1 or not (text.accented and self.marked[0] and not window[0].marked)
-
-    def _near_at(self, text: _Text, start: int) -> bool:
-        """A typo: few words differ, the others agree (marks included), and the letters are close."""
-        window = text.tokens[start:start + len(self.folds)]
-        differing = [(t.fold, f) for t, f in zip(window, self.folds, strict=True) if t.fold != f]
-        if len(differing) > max(1, len(self.folds) // 3) or not self._marks_agree(window):
-            return False
-        if any(fuzz.ratio(got, want) < FUZZY_WORD_CUTOFF for got, want in differing):
-            return False
-        return bool(fuzz.ratio(self.joined, " ".join(t.fold for t in window), score_cutoff=FUZZY_CUTOFF))
-
-    def _marks_agree(self, window: list[_Token]) -> bool:
-        """Words spelled the same without diacritics must not carry different ones (bác sĩ is not bạc)."""
-        pairs = zip(window, self.folds, self.keys, self.marked, strict=True)
-        return all(t.key == key for t, f, key, marked in pairs if marked and t.marked and t.fold == f)
-
-
-@dataclass(frozen=True)
-class _Hit:
-    start: int
-    length: int
-    words: str
-
-
-class _Terms:
-    """A list of words (vocabulary expanded) with the phrases that hide them."""
-
-    def __init__(self, rules: Rules, words: list[str], unless: list[str]) -> None:
-        self.phrases = [_Phrase.of(w) for w in dict.fromkeys(expand(rules.vocabulary, words)) if fold(w)]
-        self.unless = [_Phrase.of(w) for w in dict.fromkeys(expand(rules.vocabulary, unless)) if fold(w)]
-
-    def hits(self, text: _Text) -> list[_Hit]:
-        """The words of the text that match, in text order, leaving out those inside an unless phrase."""
-        hidden = {i + k for p in self.unless for i in p.find(text) for k in range(len(p.folds))}
-        found: dict[int, _Hit] = {}
-        for phrase in self.phrases:
-            for i in phrase.find(text):
-                if hidden.isdisjoint(range(i, i + len(phrase.folds))):
-                    hit = _Hit(i, len(phrase.folds), text.span(i, len(phrase.folds)))
-                    if i not in found or found[i].length < hit.length:
-                        found[i] = hit
-        return _drop_nested(sorted(found.values(), key=lambda h: h.start))
-
-
-def _drop_nested(hits: list[_Hit]) -> list[_Hit]:
-    """Hits without those lying inside a longer hit ("rút ruột" inside "rút ruột công trình")."""
-    kept: list[_Hit] = []
-    for hit in hits:
-        if kept and hit.start + hit.length <= kept[-1].start + kept[-1].length:
-            continue
-        kept.append(hit)
-    return kept
-
-
 @dataclass(frozen=True)
 class _CompiledRule:
     rule: RoutingRule
-    when: _Terms
-    adds: list[tuple[str, str, _Terms]]  # agency, reason (vi), words
+    when: Terms
+    adds: list[tuple[str, str, Terms]]  # agency, reason (vi), words
 
 
 class _Compiled:
@@ -211,14 +61,28 @@ class _Compiled:
 
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
+        table = rules.normalise
+        self.normaliser = Normaliser(table.words, table.unit_table(), table.amount_words)
+        self.lexicon = Lexicon()
+        self.patterns = {
+            name: Pattern(name, [self.lexicon.words(expand(rules.vocabulary, g)) for g in p.groups()],
+                          p.within)
+            for name, p in rules.patterns.items()
+        }
         self.routing = [
-            _CompiledRule(r, _Terms(rules, r.when_any, r.unless_any),
-                          [(a.agency, a.reason.vi, _Terms(rules, a.when_any, r.unless_any)) for a in r.add])
+            _CompiledRule(r, self.terms(r.when_any, r.unless_any),
+                          [(a.agency, a.reason.vi, self.terms(a.when_any, r.unless_any)) for a in r.add])
             for r in rules.routing
         ]
-        self.fields = [(f.id, frozenset(f.agencies), _Terms(rules, f.keywords, f.unless_any))
+        self.fields = [(f.id, frozenset(f.agencies), self.terms(f.keywords, f.unless_any))
                        for f in rules.fields]
-        self.kinds = [(k, _Terms(rules, words, [])) for k, words in rules.kind_words.items()]
+        self.kinds = [(k, self.terms(words, [])) for k, words in rules.kind_words.items()]
+        self.model = NearestExamples(rules.examples, self.normaliser) if rules.second_opinion else None
+
+    def terms(self, words: list[str], unless: list[str]) -> Terms:
+        patterns = [self.patterns[w[1:]] for w in words if w.startswith("@") and w[1:] in self.patterns]
+        return Terms(self.lexicon, expand(self.rules.vocabulary, words), patterns,
+                     expand(self.rules.vocabulary, unless))
 
 
 _CACHE: dict[int, _Compiled] = {}
@@ -231,37 +95,89 @@ def _compiled(rules: Rules) -> _Compiled:
     return compiled
 
 
+class _Matches:
+    """Each rule's hits in one text, looked up once."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+        self._hits: dict[str, list[Hit]] = {}
+
+    def of(self, item: _CompiledRule) -> list[Hit]:
+        if item.rule.id not in self._hits:
+            self._hits[item.rule.id] = item.when.hits(self.text) if item.rule.when_any else []
+        return self._hits[item.rule.id]
+
+
 def route(rules: Rules, text: str, kind: str | None = None) -> RoutingDecision:
-    """The routing decision for a text; first matching rule wins."""
+    """The routing decision for a text; first matching rule wins, a catch-all may take a second opinion."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    compiled, words = _compiled(rules), _Text(text)
+    compiled = _compiled(rules)
+    matches = _Matches(Text(text, compiled.normaliser))
     guessed = kind is None
     if kind is None:
-        kind = _guess_kind(compiled, words)
+        kind = _guess_kind(compiled, matches)
     for item in compiled.routing:
-        if kind not in item.rule.kinds:
+        if kind not in item.rule.kinds or (item.rule.when_any and not matches.of(item)):
             continue
-        hits = item.when.hits(words) if item.rule.when_any else []
-        if item.rule.when_any and not hits:
-            continue
-        return _decide(rules, compiled, words, item, kind, guessed, hits)
+        if not item.rule.when_any and compiled.model is not None:
+            return _catch_all(rules, compiled, matches.text, item, kind, guessed)
+        return _decide(rules, compiled, matches.text, item, kind, guessed, matches.of(item))
     raise LookupError(f"no rule covers kind {kind!r}")  # load_rules refuses such files
 
 
-def _guess_kind(compiled: _Compiled, text: _Text) -> str:
-    """The kind the text announces ("khiếu nại", "tố cáo"...), else the kind of the first rule it matches."""
-    announced = [(hits[0].start, kind) for kind, terms in compiled.kinds if (hits := terms.hits(text))]
-    if announced:
-        return min(announced)[1]
-    for item in compiled.routing:
-        if item.rule.when_any and item.when.hits(text):
-            return item.rule.guess_kind or item.rule.kinds[0]
-    return PETITION
+def _guess_kind(compiled: _Compiled, matches: _Matches) -> str:
+    """The kind with the most evidence: words announcing a kind, and the first specific rule that matches."""
+    first = next((item for item in compiled.routing if item.rule.when_any and matches.of(item)), None)
+    ruled = (first.rule.guess_kind or first.rule.kinds[0]) if first else None
+    if ruled in DECISIVE_KINDS:
+        return ruled
+    scores = {kind: float(len({h.words.lower() for h in terms.hits(matches.text)}))
+              for kind, terms in compiled.kinds}
+    if ruled is not None:
+        scores[ruled] = scores.get(ruled, 0.0) + RULE_EVIDENCE
+    best = max(KIND_ORDER, key=lambda k: (scores.get(k, 0.0), -KIND_ORDER.index(k)))
+    return best if scores.get(best, 0.0) > 0 else PETITION
 
 
-def _decide(rules: Rules, compiled: _Compiled, text: _Text, item: _CompiledRule, kind: str, guessed: bool,
-            hits: list[_Hit]) -> RoutingDecision:
+def _catch_all(rules: Rules, compiled: _Compiled, text: Text, item: _CompiledRule, kind: str,
+               guessed: bool) -> RoutingDecision:
+    """The catch-all's decision, or the rule the classifier proposes when it is confident enough."""
+    assert compiled.model is not None and rules.second_opinion is not None
+    opinion = compiled.model.opinion(text)
+    proposed = _proposed(compiled, opinion, kind, guessed, rules.second_opinion.min_confidence)
+    if proposed is None:
+        decision = _decide(rules, compiled, text, item, kind, guessed, [])
+        return dataclasses.replace(decision, second_opinion=opinion.to_json(False) if opinion else None)
+    new_kind = kind if kind in proposed.rule.kinds else (proposed.rule.guess_kind or proposed.rule.kinds[0])
+    decision = _decide(rules, compiled, text, proposed, new_kind, guessed, [])
+    assert opinion is not None
+    lead = rules.agency(proposed.rule.lead).name.vi
+    nearest = "; ".join(f"\"{_short(e.text)}\"" for e in opinion.nearest[:2])
+    explanation = (f"Không khớp quy tắc riêng nào; mô hình học từ các tin đã phân loại đề xuất quy tắc "
+                   f"\"{proposed.rule.title.vi}\" ({proposed.rule.id}), độ tin cậy {opinion.confidence:.0%}, "
+                   f"gần nhất với: {nearest}: {lead} chủ trì")
+    if decision.cooperating:
+        explanation += ", phối hợp " + ", ".join(rules.agency(a).name.vi for a in decision.cooperating)
+    return dataclasses.replace(decision, explanation=explanation + ".", second_opinion=opinion.to_json(True))
+
+
+def _proposed(compiled: _Compiled, opinion: Opinion | None, kind: str, guessed: bool,
+              min_confidence: float) -> _CompiledRule | None:
+    if opinion is None or opinion.confidence < min_confidence:
+        return None
+    item = next((i for i in compiled.routing if i.rule.id == opinion.rule), None)
+    if item is None or (kind not in item.rule.kinds and not guessed):
+        return None
+    return item
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _decide(rules: Rules, compiled: _Compiled, text: Text, item: _CompiledRule, kind: str, guessed: bool,
+            hits: list[Hit]) -> RoutingDecision:
     rule = item.rule
     cooperating = [a for a in rule.cooperating if a != rule.lead]
     added: list[AddedAgency] = []
@@ -279,7 +195,7 @@ def _decide(rules: Rules, compiled: _Compiled, text: _Text, item: _CompiledRule,
     )
 
 
-def _field(compiled: _Compiled, text: _Text, lead: str) -> str | None:
+def _field(compiled: _Compiled, text: Text, lead: str) -> str | None:
     """The field with the most keywords in the text; on a tie, one the lead agency is competent in."""
     best, best_score = None, (0, False)
     for field_id, agencies, terms in compiled.fields:

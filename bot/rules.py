@@ -11,13 +11,14 @@ are valid and two deadline policies never apply to one kind on the same day.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import yaml
 from dateutil.rrule import rrulestr
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from bot.kinds import KINDS
 from bot.rules_yaml import YamlProblem, check_size, parse
@@ -129,6 +130,43 @@ class MeetingSchedule(_Strict):
     remind_days_before: list[int] = Field(default_factory=lambda: [7, 1])
 
 
+class MoneyUnit(_Strict):
+    """A unit of money after a number ("5 triệu"), with the other ways people write it ("5tr", "5 củ")."""
+
+    unit: str
+    value: float = Field(gt=0)  # in đồng
+    also: list[str] = Field(default_factory=list)
+
+
+class Normalise(_Strict):
+    """Chat forms read as what they stand for before matching (whole words, compared without diacritics)."""
+
+    words: dict[str, str] = Field(default_factory=dict)  # "cb": "cán bộ"
+    units: list[MoneyUnit] = Field(default_factory=list)
+    amount_words: dict[str, float] = Field(default_factory=dict)  # "hàng tỷ": 1000000000
+
+    def unit_table(self) -> dict[str, tuple[str, float]]:
+        """Every way of writing a unit -> (the unit, its value)."""
+        return {alias: (u.unit, u.value) for u in self.units for alias in (u.unit, *u.also)}
+
+
+class PatternSpec(_Strict):
+    """Groups of words that must all occur within `within` words of each other, in any order."""
+
+    near: list[str | list[str]]
+    within: int = Field(default=6, gt=0)
+
+    def groups(self) -> list[list[str]]:
+        return [[g] if isinstance(g, str) else g for g in self.near]
+
+
+class SecondOpinion(_Strict):
+    """A classifier trained on labelled messages, asked only when the rules reach a catch-all."""
+
+    examples: str  # JSON lines {"text", "rule"}, relative to the rules file
+    min_confidence: float = Field(default=0.5, gt=0, le=1)
+
+
 class Province(_Strict):
     id: str
     name: Text
@@ -138,11 +176,19 @@ class Rules(_Strict):
     province: Province
     agencies: list[AgencySpec]
     fields: list[FieldSpec] = Field(default_factory=list)
+    normalise: Normalise = Field(default_factory=Normalise)
     vocabulary: dict[str, list[str]] = Field(default_factory=dict)
+    patterns: dict[str, PatternSpec] = Field(default_factory=dict)  # used as @name, like vocabulary
     kind_words: dict[str, list[str]] = Field(default_factory=dict)  # kind -> words that announce it
     routing: list[RoutingRule]
     deadlines: list[DeadlinePolicy] = Field(default_factory=list)
     meetings: list[MeetingSchedule] = Field(default_factory=list)
+    second_opinion: SecondOpinion | None = None
+    _examples: list[tuple[str, str]] = PrivateAttr(default_factory=list)  # (text, rule id), read at load
+
+    @property
+    def examples(self) -> list[tuple[str, str]]:
+        return self._examples
 
     def agency(self, agency_id: str) -> AgencySpec:
         for agency in self.agencies:
@@ -166,7 +212,7 @@ class RulesError(Exception):
 
 
 def expand(vocabulary: dict[str, list[str]], words: list[str]) -> list[str]:
-    """The words of a list with each `@name` replaced by that vocabulary list (unknown names dropped)."""
+    """The words of a list with each `@name` replaced by its vocabulary list (patterns, unknowns dropped)."""
     out: list[str] = []
     for word in words:
         out.extend(vocabulary.get(word[1:], []) if word.startswith("@") else [word])
@@ -201,9 +247,41 @@ def load_rules(path: str | Path) -> Rules:
         raise RulesError(problems) from None
     located = sorted(((locate(loc), message) for loc, message in check(rules)), key=lambda lm: lm[0])
     problems += [f"{path}:{line}: {message}" for line, message in located]
+    if rules.second_opinion is not None:
+        where = f"{path}:{locate(('second_opinion', 'examples'))}"
+        problems += _read_examples(rules, path.parent / rules.second_opinion.examples, where)
     if problems:
         raise RulesError(problems)
     return rules
+
+
+def _read_examples(rules: Rules, path: Path, where: str) -> list[str]:
+    """Load the second opinion's labelled messages into `rules`; the problems as FILE:LINE lines."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return [f"{where}: cannot read the examples file {path}"]
+    known = {r.id for r in rules.routing}
+    problems: list[str] = []
+    examples: list[tuple[str, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            text, rule = item["text"], item["rule"]
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"{path}:{number}: expected a JSON object with 'text' and 'rule'")
+            continue
+        if not isinstance(text, str) or rule not in known:
+            problems.append(f"{path}:{number}: unknown rule {rule!r}" if isinstance(text, str)
+                            else f"{path}:{number}: 'text' must be a string")
+            continue
+        examples.append((text, rule))
+    if not examples and not problems:
+        problems.append(f"{where}: the examples file {path} holds no examples")
+    rules._examples = examples
+    return problems
 
 
 class _Locator:
@@ -248,6 +326,8 @@ def check(rules: Rules) -> list[Problem]:
         *_unknown_agencies(rules),
         *_unknown_kinds(rules),
         *_vocabulary_problems(rules),
+        *_normalise_problems(rules),
+        *_pattern_problems(rules),
         *_field_problems(rules),
         *_shadowed_rules(rules),
         *_uncovered_kinds(rules),
@@ -338,20 +418,84 @@ def _word_lists(rules: Rules) -> list[tuple[tuple[str | int, ...], list[str]]]:
 
 
 def _vocabulary_problems(rules: Rules) -> list[Problem]:
+    from bot.matching import phrase_elements
+
     found: list[Problem] = []
     for loc, words in _word_lists(rules):
         for j, word in enumerate(words):
-            if word.startswith("@") and (loc[0] == "vocabulary" or word[1:] not in rules.vocabulary):
-                why = "lists cannot refer to other lists" if loc[0] == "vocabulary" else "unknown"
-                found.append(((*loc, j), f"{why} vocabulary reference '{word}'"))
-            elif not fold(word.lstrip("@")):
+            if word.startswith("@"):
+                name = word[1:]
+                if loc[0] == "vocabulary":
+                    found.append(((*loc, j), f"lists cannot refer to other lists: '{word}'"))
+                elif name in rules.patterns and (loc[-1] == "unless_any" or loc[0] == "kind_words"):
+                    found.append(((*loc, j), f"pattern '{word}' cannot be used here, only plain words"))
+                elif name not in rules.vocabulary and name not in rules.patterns:
+                    found.append(((*loc, j), f"unknown vocabulary reference '{word}'"))
+                continue
+            if not fold(word):
                 found.append(((*loc, j), "empty word"))
+                continue
+            try:
+                phrase_elements(word)
+            except ValueError as exc:
+                found.append(((*loc, j), f"'{word}': {exc}"))
     found += [(("vocabulary", name), f"vocabulary '{name}' is empty")
               for name, words in rules.vocabulary.items() if not words]
     for i, rule in enumerate(rules.routing):
         found += [(("routing", i, "add", j, "when_any"),
                    f"rule '{rule.id}': added agency '{a.agency}' has no words")
                   for j, a in enumerate(rule.add) if not a.when_any]
+    return found
+
+
+def _normalise_problems(rules: Rules) -> list[Problem]:
+    """Chat forms and units are single words; a way of writing means one thing only."""
+    found: list[Problem] = []
+    table = rules.normalise
+    for key, value in table.words.items():
+        if len(fold(key).split()) != 1:
+            found.append((("normalise", "words", key), f"chat form '{key}' must be one word"))
+        if not fold(value):
+            found.append((("normalise", "words", key), f"chat form '{key}' stands for nothing"))
+    seen: dict[str, str] = {}
+    for i, unit in enumerate(table.units):
+        for alias in (unit.unit, *unit.also):
+            folded = fold(alias)
+            if len(folded.split()) != 1 or not folded.isalpha():
+                found.append((("normalise", "units", i), f"unit '{alias}' must be one word of letters"))
+            elif folded in seen and seen[folded] != unit.unit:
+                found.append((("normalise", "units", i),
+                              f"'{alias}' is given for both '{seen[folded]}' and '{unit.unit}'"))
+            seen.setdefault(folded, unit.unit)
+    for key, value in table.amount_words.items():
+        if value <= 0 or not fold(key):
+            found.append((("normalise", "amount_words", key), f"amount word '{key}' needs a positive value"))
+    return found
+
+
+def _pattern_problems(rules: Rules) -> list[Problem]:
+    from bot.matching import phrase_elements
+
+    found: list[Problem] = []
+    for name, pattern in rules.patterns.items():
+        where: tuple[str | int, ...] = ("patterns", name, "near")
+        if name in rules.vocabulary:
+            found.append((("patterns", name), f"'{name}' is both a vocabulary list and a pattern"))
+        if len(pattern.near) < 2:
+            found.append((where, f"pattern '{name}' needs at least two groups of words in `near`"))
+        for j, group in enumerate(pattern.groups()):
+            if not group:
+                found.append(((*where, j), f"pattern '{name}': empty group"))
+            for word in group:
+                if word.startswith("@"):
+                    if word[1:] not in rules.vocabulary:
+                        found.append(((*where, j), f"pattern '{name}': unknown vocabulary '{word}'"))
+                    continue
+                try:
+                    if not phrase_elements(word):
+                        found.append(((*where, j), f"pattern '{name}': empty word"))
+                except ValueError as exc:
+                    found.append(((*where, j), f"pattern '{name}': '{word}': {exc}"))
     return found
 
 
@@ -393,9 +537,10 @@ def _shadow(rules: Rules, earlier: RoutingRule, later: RoutingRule) -> str | Non
     later_unless = {word_key(w) for w in expand(rules.vocabulary, later.unless_any)}
     if not later_words or not earlier_unless <= later_unless:
         return None
+    patterns = any(w.startswith("@") and w[1:] in rules.patterns for w in later.when_any)
     dead = sorted(later_words & earlier_words)
     if dead and len(shared) == len(later.kinds):
-        if later_words <= earlier_words:
+        if later_words <= earlier_words and not patterns:
             return "can never fire (same or fewer words and kinds)"
         return f"never fires on {', '.join(repr(w) for w in dead)}"
     return None

@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
     webhook_secret: str | None = None
+    # Zalo (citizens only; agencies stay on Telegram). Zalo runs when its token is set.
+    zalo_bot_token: str | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_url: str | None = None  # unset: long polling
+    zalo_webhook_secret: str | None = None
+    zalo_webhook_port: int = 8081
+    # Where evidence received as bytes is kept, encrypted (default: files/ beside the database).
+    files_dir: str | None = None
     # Deliver the outbox from this instance. With several instances, one sender keeps the whole bot
     # under Telegram's rate limits (the limits are counted per process).
     outbox_sender: bool = True

@@ -59,13 +59,14 @@ async def make_case(
     locale: str = "vi",
     files: int = 1,
     duplicate_of_id: int | None = None,
+    channel: str = "telegram",
 ) -> Case:
     """A routed case as intake leaves it, with its cards already delivered to the groups."""
     async with core.sessions() as session, session.begin():
         case = Case(
             code=code,
             pin_hash="x",
-            channel="telegram",
+            channel=channel,
             kind=kind,
             field="dat-dai",
             area="22",
@@ -85,11 +86,11 @@ async def make_case(
         for agency_id in cooperating:
             case.agencies.append(CaseAgency(agency_id=agency_id, role="cooperating", reason="routing"))
         for n in range(files):
-            case.attachments.append(Attachment(channel="telegram", media="photo", file_id=f"photo-{n}"))
+            case.attachments.append(Attachment(channel=channel, media="photo", file_id=f"photo-{n}"))
         session.add(case)
         await session.flush()
         identity: dict[str, Any] = {
-            "channel": "telegram",
+            "channel": channel,
             "user_id": chat_id,
             "chat_id": chat_id,
             "name": None,
@@ -101,8 +102,8 @@ async def make_case(
         session.add(
             Reporter(
                 case_id=case.id,
-                reporter_key=f"k{chat_id}",
-                channel="telegram",
+                reporter_key=core.privacy.key_for(channel, chat_id),
+                channel=channel,
                 named=named,
                 identity=core.privacy.seal(identity),
             )

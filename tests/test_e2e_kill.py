@@ -63,7 +63,7 @@ async def test_killed_between_change_and_delivery_loses_nothing_and_sends_once(
     key = Fernet.generate_key().decode()
     first = bot_process(server, tmp_path, key)
     try:
-        await server.wait_for("getUpdates", timeout=T)
+        await server.wait_for("getUpdates", timeout=3 * T)  # start-up includes the migrations
         server.push_update(tg.group_message(GROUP, ADMIN, "/bind noi-chinh", title="Ban Nội chính"))
         await said_to(server, GROUP, "noi-chinh")
         # From now on Telegram refuses everything for the group: the card cannot be delivered.
@@ -91,7 +91,7 @@ async def test_killed_between_change_and_delivery_loses_nothing_and_sends_once(
     second = bot_process(server, tmp_path, key)
     try:
         card = await server.wait_for(
-            "sendMessage", lambda r: code in r.params.get("text", "") and r.ok, chat_id=GROUP, timeout=T
+            "sendMessage", lambda r: code in r.params.get("text", "") and r.ok, chat_id=GROUP, timeout=3 * T
         )
         assert "Ban Nội chính" in card.params["text"]
         await asyncio.sleep(2.0)  # time for any wrong second delivery to show up

@@ -212,10 +212,10 @@ def test_decision_as_json(rules: Rules) -> None:
 def test_amounts_of_money_read_as_demands_and_signs_of_crime(rules: Rules) -> None:
     demand = route(rules, "can bo dia chinh xa doi 5 trieu moi ky giay to cap so do")
     assert (demand.rule, demand.lead) == ("tham-nhung", "noi-chinh")
-    assert "doi 5 trieu" in demand.matched
+    assert any("doi 5 trieu" in words for words in demand.matched)
     bribe = route(rules, "Cán bộ thuế nhận lót tay 80 triệu để bỏ qua sai phạm")
     assert "cong-an" in bribe.cooperating
-    assert any(a.agency == "cong-an" and "80 triệu" in a.matched for a in bribe.added)
+    assert any(a.agency == "cong-an" and any("80 triệu" in w for w in a.matched) for a in bribe.added)
     small = route(rules, "Cán bộ một cửa đòi 500 nghìn mới nhận hồ sơ")
     assert small.rule == "tham-nhung" and "cong-an" not in small.cooperating
     aid = route(rules, "Đề nghị xã hỗ trợ 5 triệu cho các hộ nghèo bị sập nhà")

@@ -23,6 +23,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.types import (
+    BufferedInputFile,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -34,6 +35,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.filestore import FileMissing, FileStore, store_key
 from bot.sender import Delivery, DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ CARD_GONE = ("message to edit not found", "message can't be edited", "message_id
 ALBUM = {"photo": InputMediaPhoto, "video": InputMediaVideo, "document": InputMediaDocument,
          "audio": InputMediaAudio}
 # Which kinds may share one album: photos with videos; documents only together; audio only together.
+EXTENSIONS = {"photo": "jpg", "video": "mp4", "voice": "ogg", "audio": "mp3", "document": "bin"}
 ALBUM_FAMILY = {"photo": "visual", "video": "visual", "document": "document", "audio": "audio"}
 
 
@@ -79,8 +82,17 @@ def _reply(payload: dict[str, Any]) -> ReplyParameters | None:
 class TelegramTransport:
     """Delivers outbox rows with an aiogram Bot."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, store: FileStore | None = None) -> None:
         self.bot = bot
+        self.store = store
+
+    async def _file(self, file_id: str, media: str) -> str | BufferedInputFile:
+        """A Telegram file id as it is; a file the bot stores (received on another platform) as bytes."""
+        key = store_key(file_id)
+        if key is None or self.store is None:
+            return file_id
+        data = await self.store.get(key)
+        return BufferedInputFile(data, filename=f"{key}.{EXTENSIONS.get(media, 'bin')}")
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         render: dict[str, Callable[[Delivery], Awaitable[DeliveryResult]]] = {
@@ -93,6 +105,8 @@ class TelegramTransport:
             return await action(delivery)
         except TelegramAPIError as exc:
             return classify(exc)
+        except FileMissing as exc:
+            return DeliveryResult.permanent(str(exc))
 
     async def _text(self, delivery: Delivery) -> DeliveryResult:
         message = await self._send_text(delivery)
@@ -139,14 +153,16 @@ class TelegramTransport:
             if len(chunk) == 1:
                 ids.append((await self._single(delivery.chat_id, chunk[0], delivery.payload)).message_id)
                 continue
-            media = [ALBUM[i["media"]](media=i["file_id"], caption=i.get("caption")) for i in chunk]
+            media = [ALBUM[i["media"]](media=await self._file(i["file_id"], i["media"]),
+                                       caption=i.get("caption")) for i in chunk]
             sent = await self.bot.send_media_group(chat_id=delivery.chat_id, media=media,  # type: ignore[arg-type]
                                                    reply_parameters=_reply(delivery.payload))
             ids.extend(m.message_id for m in sent)
         return DeliveryResult.ok(ids[0], message_ids=[str(i) for i in ids])
 
     async def _single(self, chat_id: str, item: dict[str, Any], payload: dict[str, Any]) -> Message:
-        kind, file_id, caption = item.get("media", "document"), item["file_id"], item.get("caption")
+        kind, caption = item.get("media", "document"), item.get("caption")
+        file_id = await self._file(item["file_id"], kind)
         common: dict[str, Any] = {"chat_id": chat_id, "caption": caption, "reply_parameters": _reply(payload)}
         if kind == "photo":
             return await self.bot.send_photo(photo=file_id, **common)

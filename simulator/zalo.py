@@ -1,0 +1,222 @@
+"""A local Zalo-Bot-Platform-compatible HTTP server for tests and the demo, as strict as the platform.
+
+It answers `/bot{token}/{method}` with `{"ok", "result"}` or `{"ok": false, "error_code", "description"}`,
+hands out ONE update per `getUpdates` (no `update_id`) and answers 408 when the long poll times out, refuses
+`getUpdates` while a webhook is set, refuses texts over 2,000 characters, records every request, serves
+the photos citizens "send" for download, and injects faults (429, 5xx, 403) on demand.
+
+    async with FakeZaloAPI() as zalo:
+        zalo.push_text("user-1", "xin chào")
+        request = await zalo.wait_for("sendMessage", chat_id="user-1")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+MAX_TEXT = 2000
+TOKEN = "zalo-bot:TEST"
+
+
+@dataclass
+class Request:
+    method: str
+    params: dict[str, Any]
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    @property
+    def chat_id(self) -> str | None:
+        value = self.params.get("chat_id")
+        return None if value is None else str(value)
+
+
+class FakeZaloAPI:
+    def __init__(self, *, token: str = TOKEN) -> None:
+        self.token = token
+        self.requests: list[Request] = []
+        self.webhook: dict[str, Any] | None = None
+        self.files: dict[str, bytes] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._faults: list[tuple[str, int, str, int]] = []  # method, status, description, times left
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> FakeZaloAPI:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/files/{name}", self._file)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeZaloAPI:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # what citizens do -----------------------------------------------------------------------------------
+    def _message(self, user_id: str, **fields: Any) -> dict[str, Any]:
+        return {"from": {"id": user_id, "display_name": "Citizen", "is_bot": False},
+                "chat": {"id": user_id, "chat_type": "PRIVATE"},
+                "message_id": f"m{next(self._ids)}", "date": int(time.time() * 1000), **fields}
+
+    def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        self._updates.append(update)
+        asyncio.get_running_loop().create_task(self._notify())
+        return update
+
+    def push_text(self, user_id: str, text: str) -> dict[str, Any]:
+        message = self._message(user_id, text=text)
+        return self.push({"event_name": "message.text.received", "message": message})
+
+    def push_photo(self, user_id: str, data: bytes, caption: str | None = None) -> dict[str, Any]:
+        name = f"photo-{next(self._ids)}.jpg"
+        self.files[name] = data
+        fields: dict[str, Any] = {"photo": f"{self.url}/files/{name}"}
+        if caption:
+            fields["caption"] = caption
+        message = self._message(user_id, **fields)
+        return self.push({"event_name": "message.image.received", "message": message})
+
+    def push_sticker(self, user_id: str) -> dict[str, Any]:
+        return self.push({"event_name": "message.sticker.received",
+                          "message": self._message(user_id, sticker="s1")})
+
+    def fail_next(self, method: str, status: int = 500, description: str = "Internal error",
+                  times: int = 1) -> None:
+        self._faults.append((method, status, description, times))
+
+    # what tests read ------------------------------------------------------------------------------------
+    def calls(self, method: str | None = None, *, chat_id: str | None = None,
+              ok: bool | None = None) -> list[Request]:
+        return [r for r in self.requests
+                if (method is None or r.method == method) and (chat_id is None or r.chat_id == str(chat_id))
+                and (ok is None or r.ok == ok)]
+
+    def texts(self, chat_id: str) -> list[str]:
+        return [r.params.get("text", "") for r in self.calls("sendMessage", chat_id=chat_id, ok=True)]
+
+    async def wait_for(self, method: str | None = None, predicate: Callable[[Request], bool] | None = None,
+                       *, chat_id: str | None = None, count: int = 1,
+                       timeout: float = 10.0) -> Request:  # noqa: ASYNC109
+        def matching() -> list[Request]:
+            found = self.calls(method, chat_id=chat_id, ok=True)
+            return [r for r in found if predicate is None or predicate(r)]
+
+        async def _wait() -> Request:
+            async with self._changed:
+                while len(found := matching()) < count:
+                    await self._changed.wait()
+                return found[count - 1]
+
+        try:
+            return await asyncio.wait_for(_wait(), timeout)
+        except TimeoutError:
+            seen = ", ".join(r.method for r in self.requests[-10:])
+            raise TimeoutError(f"no {method or 'request'} within {timeout}s; last seen: {seen}") from None
+
+    # the API ----------------------------------------------------------------------------------------------
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _file(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["name"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/jpeg")
+
+    def _fault(self, method: str) -> tuple[int, str] | None:
+        for i, (name, status, description, times) in enumerate(self._faults):
+            if name == method:
+                if times <= 1:
+                    del self._faults[i]
+                else:
+                    self._faults[i] = (name, status, description, times - 1)
+                return status, description
+        return None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            params = await request.json() if request.can_read_body else {}
+        except ValueError:
+            params = {}
+        params = params if isinstance(params, dict) else {}
+        if request.match_info["token"] != self.token:
+            return await self._answer(method, params, 401, error="Unauthorized")
+        fault = self._fault(method)
+        if fault is not None:
+            return await self._answer(method, params, fault[0], error=fault[1])
+        if method == "getUpdates":
+            if self.webhook is not None:
+                refused = "Webhook is active; polling is disabled"
+                return await self._answer(method, params, 400, error=refused)
+            return await self._poll(method, params)
+        if method == "getMe":
+            me = {"id": "bot1", "account_name": "bot.test", "account_type": "BASIC", "can_join_groups": False}
+            return await self._answer(method, params, result=me)
+        if method == "setWebhook":
+            self.webhook = {"url": params.get("url"), "secret_token": params.get("secret_token")}
+            return await self._answer(method, params, result={"url": params.get("url")})
+        if method == "deleteWebhook":
+            self.webhook = None
+            return await self._answer(method, params, result={"url": ""})
+        if method in ("sendMessage", "sendPhoto"):
+            if not params.get("chat_id"):
+                return await self._answer(method, params, 400, error="chat_id is required")
+            text = params.get("text") if method == "sendMessage" else params.get("caption") or ""
+            if method == "sendMessage" and not text:
+                return await self._answer(method, params, 400, error="text is required")
+            if len(text) > MAX_TEXT:
+                return await self._answer(method, params, 400, error=f"Text exceeds {MAX_TEXT} characters")
+            return await self._answer(method, params, result={"message_id": f"s{next(self._ids)}",
+                                                              "date": int(time.time() * 1000)})
+        return await self._answer(method, params, 404, error=f"Method {method} not found")
+
+    async def _poll(self, method: str, params: dict[str, Any]) -> web.Response:
+        try:
+            wait = min(float(params.get("timeout") or 0), 30.0)
+        except ValueError:
+            wait = 0.0
+        deadline = time.monotonic() + wait
+        async with self._changed:
+            while not self._updates and time.monotonic() < deadline:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), max(0.01, deadline - time.monotonic()))
+                except TimeoutError:
+                    break
+            if not self._updates:
+                return await self._answer(method, params, 408, error="Request timeout", notify=False)
+            update = self._updates.pop(0)
+        return await self._answer(method, params, result=update)
+
+    async def _answer(self, method: str, params: dict[str, Any], status: int = 200, *,
+                      result: Any = None, error: str = "", notify: bool = True) -> web.Response:
+        self.requests.append(Request(method, params, status))
+        if notify:
+            await self._notify()
+        if status == 200:
+            return web.json_response({"ok": True, "result": result})
+        return web.json_response({"ok": False, "error_code": status, "description": error}, status=status)

@@ -1,0 +1,173 @@
+"""The Zalo adapter's pieces as the platform drives them: update shapes, menus and long texts, the webhook's
+checks, polling through timeouts and outages, the transport's outcomes, and the encrypted file store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+
+from bot.filestore import FileMissing, LocalFileStore, store_key, stored_id
+from bot.intake import Intake
+from bot.privacy import Privacy
+from bot.sender import Delivery
+from handlers.zalo import MAX_TEXT
+from handlers.zalo.client import ZaloClient
+from handlers.zalo.receiver import ZaloReceiver
+from handlers.zalo.render import menu, split
+from handlers.zalo.transport import ZaloTransport
+from handlers.zalo.updates import parse
+from simulator.zalo import TOKEN, FakeZaloAPI
+
+MESSAGE = {"from": {"id": "u1", "display_name": "A"}, "chat": {"id": "u1", "chat_type": "PRIVATE"},
+           "message_id": "m1", "date": 1767225600000, "text": "xin chào"}
+
+
+def test_updates_come_flat_or_wrapped_and_odd_ones_are_dropped() -> None:
+    flat = {"event_name": "message.text.received", "message": MESSAGE}
+    assert parse(flat) == parse({"ok": True, "result": flat})
+    assert parse(flat).text == "xin chào" and parse(flat).user_id == "u1"  # type: ignore[union-attr]
+    assert parse({"event_name": "message.text.received", "message": {"text": "no sender"}}) is None
+    assert parse({"message": MESSAGE}) is None and parse([1, 2]) is None and parse("x") is None
+    group = {**MESSAGE, "chat": {"id": "g1", "chat_type": "GROUP"}}
+    assert parse({"event_name": "message.text.received", "message": group}).group  # type: ignore[union-attr]
+    photo = {**MESSAGE, "photo": "file:///etc/passwd"}
+    assert parse({"event_name": "message.image.received", "message": photo}).photo is None  # type: ignore[union-attr]
+
+
+def test_options_become_a_numbered_menu() -> None:
+    payload = {"text": "Loại đơn?", "buttons": [[{"text": "Khiếu nại", "data": "in|kind:complaint"}],
+                                               [{"text": "Tố cáo", "data": "in|kind:denunciation"}]]}
+    assert menu(payload) == "Loại đơn?\n\n1. Khiếu nại\n2. Tố cáo"
+    assert menu({"text": "no options"}) == "no options"
+
+
+def test_long_texts_are_cut_at_sentences_within_the_limit() -> None:
+    sentence = "Cán bộ địa chính nhận tiền của nhiều hộ dân để làm sổ đỏ nhanh hơn quy định. "
+    text = sentence * 80
+    parts = split(text)
+    assert len(parts) > 1 and all(len(p) <= MAX_TEXT for p in parts)
+    assert all(p.endswith("quy định.") for p in parts[:-1])
+    assert " ".join(parts) == text.strip()
+    assert [len(p) for p in split("x" * 4500)] == [2000, 2000, 500]
+
+
+@pytest.fixture
+async def zalo():
+    async with FakeZaloAPI() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(zalo):
+    made = ZaloClient(TOKEN, zalo.url, timeout=5)
+    yield made
+    await made.close()
+
+
+async def test_transport_splits_and_maps_the_platforms_answers(zalo, client) -> None:
+    transport = ZaloTransport(client)
+    row = Delivery(id=1, channel="zalo", chat_id="u1", kind="text", payload={"text": "Câu trả lời. " * 400})
+    assert (await transport.deliver(row)).outcome == "ok"
+    assert all(len(t) <= MAX_TEXT for t in zalo.texts("u1")) and len(zalo.texts("u1")) == 3
+    zalo.fail_next("sendMessage", 429, "Too many requests")
+    assert (await transport.deliver(row)).outcome == "retry_after"
+    zalo.fail_next("sendMessage", 503, "Service unavailable")
+    assert (await transport.deliver(row)).outcome == "transient"
+    zalo.fail_next("sendMessage", 403, "User has blocked the bot")
+    blocked = await transport.deliver(row)
+    assert (blocked.outcome, blocked.scope) == ("permanent", "chat")
+    media = Delivery(id=2, channel="zalo", chat_id="u1", kind="media", payload={"items": []})
+    assert (await transport.deliver(media)).outcome == "permanent"
+
+
+async def test_polling_reads_408_as_nothing_new_and_backs_off_once_per_outage(core, zalo, client, tmp_path,
+                                                                              caplog) -> None:
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
+    receiver = ZaloReceiver(core, Intake(core), client, store)
+    stop = asyncio.Event()
+    zalo.fail_next("getUpdates", 502, "Bad gateway", times=3)
+    with caplog.at_level(logging.INFO):
+        task = asyncio.create_task(receiver.poll_forever(stop, poll_seconds=1))
+        zalo.push_text("u7", "/start")
+        await zalo.wait_for("sendMessage", chat_id="u7", timeout=30)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    failing = [r for r in caplog.records if "polling failing" in r.getMessage()]
+    assert len(failing) == 1, "one warning per outage, not one per try"
+    assert any("back" in r.getMessage() for r in caplog.records)
+    bots_own = [r.getMessage() for r in caplog.records if r.name != "aiohttp.access"]  # not the server's
+    assert not [line for line in bots_own if TOKEN in line]
+
+
+async def test_webhook_checks_secret_size_and_shape_and_ignores_redelivery(core, zalo, client,
+                                                                           tmp_path) -> None:
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
+    receiver = ZaloReceiver(core, Intake(core), client, store)
+    update = {"event_name": "message.text.received", "message": {**MESSAGE, "chat": {"id": "u9"},
+                                                                  "from": {"id": "u9"}, "text": "/start"}}
+    async with TestClient(TestServer(receiver.webhook("s3cret-token"))) as http:
+        assert (await http.post("/hook", json=update)).status == 401
+        bad = await http.post("/hook", json=update, headers={"X-Bot-Api-Secret-Token": "wrong-token"})
+        assert bad.status == 401
+        headers = {"X-Bot-Api-Secret-Token": "s3cret-token"}
+        assert (await http.post("/hook", data=b"{not json", headers=headers)).status == 400
+        assert (await http.post("/hook", json={"hello": 1}, headers=headers)).status == 400
+        huge = {"event_name": "message.text.received", "message": {**MESSAGE, "text": "x" * 400_000}}
+        assert (await http.post("/hook", json=huge, headers=headers)).status == 413
+        for body in (update, {"ok": True, "result": update}):  # the same message twice, in both shapes
+            assert (await http.post("/hook", json=body, headers=headers)).status == 200
+        await receiver.drain()
+    await zalo.wait_for("sendMessage", chat_id="u9")
+    await asyncio.sleep(0.2)
+    welcome = [t for t in zalo.texts("u9") if "1. " in t]
+    assert len(welcome) == 1, "a re-delivered update is handled once"
+
+
+async def test_file_store_seals_files_and_refuses_strange_keys(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path, Privacy(Fernet.generate_key()))
+    name = await store.put(b"\xff\xd8 photo of a receipt")
+    assert store_key(stored_id(name)) == name and store_key("AgACAgIAAx") is None
+    on_disk = next(p for p in tmp_path.rglob("*") if p.is_file())  # noqa: ASYNC240
+    assert b"photo of a receipt" not in on_disk.read_bytes()
+    assert oct(on_disk.stat().st_mode & 0o777) == "0o600"
+    assert await store.get(name) == b"\xff\xd8 photo of a receipt"
+    with pytest.raises(FileMissing):
+        await LocalFileStore(tmp_path, Privacy(Fernet.generate_key())).get(name)
+    for bad in ("../../etc/passwd", "", "a/b"):
+        with pytest.raises(FileMissing):
+            await store.get(bad)
+
+
+async def test_the_bot_runs_on_zalo_alone(zalo, tmp_path) -> None:
+    from bot.app import start
+    from bot.settings import Settings
+    from tests.conftest import SAMPLE_RULES
+
+    settings = Settings(_env_file=None, bot_token=None, zalo_bot_token=TOKEN, zalo_api_url=zalo.url,
+                        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db", rules_file=str(SAMPLE_RULES))
+    app = await start(settings)
+    try:
+        assert app.bot is None and app.dispatcher is None
+        zalo.push_text("solo", "/start")
+        menu_shown = await zalo.wait_for("sendMessage", lambda r: "\n1. " in r.params["text"],
+                                         chat_id="solo", timeout=30)
+        assert "📝 Gửi phản ánh mới" in menu_shown.params["text"]
+    finally:
+        await app.stop()
+
+
+async def test_a_refused_zalo_token_stops_start_up_with_one_line(zalo, tmp_path) -> None:
+    from bot.app import StartupError, start
+    from bot.settings import Settings
+    from tests.conftest import SAMPLE_RULES
+
+    settings = Settings(_env_file=None, zalo_bot_token="wrong:token", zalo_api_url=zalo.url,
+                        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db", rules_file=str(SAMPLE_RULES))
+    with pytest.raises(StartupError, match="ZALO_BOT_TOKEN was refused") as refused:
+        await start(settings)
+    assert "wrong:token" not in str(refused.value)
