@@ -40,6 +40,7 @@ ACCEPT, ASK, TRANSFER, COOPERATE, EXTEND, WATCH, REFER, REJECT, RESOLVE, COMMENT
     "res",
     "cm",
 )
+LINK, MERGE = "lk", "mg"  # with the other case's id as argument
 REJECT_REASONS = ("not_competent", "anonymous", "duplicate", "insufficient")
 
 
@@ -187,7 +188,9 @@ def card_text(
         lines.append(t("officer.card.extensions", locale, count=case.extensions))
     dup = duplicate_code or _duplicate_code(case)
     if dup:
-        lines.append(t("officer.card.duplicate", locale, code=dup))
+        key = "duplicates.card.merged" if case.status == st.MERGED else "duplicates.card.linked"
+        lines.append(t(key, locale, code=dup))
+    lines += _likely_lines(case, locale)
     if case.assignee:
         lines.append(t("officer.card.assignee", locale, name=case.assignee, on=fmt_date(case.accepted_on)))
     if case.watched:
@@ -195,6 +198,32 @@ def card_text(
     if case.result and not case.is_open:
         lines.append(t("officer.card.result", locale, result=case.result))
     return "\n".join(lines)
+
+
+def _likely(case: Case) -> list[dict[str, Any]]:
+    """The likely duplicates found when the case came in, without the one it is already linked to."""
+    return [d for d in case.likely_duplicates or [] if d.get("id") != case.duplicate_of_id]
+
+
+def _why(item: dict[str, Any], locale: str) -> str:
+    reasons = []
+    for evidence in item.get("evidence", []):
+        name, _, value = str(evidence).partition(" ")
+        if name == "text":
+            reasons.append(t("duplicates.why.text", locale, score=value))
+        elif value == "same":
+            reasons.append(t(f"duplicates.why.{name}", locale))
+    return ", ".join(reasons)
+
+
+def _likely_lines(case: Case, locale: str) -> list[str]:
+    likely = _likely(case) if case.is_open else []
+    if not likely:
+        return []
+    return [t("duplicates.card.likely_title", locale)] + [
+        t("duplicates.card.likely", locale, code=d["code"], score=d["score"], why=_why(d, locale))
+        for d in likely
+    ]
 
 
 def _lead_buttons(core: Core, case: Case, agency_id: str, locale: str) -> list[tuple[str, str]]:
@@ -239,7 +268,19 @@ def buttons(
         {"text": label, "data": button_data(core, agency_id, case.id, version, action)}
         for action, label in pairs
     ]
-    return [flat[i : i + 2] for i in range(0, len(flat), 2)]
+    rows = [flat[i : i + 2] for i in range(0, len(flat), 2)]
+    if role == "lead":
+        for item in _likely(case):
+            rows.append(
+                [
+                    {
+                        "text": t(f"duplicates.button.{action}", locale, code=item["code"]),
+                        "data": button_data(core, agency_id, case.id, version, action, str(item["id"])),
+                    }
+                    for action in (LINK, MERGE)
+                ]
+            )
+    return rows
 
 
 def _may_watch(core: Core, agency_id: str) -> bool:

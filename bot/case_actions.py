@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import cards
+from bot import cards, case_links
 from bot import status as st
 from bot.agencies import agency_of_chat, chat_of_agency
 from bot.audit import record
@@ -44,6 +44,8 @@ LEAD_ONLY = frozenset(
         cards.REFER,
         cards.REJECT,
         cards.RESOLVE,
+        cards.LINK,
+        cards.MERGE,
     }
 )
 
@@ -107,6 +109,8 @@ _ALLOWED: dict[str, frozenset[str]] = {
     cards.REJECT: frozenset({st.NEW, st.WAITING_INFO}),
     cards.RESOLVE: frozenset({st.ACCEPTED, st.INVESTIGATING}),
     cards.COMMENT: frozenset({st.NEW, st.ACCEPTED, st.WAITING_INFO, st.INVESTIGATING}),
+    cards.LINK: frozenset({st.NEW, st.ACCEPTED, st.WAITING_INFO, st.INVESTIGATING}),
+    cards.MERGE: frozenset({st.NEW, st.ACCEPTED, st.WAITING_INFO, st.INVESTIGATING}),
 }
 
 
@@ -329,7 +333,17 @@ async def reporter_chat(session: AsyncSession, core: Core, case: Case) -> tuple[
 async def notify_citizen(
     session: AsyncSession, core: Core, case: Case, key: str, tag: str, **params: Any
 ) -> bool:
-    """Tell the reporter in plain language, in their language, what happened to their case."""
+    """Tell the reporter in plain language, in their language, what happened to their case; the
+    reporters of cases linked to it hear the same under their own receipt code."""
+    sent = await _notify_one(session, core, case, case, key, tag, **params)
+    for follower in await case_links.followers(session, case):
+        await _notify_one(session, core, follower, case, key, tag, **params)
+    return sent
+
+
+async def _notify_one(
+    session: AsyncSession, core: Core, case: Case, cause: Case, key: str, tag: str, **params: Any
+) -> bool:
     chat = await reporter_chat(session, core, case)
     if chat is None:
         return False
@@ -340,7 +354,8 @@ async def notify_citizen(
         chat_id=chat[1],
         kind="text",
         payload={"text": text},
-        key=f"notify:{case.id}:v{case.version}:{tag}",
+        key=f"notify:{case.id}:v{cause.version}:{tag}" if cause is case else
+        f"notify:{case.id}:by{cause.id}:v{cause.version}:{tag}",
         case_id=case.id,
     )
     return True
@@ -362,6 +377,12 @@ async def _finish(
     case.updated_at = ctx.now
     await replan(ctx.session, ctx.core, case, ctx.now)
     await refresh_cards(ctx.session, ctx.core, case, new_cards)
+    for follower in await case_links.followers(ctx.session, case):
+        if follower.is_open:
+            moved = case_links.mirror(case, follower)
+            follower.updated_at = ctx.now
+            await replan(ctx.session, ctx.core, follower, ctx.now)
+            await refresh_cards(ctx.session, ctx.core, follower, moved)
     record(
         ctx.session,
         action,
@@ -672,8 +693,7 @@ async def _reject(ctx: _Ctx, reason_code: str, note: str) -> Outcome:
     if reason_code not in cards.REJECT_REASONS:
         raise ActionRefused("officer.refused.unknown_reason")
     case.status, case.result, case.closed_at, case.paused_at = st.REJECTED, note, ctx.now, None
-    dup = await _duplicate_code(ctx.session, case) or "—"
-    guidance = t(f"notify.reject.{reason_code}", case.locale, duplicate=dup)
+    guidance = t(f"notify.reject.{reason_code}", case.locale)  # never another report's code
     await notify_citizen(
         ctx.session, ctx.core, case, "notify.rejected", "rejected", guidance=guidance, note=note
     )
@@ -760,6 +780,47 @@ async def comment(
     return await _run(core, actor, case_id, None, cards.COMMENT, lambda ctx: _comment(ctx, text.strip()), now)
 
 
+async def _link(ctx: _Ctx, other_arg: str | None, *, merge: bool) -> Outcome:
+    """This case tells the same incident as another: it follows that case's primary from now on
+    (merged: closed into it). Its reporter is told, without learning anything of the other case."""
+    case, session, before = ctx.case, ctx.session, _snapshot(ctx.case)
+    listed = {str(item.get("id")) for item in case.likely_duplicates or []}
+    if other_arg is None or other_arg not in listed:
+        raise ActionRefused("officer.refused.forged")
+    other = await session.get(Case, int(other_arg))
+    if other is None:
+        raise ActionRefused("duplicates.refused.unknown")
+    primary = await case_links.root(session, other)
+    if primary.id == case.id:
+        raise ActionRefused("duplicates.refused.self")
+    if not primary.is_open:
+        raise ActionRefused("duplicates.refused.unknown")
+    for follower in await case_links.followers(session, case):
+        follower.duplicate_of_id = primary.id  # one level: everything follows the same primary
+    case.duplicate_of_id = primary.id
+    if merge:
+        case.status, case.closed_at, case.paused_at = st.MERGED, ctx.now, None
+        moved: tuple[str, ...] = ()
+    else:
+        moved = case_links.mirror(primary, case)
+    how = "merged" if merge else "linked"
+    await _notify_one(session, ctx.core, case, case, "duplicates.notify.joined", how)
+    record(session, "joined", case_id=primary.id, actor_type="officer", actor_id=ctx.actor.user_id,
+           agency_id=ctx.agency_id, reason=case.code, after={"follower": case.id, "how": how})
+    await refresh_cards(session, ctx.core, primary)
+    await to_group(
+        session,
+        primary,
+        primary.lead_agency_id,
+        t("duplicates.done.joined", "vi", code=case.code, how=t(f"duplicates.done.how_{how}")),
+        key=f"joined:{primary.id}:{case.id}:{how}",
+    )
+    return await _finish(
+        ctx, how, reason=primary.code, before=before, new_cards=moved,
+        confirm=f"duplicates.done.{how}", other=primary.code,
+    )
+
+
 # ---- buttons and prompts --------------------------------------------------------------------------------
 
 _PROMPTED = {
@@ -797,6 +858,8 @@ async def press(core: Core, actor: Actor, data: str, now: dt.datetime | None = N
                 return await _accept(ctx)
             if parsed.action == cards.WATCH:
                 return await _watch(ctx)
+            if parsed.action in (cards.LINK, cards.MERGE):
+                return await _link(ctx, parsed.arg, merge=parsed.action == cards.MERGE)
             if parsed.action in _PICKED and parsed.arg is None:
                 return await _offer_choice(ctx, parsed.action)
             if parsed.action in _PICKED and not _valid_arg(core, ctx.case, parsed.action, parsed.arg):

@@ -20,7 +20,8 @@ from bot.cards import card_payload
 from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import schedule
-from bot.duplicates import Similar, find_similar, report_text
+from bot.duplicates import Similar, find_likely, index_case, own_similar, report_text
+from bot.dupscore import Report
 from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence
 from bot.pin_guard import Verdict, dummy_hash, is_locked, matches, new_pin_hash, wrong_pin
@@ -94,12 +95,12 @@ def reporter_key(core: Core, sender: Citizen) -> str:
     return core.privacy.key_for(sender.channel, sender.user_id)
 
 
-async def similar_open_cases(
+async def own_similar_cases(
     session: AsyncSession, core: Core, sender: Citizen, draft: Draft
 ) -> list[Similar]:
-    return await find_similar(
-        session, kind=draft.kind, area=draft.area, text=draft.text, reporter_key=reporter_key(core, sender)
-    )
+    """The sender's own open cases telling the same incident (never anyone else's)."""
+    report = Report(draft.text, draft.kind, draft.area_name)
+    return await own_similar(session, report, reporter_key(core, sender))
 
 
 async def bound_chats(
@@ -171,9 +172,12 @@ async def submit(
         case.attachments.append(
             Attachment(channel=sender.channel, added_by="citizen", **_attachment_fields(item))
         )
+    likely = await find_likely(session, Report(draft.text, draft.kind, draft.area_name))
+    case.likely_duplicates = [s.to_json() for s in likely if s.case_id != duplicate_of_id]
     session.add(case)
     await session.flush()
     await session.refresh(case)
+    await index_case(session, case)
     await replan(session, core, case)
     duplicate_code = None
     if duplicate_of_id is not None:

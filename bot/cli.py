@@ -1,4 +1,5 @@
-"""The command line: `python -m bot [run | check-rules | route | deadline | routing-review]`."""
+"""The command line: `python -m bot [run | check-rules | route | deadline | meetings | routing-review |
+duplicate-check]`."""
 
 from __future__ import annotations
 
@@ -66,9 +67,16 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     deadline.add_argument("--rules", default=settings.rules_file, help=rules_help)
     deadline.add_argument("--json", action="store_true", help="print the stages as JSON")
 
+    meetings = sub.add_parser("meetings", help="meeting occurrences in a period (stored and by the rules)")
+    meetings.add_argument("--from", dest="start", type=_iso_date, help="first day, YYYY-MM-DD (today)")
+    meetings.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (a year on)")
+    meetings.add_argument("--rules", default=settings.rules_file, help=rules_help)
+    meetings.add_argument("--json", action="store_true", help="print the occurrences as JSON")
     review = sub.add_parser("routing-review", help="cases whose routing officers corrected, with the words")
     review.add_argument("--since", type=_iso_date, help="only corrections from this date, YYYY-MM-DD")
     review.add_argument("--json", action="store_true", help="one JSON object a line")
+    dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
+    dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
     return parser
 
 
@@ -89,6 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _route(args)
     if command == "deadline":
         return _deadline(args, settings)
+    if command == "meetings":
+        return _meetings(args, settings)
+    if command == "duplicate-check":
+        from bot.duplicates import check_lines
+
+        return check_lines(sys.stdin)
     if command == "routing-review":
         return _routing_review(args, settings)
     return 2
@@ -198,6 +212,13 @@ def _deadline(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _meetings(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.secretariat.listing import main as meetings
+
+    rules = _load(args.rules)
+    if rules is None:
+        return 1
+    return meetings(settings, rules, args.start, args.end, args.json)
 def _routing_review(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 

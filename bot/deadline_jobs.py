@@ -120,7 +120,7 @@ def handlers(core: Core) -> dict[str, jobs.Handler]:
             return  # its day passed while the bot was down: a later reminder or the overdue notice says it
         await digest.add_line(session, key=f"{job.dedupe_key}:line", agency_id=case.lead_agency_id,
                               case=case, reason="due_today" if n == 0 else "due_in",
-                              day=core.calendar.today(now), days=n)
+                              day=core.calendar.today(now), days=n, at=now)
         await digest.soon(session, core, now)
 
     async def overdue(session: AsyncSession, job: Job) -> None:
@@ -133,15 +133,15 @@ def handlers(core: Core) -> dict[str, jobs.Handler]:
         day_key = f"{case.id}:{case.stage}:{case.due_on.isoformat()}:{today.isoformat()}"
         await digest.add_line(session, key=f"overdue:{case.lead_agency_id}:{day_key}",
                               agency_id=case.lead_agency_id, case=case, reason="overdue", day=today,
-                              days=late)
+                              days=late, at=now)
         for agency_id in _supervisors(core, case):
             # the escalation line's key has no date: the supervisor is told once per case and stage
             escalated = await digest.add_line(
                 session, key=f"escalated:{agency_id}:{case.id}:{case.stage}", agency_id=agency_id, case=case,
-                reason="escalated", day=today, days=late)
+                reason="escalated", day=today, days=late, at=now)
             if not escalated:
                 await digest.add_line(session, key=f"overdue:{agency_id}:{day_key}", agency_id=agency_id,
-                                      case=case, reason="overdue", day=today, days=late)
+                                      case=case, reason="overdue", day=today, days=late, at=now)
         await digest.soon(session, core, now)
         tomorrow = core.calendar.next_working_day(today)
         await jobs.schedule(session, OVERDUE, digest.morning(core, tomorrow), dict(job.payload),
@@ -158,7 +158,7 @@ def handlers(core: Core) -> dict[str, jobs.Handler]:
         today = core.calendar.today(now)
         waited = (today - core.calendar.today(case.paused_at)).days
         await digest.add_line(session, key=f"{job.dedupe_key}:line", agency_id=case.lead_agency_id,
-                              case=case, reason="waiting", day=today, days=waited)
+                              case=case, reason="waiting", day=today, days=waited, at=now)
         await digest.soon(session, core, now)
         step = int(job.payload["days"])
         policy = _policy(core, case)

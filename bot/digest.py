@@ -27,7 +27,7 @@ from bot.core import Core
 from bot.deadlines import stage_of
 from bot.i18n import fmt_date, t
 from bot.outbox import enqueue
-from storage.models import Case, DigestLine, Job, utcnow
+from storage.models import Case, DigestLine, Job
 
 KIND = "deadline.digest"
 AFTER_MORNING = dt.timedelta(minutes=5)  # the day's reminder jobs (due at the opening) run first
@@ -79,14 +79,14 @@ async def soon(session: AsyncSession, core: Core, now: dt.datetime) -> None:
 
 
 async def add_line(session: AsyncSession, *, key: str, agency_id: str, case: Case, reason: str, day: dt.date,
-                   days: int = 0, due_on: dt.date | None = None) -> bool:
+                   at: dt.datetime, days: int = 0, due_on: dt.date | None = None) -> bool:
     """Write a digest line once: a second write with the same key (a job run again) changes nothing.
     True when the line is new."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
         insert(DigestLine).values(
             key=key, agency_id=agency_id, case_id=case.id, reason=reason, stage=case.stage,
-            due_on=due_on if due_on is not None else case.due_on, days=days, day=day, created_at=utcnow(),
+            due_on=due_on if due_on is not None else case.due_on, days=days, day=day, created_at=at,
         ).on_conflict_do_nothing(index_elements=["key"])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -103,7 +103,7 @@ def _still_true(line: DigestLine, case: Case) -> bool:
     return case.watched
 
 
-async def _watch_lines(session: AsyncSession, core: Core, today: dt.date) -> None:
+async def _watch_lines(session: AsyncSession, core: Core, today: dt.date, now: dt.datetime) -> None:
     """Once a week, a line per watched open case in each secretariat's digest (diện theo dõi, chỉ đạo)."""
     secretariats = [a.id for a in core.rules.agencies if a.secretariat]
     if not secretariats:
@@ -115,7 +115,7 @@ async def _watch_lines(session: AsyncSession, core: Core, today: dt.date) -> Non
     for case in watched:
         for agency_id in secretariats:
             await add_line(session, key=f"watch:{case.id}:{agency_id}:{year}-W{week:02d}",
-                           agency_id=agency_id, case=case, reason="watch", day=today)
+                           agency_id=agency_id, case=case, reason="watch", day=today, at=now)
 
 
 def _line_text(core: Core, line: DigestLine, case: Case) -> str:
@@ -145,7 +145,7 @@ async def send_digest(session: AsyncSession, core: Core, now: dt.datetime, *, da
     """Claim the unsent lines up to today and send each group its one message; returns messages queued."""
     today = core.calendar.today(now)
     if daily:
-        await _watch_lines(session, core, today)
+        await _watch_lines(session, core, today, now)
     claimed = (await session.execute(
         update(DigestLine).where(DigestLine.sent_at.is_(None), DigestLine.day <= today)
         .values(sent_at=now).returning(DigestLine.id).execution_options(synchronize_session=False)

@@ -652,25 +652,15 @@ class Intake:
         return Reply(ctx.tr("citizen.edit.ask"), rows + self._nav(ctx))
 
     def _duplicate_prompt(self, ctx: _Ctx) -> Reply:
+        """Only ever the citizen's own earlier report: another person's case is never hinted at."""
         dup = ctx.data["dup"]
         status = ctx.tr(f"status.{dup['status']}")
-        if dup["mine"]:
-            return Reply(
-                ctx.tr("citizen.duplicate.mine", code=dup["code"], status=status),
-                [
-                    [self._opt(ctx, "citizen.btn.dup_add", "dup:add")],
-                    [self._opt(ctx, "citizen.btn.dup_file", "dup:file")],
-                    [self._opt(ctx, "citizen.btn.cancel", "nav:cancel")],
-                ],
-            )
         return Reply(
-            ctx.tr("citizen.duplicate.other", status=status),
+            ctx.tr("citizen.duplicate.mine", code=dup["code"], status=status),
             [
+                [self._opt(ctx, "citizen.btn.dup_add", "dup:add")],
                 [self._opt(ctx, "citizen.btn.dup_file", "dup:file")],
-                [
-                    self._opt(ctx, "citizen.btn.back", "nav:back"),
-                    self._opt(ctx, "citizen.btn.cancel", "nav:cancel"),
-                ],
+                [self._opt(ctx, "citizen.btn.cancel", "nav:cancel")],
             ],
         )
 
@@ -938,15 +928,11 @@ class Intake:
             return [Reply(ctx.tr("citizen.limit.cases", n=self.core.settings.cases_per_day))]
         draft = self._draft(ctx)
         if duplicate_of_id is None and not ctx.data.get("dup_ok"):
-            similar = await cases.similar_open_cases(ctx.session, self.core, ctx.sender, draft)
-            if similar:
-                best = similar[0]
-                ctx.data["dup"] = {
-                    "case_id": best.case_id,
-                    "status": best.status,
-                    "mine": best.same_reporter,
-                    "code": best.code if best.same_reporter else None,
-                }
+            mine = await cases.own_similar_cases(ctx.session, self.core, ctx.sender, draft)
+            if mine:
+                best = mine[0]
+                ctx.data["dup"] = {"case_id": best.case_id, "status": best.status, "mine": True,
+                                   "code": best.code}
                 return self._goto(ctx, "duplicate")
         filed = await cases.submit(ctx.session, self.core, ctx.sender, draft, duplicate_of_id=duplicate_of_id)
         self._reset(ctx, keep_unlocked=True)
@@ -979,7 +965,7 @@ class Intake:
         dup = ctx.data.get("dup") or {}
         if isinstance(event, Choice) and event.value == "dup:file" and dup:
             ctx.data["dup_ok"] = True
-            return await self._send(ctx, duplicate_of_id=dup["case_id"])
+            return await self._send(ctx)  # officers see the two as likely duplicates on the card
         if isinstance(event, Choice) and event.value == "dup:add" and dup.get("mine"):
             case = await cases.get_case(ctx.session, dup["case_id"])
             if (

@@ -5,6 +5,7 @@ Payloads are platform-neutral; a channel's sender (e.g. handlers/telegram/sender
 - kind "card": like text; once sent, the message is recorded as the case's card in that chat
 - kind "edit_card": like text; edits the case's card(s) in that chat in place
 - kind "media": {"items": [{"media": "photo|document|voice|video|audio", "file_id": str, "caption"?: str}]}
+- kind "file": a document the bot generated, {"name": str, "data": base64 str, "caption"?: str}
 """
 
 from __future__ import annotations

@@ -18,7 +18,15 @@ from typing import Annotated, Any, Final, Literal
 
 import yaml
 from dateutil.rrule import rrulestr
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from bot.kinds import KINDS
 from bot.rules_yaml import YamlProblem, check_size, parse
@@ -126,8 +134,16 @@ class MeetingSchedule(_Strict):
     chair: str
     rrule: str  # RFC 5545 recurrence rule, read with python-dateutil
     start: SaneDate
+    time: dt.time = dt.time(8, 0)  # local time of day, quoted in YAML ("14:00")
     basis: str | None = None
     remind_days_before: list[int] = Field(default_factory=lambda: [7, 1])
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _quoted_time(cls, value: object) -> object:
+        if isinstance(value, int):  # YAML 1.1 reads an unquoted 14:00 as the number 840
+            raise ValueError('write the time quoted, as "HH:MM"')
+        return value
 
 
 class MoneyUnit(_Strict):

@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     lookup_failures_per_hour: int = 5
     pin_failures_per_case: int = 10  # wrong PINs for one case, from any accounts, before it is locked
     pin_lockout_hours: int = 24
-    # When the working morning opens (local time): deadline reminders and the daily digest wait for it.
+    # When the working morning opens (local time): deadline, meeting and decision reminders and the daily
+    # digest wait for it.
     digest_time: dt.time = dt.time(8, 0)
 
     @field_validator("rules_file")

@@ -10,6 +10,7 @@ WAITING_INFO: Final = "waiting_info"  # waiting for the citizen; the clock is pa
 INVESTIGATING: Final = "investigating"  # referred to investigators
 RESOLVED: Final = "resolved"
 REJECTED: Final = "rejected"
+MERGED: Final = "merged"  # joined to an earlier report of the same incident; it follows that case
 
-STATUSES: Final = (NEW, ACCEPTED, WAITING_INFO, INVESTIGATING, RESOLVED, REJECTED)
-CLOSED: Final = frozenset({RESOLVED, REJECTED})
+STATUSES: Final = (NEW, ACCEPTED, WAITING_INFO, INVESTIGATING, RESOLVED, REJECTED, MERGED)
+CLOSED: Final = frozenset({RESOLVED, REJECTED, MERGED})

@@ -118,7 +118,8 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(24), default="new", index=True)
     lead_agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
     watched: Mapped[bool] = mapped_column(Boolean, default=False)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)  # linked to
+    likely_duplicates: Mapped[list[Any]] = mapped_column(default=list)  # [{id, code, score, evidence}]
     rule_id: Mapped[str | None] = mapped_column(String(64))
     routing: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the routing decision and its reasons
     received_on: Mapped[dt.date] = mapped_column(Date)  # local date of receipt
@@ -150,7 +151,27 @@ class Case(Base):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in ("resolved", "rejected")
+        return self.status not in ("resolved", "rejected", "merged")
+
+
+class DuplicateTerm(Base):
+    """One index term of a case (a fact such as an amount or plot number, or a pair of content words),
+    so that the cases sharing rare terms with a new report are found without reading every case."""
+
+    __tablename__ = "duplicate_terms"
+    __table_args__ = (Index("ix_duplicate_terms_term_case", "term", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class DuplicateTermCount(Base):
+    """How many cases carry a term: common terms ("cán bộ") are skipped when narrowing candidates."""
+
+    __tablename__ = "duplicate_term_counts"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CaseAgency(Base):
@@ -340,18 +361,87 @@ class DigestLine(Base):
 
 
 class Meeting(Base):
-    """One occurrence of a periodic review meeting (giao ban, sơ kết) prescribed by the rules."""
+    """One review meeting (giao ban, sơ kết): an occurrence of a rules schedule, or called ad hoc.
+
+    `scheduled_for` is the occurrence's date by its schedule (the key that keeps materialisation
+    idempotent); `starts_at` is when it really takes place, moved by a reschedule, which bumps `version`
+    so reminders and buttons of the old time are void.
+    """
 
     __tablename__ = "meetings"
     __table_args__ = (UniqueConstraint("schedule_id", "scheduled_for", name="uq_meetings_occurrence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    schedule_id: Mapped[str] = mapped_column(String(64))
+    schedule_id: Mapped[str] = mapped_column(String(64))  # a rules schedule id, or "adhoc-..."
     title: Mapped[str] = mapped_column(String(255))
     scheduled_for: Mapped[dt.date] = mapped_column(Date)
     agencies: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default="planned")  # planned | held | cancelled
     agenda: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    starts_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    chair: Mapped[str | None] = mapped_column(String(64))
+    place: Mapped[str | None] = mapped_column(Text)  # a room, or an online link
+    items: Mapped[list[Any]] = mapped_column(default=list)  # agenda items added by hand
+    remind_days_before: Mapped[list[Any]] = mapped_column(default=list)
+    period_from: Mapped[dt.date | None] = mapped_column(Date)  # the agenda's figures start here
+    agenda_at: Mapped[dt.datetime | None] = mapped_column()  # when the agenda was last built
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was last rescheduled or cancelled
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MeetingAnswer(Base):
+    """An agency's answer to a meeting invitation: who attends, or why it cannot."""
+
+    __tablename__ = "meeting_answers"
+    __table_args__ = (UniqueConstraint("meeting_id", "agency_id", name="uq_meeting_answers_agency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    attends: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text)  # names and titles, or the reason for absence
+    by_user: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Decision(Base):
+    """A decision of a meeting, owned by an agency and followed up until it is closed."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner_agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    result: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SecretariatInput(Base):
+    """A text the bot asked for in a group about a meeting (a dialogue step, a reason, names, a result).
+
+    One per person per chat; the person's reply to the bot's prompt completes the step.
+    """
+
+    __tablename__ = "secretariat_inputs"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id", "user_id", name="uq_secretariat_inputs_person"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    agency_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -281,7 +281,7 @@ async def test_refer_to_investigators_hands_the_lead_to_the_police(core, case) -
     [
         ("not_competent", "không thuộc thẩm quyền"),
         ("anonymous", "Luật Tố cáo 2018, Điều 25"),
-        ("duplicate", "trùng với hồ sơ 3333-4444"),
+        ("duplicate", "trùng với một phản ánh về cùng sự việc đã được gửi trước đây"),
         ("insufficient", "việc gì, ai liên quan"),
     ],
 )
@@ -294,6 +294,7 @@ async def test_reject_tells_the_citizen_what_to_do_next(core, reason, guidance) 
     assert after.status == st.REJECTED and after.closed_at is not None
     told = (await outbox(core, chat_id="7002"))[-1].payload["text"]
     assert "không được thụ lý" in told and guidance in told and "Xem hướng dẫn" in told
+    assert "3333-4444" not in told  # never another citizen's case code
 
 
 async def test_resolve_tells_the_citizen_the_result(core, case) -> None:

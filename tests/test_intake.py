@@ -513,7 +513,22 @@ async def test_near_duplicate_of_own_case_offers_adding_to_it(core, intake):
     assert len(cases) == 1 and len(cases[0].attachments) == 1
 
 
-async def test_near_duplicate_of_someone_elses_case_reveals_only_its_status(core, intake):
+async def test_filing_anew_despite_an_own_earlier_report_leaves_the_link_to_officers(core, intake):
+    c = Citizen(intake)
+    await fill_guided(c, "corruption_tip", named=False, files=0)
+    await c.press("send")
+    code, _ = receipt_of(c)
+    await fill_guided(c, "corruption_tip", named=False, files=0)
+    await c.press("send")
+    await c.press("dup:file")
+    assert "Mã tra cứu:" in c.text
+    async with core.sessions() as s:
+        cases = (await s.execute(select(Case).order_by(Case.id))).scalars().all()
+    assert len(cases) == 2 and cases[1].duplicate_of_id is None
+    assert [d["code"] for d in cases[1].likely_duplicates] == [code]
+
+
+async def test_near_duplicate_of_someone_elses_case_reveals_nothing_to_the_citizen(core, intake):
     first = Citizen(intake, user_id="1")
     await fill_guided(first, "corruption_tip", named=True, files=0)
     await first.press("send")
@@ -521,12 +536,15 @@ async def test_near_duplicate_of_someone_elses_case_reveals_only_its_status(core
     second = Citizen(intake, user_id="2")
     await fill_guided(second, "corruption_tip", named=False, files=0)
     await second.press("send")
-    assert "phản ánh tương tự" in second.text and code not in second.text and "Nguyễn" not in second.text
-    assert not any(o.value == "dup:add" for o in second.options)
-    await second.press("dup:file")
+    # no warning, no status, no code: straight to their own receipt
+    assert "Mã tra cứu:" in second.text and code not in second.text
+    assert "tương tự" not in second.text and "Nguyễn" not in second.text
+    assert not any(o.value.startswith("dup:") for o in second.options)
     async with core.sessions() as s:
         cases = (await s.execute(select(Case).order_by(Case.id))).scalars().all()
-    assert len(cases) == 2 and cases[1].duplicate_of_id == cases[0].id
+    # the officers, not the citizen, see that the two may be one incident
+    assert len(cases) == 2 and cases[1].duplicate_of_id is None
+    assert [d["code"] for d in cases[1].likely_duplicates] == [code]
 
 
 async def test_daily_case_limit(core, intake):

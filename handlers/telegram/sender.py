@@ -3,11 +3,13 @@ Telegram's answers onto the sender's outcomes (ok, retry after, transient, perma
 
 Payloads (bot/outbox.py): text and card: {"text", "buttons"?: [[{"text","data"} | {"text","url"}]],
 "reply_to"?: message id, "force_reply"?: true}; edit_card: like text, applied to the recorded cards;
-media: {"items": [{"media": photo|document|voice|video|audio, "file_id", "caption"?}]}.
+media: {"items": [{"media": photo|document|voice|video|audio, "file_id", "caption"?}]};
+file: a generated document, {"name", "data": base64, "caption"?}.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -97,6 +99,7 @@ class TelegramTransport:
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         render: dict[str, Callable[[Delivery], Awaitable[DeliveryResult]]] = {
             "text": self._text, "card": self._text, "edit_card": self._edit_card, "media": self._media,
+            "file": self._generated,
         }
         action = render.get(delivery.kind)
         if action is None:
@@ -143,6 +146,16 @@ class TelegramTransport:
             return DeliveryResult.ok(edited)
         message = await self._send_text(delivery)
         return DeliveryResult.ok(message.message_id, new_cards=[str(message.message_id)])
+
+    async def _generated(self, delivery: Delivery) -> DeliveryResult:
+        """A document the bot made (an agenda, an invitation), uploaded from the payload's bytes."""
+        payload = delivery.payload
+        data = base64.b64decode(payload["data"])
+        document = BufferedInputFile(data, filename=payload.get("name") or "file")
+        message = await self.bot.send_document(chat_id=delivery.chat_id, document=document,
+                                               caption=payload.get("caption"),
+                                               reply_parameters=_reply(payload))
+        return DeliveryResult.ok(message.message_id)
 
     async def _media(self, delivery: Delivery) -> DeliveryResult:
         items = [i for i in delivery.payload.get("items") or [] if i.get("file_id")]

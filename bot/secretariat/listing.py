@@ -1,0 +1,129 @@
+"""`python -m bot meetings [--from DATE] [--to DATE] [--json]`: meeting occurrences in a period.
+
+Reads the database (migrating it first) and adds the occurrences the rules' schedules hold in the period
+that are not stored yet, without writing anything, so it also answers before the bot has ever run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.i18n import t
+from bot.rules import Rules
+from bot.settings import Settings
+from bot.workdays import WorkCalendar
+from storage.db import create_engine, migrate, session_factory
+from storage.models import Meeting, MeetingAnswer
+
+
+def _occurrence(rules: Rules, calendar: WorkCalendar, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    from dateutil.rrule import rrulestr
+
+    out = []
+    for schedule in rules.meetings:
+        rule = rrulestr(schedule.rrule, dtstart=dt.datetime.combine(schedule.start, schedule.time))
+        lo = dt.datetime.combine(start, dt.time())
+        hi = dt.datetime.combine(end, dt.time.max)
+        for moment in rule.between(lo, hi, inc=True):
+            local = moment.replace(tzinfo=calendar.timezone)
+            out.append(
+                {
+                    "id": None,
+                    "schedule": schedule.id,
+                    "title": schedule.title.vi,
+                    "date": local.date().isoformat(),
+                    "time": local.strftime("%H:%M"),
+                    "starts_at": local.astimezone(dt.UTC).isoformat(),
+                    "status": "planned",
+                    "agencies": list(schedule.agencies),
+                    "chair": schedule.chair,
+                    "place": None,
+                    "attending": [],
+                    "absent": [],
+                }
+            )
+    return out
+
+
+async def collect(settings: Settings, rules: Rules, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Stored meetings starting from `start` to `end` (local dates, inclusive), plus unstored occurrences."""
+    calendar = WorkCalendar(settings.timezone)
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            lo = dt.datetime.combine(start, dt.time(), calendar.timezone).astimezone(dt.UTC)
+            hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), calendar.timezone).astimezone(
+                dt.UTC
+            )
+            rows = (
+                (
+                    await session.execute(
+                        select(Meeting)
+                        .where(Meeting.starts_at >= lo, Meeting.starts_at < hi)
+                        .order_by(Meeting.starts_at, Meeting.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            answers = (
+                (
+                    await session.execute(
+                        select(MeetingAnswer).where(MeetingAnswer.meeting_id.in_([m.id for m in rows]))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            every = (await session.execute(select(Meeting.schedule_id, Meeting.scheduled_for))).all()
+    finally:
+        await engine.dispose()
+    stored = {(s, d.isoformat()) for s, d in every}
+    out: list[dict[str, Any]] = []
+    for m in rows:
+        assert m.starts_at is not None
+        local = m.starts_at.astimezone(calendar.timezone)
+        mine = [a for a in answers if a.meeting_id == m.id]
+        out.append(
+            {
+                "id": m.id,
+                "schedule": None if m.schedule_id.startswith("adhoc-") else m.schedule_id,
+                "title": m.title,
+                "date": local.date().isoformat(),
+                "time": local.strftime("%H:%M"),
+                "starts_at": m.starts_at.isoformat(),
+                "status": m.status,
+                "agencies": list(m.agencies),
+                "chair": m.chair,
+                "place": m.place,
+                "attending": sorted(a.agency_id for a in mine if a.attends),
+                "absent": sorted(a.agency_id for a in mine if not a.attends),
+            }
+        )
+    out += [o for o in _occurrence(rules, calendar, start, end) if (o["schedule"], o["date"]) not in stored]
+    return sorted(out, key=lambda o: (o["starts_at"], o["id"] or 0))
+
+
+def main(settings: Settings, rules: Rules, start: dt.date | None, end: dt.date | None, as_json: bool) -> int:
+    today = WorkCalendar(settings.timezone).today()
+    start = start or today
+    end = end or start + dt.timedelta(days=365)
+    if end < start:
+        print("error: --to is before --from")
+        return 2
+    found = asyncio.run(collect(settings, rules, start, end))
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return 0
+    if not found:
+        print(t("secretariat.cli.none"))
+    for o in found:
+        answered = f" +{len(o['attending'])}/-{len(o['absent'])}/{len(o['agencies'])}"
+        print(f"{o['date']} {o['time']}  {o['status']:<9} {o['id'] or '-':>4}  {o['title']}{answered}")
+    return 0

@@ -1,0 +1,115 @@
+"""The secretariat in Telegram groups: /meeting, /meetings, meeting and decision buttons, and the replies
+the bot asked for. Decisions are the core's (bot.secretariat.dialogue); this module only translates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, Filter
+from aiogram.types import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
+
+from bot.case_actions import Actor
+from bot.core import Core
+from bot.i18n import pick_locale
+from bot.secretariat import dialogue, meetings
+from bot.secretariat.common import Reply, SecretariatRefused
+from handlers.telegram.groups import actor
+
+router = Router(name="secretariat")
+router.message.filter(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+router.callback_query.filter(F.message.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+
+
+class Awaited(Filter):
+    """Passes a reply to the bot from someone the secretariat asked for a text in this chat."""
+
+    async def __call__(self, message: Message, core: Core) -> bool | dict[str, Any]:
+        if message.reply_to_message is None or (message.text or "").startswith("/meeting"):
+            return False
+        replied = str(message.reply_to_message.message_id)
+        return await dialogue.waiting(core, actor(message.from_user, message.chat), replied)
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | ForceReply | None:
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.force_reply:
+        return ForceReply(force_reply=True, selective=True)
+    return None
+
+
+async def show(
+    message: Message, reply: Reply, core: Core, person: Actor, *, reply_to: int | None = None
+) -> None:
+    """Send the core's reply; a prompt's id is remembered so that only a reply to it answers it."""
+    params = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    sent = await message.answer(
+        reply.text, parse_mode=None, reply_markup=markup(reply), reply_parameters=params
+    )
+    if reply.force_reply:
+        await dialogue.prompted(core, person, str(sent.message_id))
+
+
+def _locale(message: Message | CallbackQuery) -> str:
+    user = message.from_user
+    return pick_locale(user.language_code if user else None)
+
+
+@router.message(Command("meeting"))
+async def on_meeting(message: Message, core: Core) -> None:
+    locale = _locale(message)
+    try:
+        reply = await dialogue.start_new(core, actor(message.from_user, message.chat), locale)
+    except SecretariatRefused as refused:
+        reply = Reply(refused.text(locale))
+    await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
+
+
+@router.message(Command("meetings"))
+async def on_meetings(message: Message, core: Core) -> None:
+    locale = _locale(message)
+    try:
+        reply = await meetings.upcoming(core, actor(message.from_user, message.chat), locale=locale)
+    except SecretariatRefused as refused:
+        reply = Reply(refused.text(locale))
+    await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
+
+
+@router.callback_query(F.data.startswith("mt:") | F.data.startswith("dc:"))
+async def on_button(query: CallbackQuery, core: Core) -> None:
+    if query.message is None or query.data is None:
+        return
+    locale = _locale(query)
+    try:
+        reply = await dialogue.press(core, actor(query.from_user, query.message.chat), query.data, locale)
+    except SecretariatRefused as refused:
+        await query.answer(refused.text(locale), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        person = actor(query.from_user, query.message.chat)
+        await show(query.message, reply, core, person, reply_to=query.message.message_id)
+
+
+@router.message(F.text, Awaited())
+async def on_reply(message: Message, core: Core) -> None:
+    locale = _locale(message)
+    try:
+        reply = await dialogue.reply(core, actor(message.from_user, message.chat), message.text or "", locale)
+    except SecretariatRefused as refused:
+        reply = Reply(refused.text(locale), force_reply=True)
+    await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)

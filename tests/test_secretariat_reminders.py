@@ -1,0 +1,236 @@
+"""Meetings from the rules' schedules and their reminders: created once, at working local times, fired
+once by several runners, moved or cancelled with the meeting."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from bot.case_actions import Actor
+from bot.secretariat import meetings, schedules
+from storage.models import AuditEvent, Meeting
+from tests.secretariat_kit import (
+    NOI_CHINH,
+    START,
+    THANH_TRA,
+    bind,
+    jobs_of,
+    local,
+    meeting_of,
+    movable,
+    outbox,
+    run_jobs_until,
+    runner,
+    texts,
+)
+
+SECRETARY = Actor(channel="telegram", chat_id=NOI_CHINH, user_id="501", name="Chánh Văn phòng")
+
+
+async def _count(core, model) -> int:
+    async with core.sessions() as session:
+        return (await session.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def test_occurrences_are_created_once_however_often_and_wherever_it_runs(core):
+    movable(core)
+    await bind(core)
+    assert await schedules.materialise(core, START) == 3  # Dec 2026 and Jun 2027 reviews, Jan 2027 briefing
+    assert await schedules.materialise(core, START) == 0
+    await asyncio.gather(schedules.materialise(core, START), schedules.materialise(core, START))
+    assert await _count(core, Meeting) == 3
+    review = await meeting_of(core)
+    assert review.starts_at == local(2026, 12, 17)
+    assert review.period_from == dt.date(2026, 6, 18)  # the agenda's figures run since the June review
+    keys = [j.dedupe_key for j in await jobs_of(core, f"meeting:{review.id}:")]
+    assert len(keys) == len(set(keys)) == 4
+
+
+async def test_reminders_fall_at_the_offsets_in_working_hours(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    review = await meeting_of(core)
+    jobs = {j.payload.get("offset", "nudge"): j.run_at for j in await jobs_of(core, f"meeting:{review.id}:")}
+    assert jobs == {
+        "7d": local(2026, 12, 10),  # Thursday a week before, 08:00 local
+        "1d": local(2026, 12, 16),
+        "nudge": local(2026, 12, 16, 10),
+        "1h": local(2026, 12, 17, 7),  # the meeting's own morning, before it starts
+    }
+    briefing = await meeting_of(core, "giao-ban-hang-nam")
+    offsets = {j.payload.get("offset"): j.run_at for j in await jobs_of(core, f"meeting:{briefing.id}:")}
+    assert offsets["14d"] == local(2026, 12, 29)
+    assert offsets["7d"] == local(2027, 1, 5)
+    assert offsets["1d"] == local(2027, 1, 11)
+
+
+async def test_a_reminder_on_a_day_off_waits_for_the_working_morning_but_not_past_the_meeting(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    review = await meeting_of(core)
+    async with core.sessions() as session, session.begin():
+        meeting = await session.get(Meeting, review.id)
+        # Monday 14:00: the day before is a Sunday, so its reminder waits for Monday 08:00
+        await meetings.reschedule(
+            session,
+            core,
+            SECRETARY,
+            "noi-chinh",
+            meeting,
+            local(2026, 12, 21, 14),
+            "trùng lịch công tác",
+            START,
+        )
+    jobs = {j.payload.get("offset", "nudge"): j for j in await jobs_of(core, f"meeting:{review.id}:v1:")}
+    assert jobs["1d"].run_at == local(2026, 12, 21, 8)
+    assert jobs["7d"].run_at == local(2026, 12, 14, 14)
+    async with core.sessions() as session, session.begin():
+        meeting = await session.get(Meeting, review.id)
+        # Monday 08:00: waiting for Monday morning would be too late, so it goes on Friday morning
+        await meetings.reschedule(
+            session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 28, 8), "lùi một tuần", START
+        )
+    jobs = {j.payload.get("offset", "nudge"): j for j in await jobs_of(core, f"meeting:{review.id}:v2:")}
+    assert jobs["1d"].run_at == local(2026, 12, 25, 8)
+    assert jobs["1h"].run_at == local(2026, 12, 28, 7)
+    assert all(j.status == "cancelled" for j in await jobs_of(core, f"meeting:{review.id}:v0:"))
+    assert all(j.status == "cancelled" for j in await jobs_of(core, f"meeting:{review.id}:v1:"))
+
+
+async def test_the_waiting_time_is_configurable(core):
+    movable(core)
+    core.settings.digest_time = dt.time(7, 30)
+    await bind(core)
+    await schedules.materialise(core, START)
+    review = await meeting_of(core)
+    async with core.sessions() as session, session.begin():
+        meeting = await session.get(Meeting, review.id)
+        await meetings.reschedule(
+            session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 21, 14), "trùng lịch", START
+        )
+    jobs = {j.payload.get("offset", "nudge"): j for j in await jobs_of(core, f"meeting:{review.id}:v1:")}
+    assert jobs["1d"].run_at == local(2026, 12, 21, 7, 30)
+
+
+async def test_each_reminder_fires_once_with_two_instances(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    one, two = runner(core, "instance-1"), runner(core, "instance-2")
+    core.clock.set(local(2026, 12, 10, 9))
+    for _ in range(3):
+        await asyncio.gather(one.run_once(), two.run_once())
+    for chat in (NOI_CHINH, THANH_TRA):
+        reminders = [t for t in await texts(core, chat) if "Nhắc lịch họp (còn 7 ngày)" in t]
+        assert len(reminders) == 1
+        agendas = [t for t in await texts(core, chat) if t.startswith("📋 Chương trình họp")]
+        assert len(agendas) == 1
+        assert len(await outbox(core, chat, "file")) == 2  # the DOCX and the .ics, once
+    reminders = [m for m in await outbox(core, THANH_TRA, "text") if "còn 7 ngày" in m.payload["text"]]
+    labels = [b["text"] for row in reminders[0].payload["buttons"] for b in row]
+    assert labels == ["✅ Chúng tôi dự họp", "🚫 Chúng tôi không dự được"]
+    async with core.sessions() as session:
+        reminded = (
+            await session.execute(select(func.count()).where(AuditEvent.action == "meeting_reminded"))
+        ).scalar_one()
+    assert reminded == 1
+
+
+async def test_cancelling_voids_the_reminders_and_tells_every_group(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    review = await meeting_of(core)
+    async with core.sessions() as session, session.begin():
+        meeting = await session.get(Meeting, review.id)
+        await meetings.cancel(
+            session, core, SECRETARY, "noi-chinh", meeting, "đoàn kiểm tra Trung ương", START
+        )
+    assert all(j.status == "cancelled" for j in await jobs_of(core, f"meeting:{review.id}:"))
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert any("Hủy cuộc họp" in t and "đoàn kiểm tra Trung ương" in t for t in await texts(core, chat))
+    await run_jobs_until(core, local(2026, 12, 17, 9))
+    assert not [t for t in await texts(core, THANH_TRA) if "Nhắc lịch họp" in t]
+
+
+async def test_a_schedule_removed_from_the_rules_cancels_future_occurrences_and_keeps_past_ones(core):
+    movable(core)
+    await bind(core)
+    async with core.sessions() as session, session.begin():
+        session.add(
+            Meeting(
+                schedule_id="noi-chinh-thanh-tra-6-thang",
+                title="Họp 6 tháng đầu năm",
+                scheduled_for=dt.date(2026, 6, 18),
+                starts_at=local(2026, 6, 18),
+                agencies=["noi-chinh", "thanh-tra"],
+                chair="noi-chinh",
+                items=[],
+                remind_days_before=[7, 1],
+                version=0,
+            )
+        )
+    await schedules.materialise(core, START)
+    core.rules = core.rules.model_copy(
+        update={"meetings": [m for m in core.rules.meetings if m.id != "noi-chinh-thanh-tra-6-thang"]}
+    )
+    await schedules.materialise(core, START)
+    async with core.sessions() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(Meeting)
+                    .where(Meeting.schedule_id == "noi-chinh-thanh-tra-6-thang")
+                    .order_by(Meeting.starts_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [(m.scheduled_for.isoformat(), m.status) for m in rows] == [
+        ("2026-06-18", "planned"),
+        ("2026-12-17", "cancelled"),
+        ("2027-06-17", "cancelled"),
+    ]
+    assert any("Hủy cuộc họp" in t and "quy chế" in t for t in await texts(core, THANH_TRA))
+    assert all(j.status == "cancelled" for j in await jobs_of(core, f"meeting:{rows[1].id}:"))
+
+
+async def test_an_edited_schedule_changes_future_occurrences_without_duplicating(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    edited = [
+        m.model_copy(update={"agencies": ["noi-chinh", "thanh-tra", "ubkt"]})
+        if m.id == "noi-chinh-thanh-tra-6-thang"
+        else m
+        for m in core.rules.meetings
+    ]
+    core.rules = core.rules.model_copy(update={"meetings": edited})
+    assert await schedules.materialise(core, START) == 0
+    review = await meeting_of(core)
+    assert review.agencies == ["noi-chinh", "thanh-tra", "ubkt"]
+    assert await _count(core, Meeting) == 3
+
+
+async def test_an_agency_without_a_group_is_named_to_the_secretariat_when_scheduled(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    notices = [t for t in await texts(core, NOI_CHINH) if "chưa có nhóm Telegram" in t]
+    assert len(notices) == 1  # the yearly briefing: seven agencies have no group here
+    assert "Công an tỉnh" in notices[0] and "NHNN khu vực" in notices[0]
+    assert "Thanh tra" not in notices[0]
+
+
+async def test_a_bot_down_past_the_meeting_does_not_remind_of_it_afterwards(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 17, 9))  # every reminder of the review came due meanwhile
+    assert not [t for t in await texts(core, THANH_TRA) if "Nhắc lịch họp" in t or "chưa xác nhận" in t]
+    assert not await outbox(core, THANH_TRA, "file")
