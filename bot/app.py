@@ -59,7 +59,8 @@ log = logging.getLogger(__name__)
 # Each has job_handlers(core) and on_start(core).
 JOB_HANDLER_MODULES: list[str] = ["bot.dialog_expiry", "bot.deadline_jobs", "bot.secretariat"]
 PRIVATE_COMMANDS = ("start", "new", "status", "mycases", "back", "cancel", "lang", "help")
-GROUP_COMMANDS = ("cases", "case", "meetings", "meeting", "bind", "unbind", "groups", "myid")
+GROUP_COMMANDS = ("cases", "case", "stats", "report", "meetings", "meeting", "bind", "unbind", "groups",
+                  "myid")
 REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
 
 

@@ -12,6 +12,7 @@ import itertools
 import json
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import IO, Any
 
 from sqlalchemy import func, select
@@ -26,9 +27,9 @@ from bot.status import CLOSED
 from storage.models import Case, DuplicateTerm, DuplicateTermCount, Reporter
 
 MAX_TERMS = 48  # indexed per case
-QUERY_TERMS = 16  # the rarest terms of a new report that are looked up
-MAX_POSTINGS = 2_000  # a term carried by more cases says little and costs much
-CANDIDATES = 30  # scored in full
+QUERY_TERMS = 12  # the rarest terms of a new report that are looked up
+MAX_POSTINGS = 1_000  # a term carried by more cases says little and costs much
+CANDIDATES = 12  # scored in full
 SHOWN = 3  # likely duplicates listed on a card
 
 
@@ -48,6 +49,12 @@ class Similar:
             "score": round(self.score),
             "evidence": list(self.evidence),
         }
+
+
+@lru_cache(maxsize=20_000)
+def _facts(text: str) -> Facts:
+    """Facts of a stored case, kept while the process runs: the same cases come up again and again."""
+    return extract(text)
 
 
 def report_text(subject: str | None, summary: str) -> str:
@@ -99,17 +106,16 @@ async def _candidate_ids(session: AsyncSession, terms: list[str], exclude: int |
     if not rare:
         return []
     hits = func.count().label("hits")
-    query = (
+    query = (  # the term index alone (an index-only scan); closed cases are dropped when loaded
         select(DuplicateTerm.case_id, hits)
-        .join(Case, Case.id == DuplicateTerm.case_id)
-        .where(DuplicateTerm.term.in_(rare), Case.status.not_in(tuple(CLOSED)))
+        .where(DuplicateTerm.term.in_(rare))
         .group_by(DuplicateTerm.case_id)
         .order_by(hits.desc(), DuplicateTerm.case_id.desc())
-        .limit(CANDIDATES + 1)
+        .limit(2 * CANDIDATES + 1)
     )
     if exclude is not None:
         query = query.where(DuplicateTerm.case_id != exclude)
-    return [row[0] for row in (await session.execute(query)).all()][:CANDIDATES]
+    return [row[0] for row in (await session.execute(query)).all()]
 
 
 async def find_likely(
@@ -123,13 +129,15 @@ async def find_likely(
     rows = (
         await session.execute(
             select(Case.id, Case.code, Case.status, Case.kind, Case.subject, Case.summary, Case.area,
-                   Case.area_name).where(Case.id.in_(ids))
+                   Case.area_name).where(Case.id.in_(ids), Case.status.not_in(tuple(CLOSED)))
         )
     ).all()
+    order = {case_id: n for n, case_id in enumerate(ids)}
+    rows = sorted(rows, key=lambda row: order[row.id])[:CANDIDATES]
     found = []
     for row in rows:
         other = Report(report_text(row.subject, row.summary), row.kind, row.area_name or row.area)
-        verdict = compare(report, other, facts)
+        verdict = compare(report, other, facts, _facts(other.text))
         if verdict.duplicate:
             found.append(Similar(row.id, row.code, row.status, verdict.score, tuple(verdict.evidence)))
     return sorted(found, key=lambda s: (-s.score, -s.case_id))[:limit]

@@ -88,7 +88,9 @@ async def test_instances_on_postgresql_clear_thousands_of_jobs_exactly_once(
     done = await effects(sessions)
     assert len(done) == n, "none lost"
     assert set(done.values()) == {1}, "none doubled"
-    assert sum(claimed) == n
+    # A claim may be taken over when its 2-second lease runs out on a loaded machine; the run itself is
+    # still once (above), so claims add up to at least the jobs, not exactly.
+    assert sum(claimed) >= n
     assert await statuses(sessions) == {"done": n}
 
 
