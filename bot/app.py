@@ -293,7 +293,8 @@ async def _main(settings: Settings) -> int:
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_redaction([settings.bot_token or "", settings.webhook_secret or ""])
+    secrets = (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret)
+    install_redaction([s or "" for s in secrets])
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:
