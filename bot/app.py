@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 # Each has job_handlers(core) and on_start(core).
 JOB_HANDLER_MODULES: list[str] = ["bot.dialog_expiry", "bot.deadline_jobs", "bot.secretariat"]
 PRIVATE_COMMANDS = ("start", "new", "status", "mycases", "back", "cancel", "lang", "help")
-GROUP_COMMANDS = ("cases", "case", "meetings", "meeting", "bind", "unbind", "groups", "myid")
+GROUP_COMMANDS = ("cases", "case", "stats", "report", "meetings", "meeting", "bind", "unbind", "groups",
+                  "myid")
 REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
 
 
@@ -299,7 +300,8 @@ async def _main(settings: Settings) -> int:
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_redaction([settings.bot_token or "", settings.webhook_secret or ""])
+    secrets = (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret)
+    install_redaction([s or "" for s in secrets])
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ from bot.duplicates import Similar, find_likely, index_case, own_similar, report
 from bot.dupscore import Report
 from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence
-from bot.pin_guard import is_locked, new_pin_hash, pin_matches, wrong_pin
+from bot.pin_guard import Verdict, dummy_hash, is_locked, matches, new_pin_hash, wrong_pin
 from bot.receipts import new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
@@ -347,18 +347,11 @@ class Lookup:
     timeline: list[AuditEvent] = field(default_factory=list)
 
 
-_DUMMY_HASH: list[str] = []
+async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_text: str, pin: str,
+                 verdict: Verdict | None = None) -> Lookup:
+    """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted.
 
-
-async def _dummy_hash() -> str:
-    """A hash to check a PIN against when the code is unknown, so both failures take the same time."""
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(await new_pin_hash(new_pin()))
-    return _DUMMY_HASH[0]
-
-
-async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_text: str, pin: str) -> Lookup:
-    """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted."""
+    `verdict` is the PIN already checked by `pin_guard.precheck` outside the transaction, when it was."""
     key = reporter_key(core, requester)
     now = core.clock.now()
     since = now - dt.timedelta(hours=1)
@@ -378,7 +371,7 @@ async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_tex
     if case is not None and is_locked(case, now):
         session.add(LookupFailure(requester_key=key, at=now))
         return Lookup(locked=True)
-    matched = await pin_matches(pin, case.pin_hash if case is not None else await _dummy_hash())
+    matched = await matches(pin, code, case.pin_hash if case is not None else await dummy_hash(), verdict)
     if case is None:
         session.add(LookupFailure(requester_key=key, at=now))
         return Lookup()

@@ -1,5 +1,5 @@
 """The command line: `python -m bot [run | check-rules | route | deadline | meetings | routing-review |
-duplicate-check]`."""
+duplicate-check | report]`."""
 
 from __future__ import annotations
 
@@ -77,6 +77,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     review.add_argument("--json", action="store_true", help="one JSON object a line")
     dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
     dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
+
+    from bot.figures import cli as figures_cli
+
+    figures_cli.add_parser(sub, settings, _iso_date)
     return parser
 
 
@@ -105,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_lines(sys.stdin)
     if command == "routing-review":
         return _routing_review(args, settings)
+    if command == "report":
+        from bot.figures import cli as figures_cli
+
+        return figures_cli.run(args, settings)
     return 2
 
 

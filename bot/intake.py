@@ -35,6 +35,7 @@ from bot.identity_input import clean_text, name_problem, phone_number
 from bot.kinds import KINDS, NAMED_REQUIRED
 from bot.limits import SlidingWindow, cases_last_day
 from bot.outbox import enqueue
+from bot.pin_guard import Verdict, precheck
 from bot.places import by_code, find_in_text, search
 from bot.receipts import normalize_code
 from bot.routing import route
@@ -184,6 +185,7 @@ class _Ctx:
     state: str = IDLE
     data: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
+    verdict: Verdict | None = None  # a look-up's PIN, checked before the transaction opened
 
     def tr(self, key: str, **params: Any) -> str:
         return t(key, self.locale, **params)
@@ -214,11 +216,13 @@ class Intake:
             locale = pick_locale(language_code)
             return [Reply(t("citizen.limit.messages", locale, n=self.core.settings.messages_per_minute))]
         self._warned.discard(limiter_key)
+        verdict = await self._precheck(sender, event)
         for attempt in range(3):
             try:
                 async with self.core.sessions() as session, session.begin():
                     ctx = await self._load(session, sender, language_code)
                     before = (ctx.state, copy.deepcopy(ctx.data), ctx.locale)
+                    ctx.verdict = verdict
                     menu = not capabilities(channel).buttons
                     step = _from_menu(ctx.data, event) if menu else event
                     replies = await self._expire_or_dispatch(ctx, step)
@@ -234,6 +238,23 @@ class Intake:
                 if attempt == 2:
                     raise
         return []
+
+    async def _precheck(self, sender: Citizen, event: Event) -> Verdict | None:
+        """For an event that looks up a case, check its PIN (scrypt) before a connection is taken."""
+        code = None
+        if isinstance(event, Command) and event.name.lower() == "status" and len(event.args.split()) >= 2:
+            parts = event.args.split()
+            code, pin = (parts[0] if len(parts) == 2 else "".join(parts[:-1])), parts[-1]
+        elif isinstance(event, Text) and len(words := event.text.split()) == 2 and normalize_code(words[0]):
+            code, pin = words
+        elif isinstance(event, Text) and re.fullmatch(r"\d{4,8}", event.text.strip()):
+            async with self.core.sessions() as session:
+                row = await session.get(DialogState, (sender.channel, sender.user_id))
+            if row is not None and row.state == "lookup_pin":
+                code, pin = str((row.data or {}).get("lookup_code", "")), event.text.strip()
+        if code is None:
+            return None
+        return await precheck(self.core, cases.reporter_key(self.core, sender), code, pin)
 
     async def locale_of(self, channel: str, user_id: str) -> str:
         """The language this person chose (or was given), for messages outside the dialogue."""
@@ -991,7 +1012,7 @@ class Intake:
         return self._misfit(ctx, event)
 
     async def _lookup(self, ctx: _Ctx, code: str, pin: str) -> list[Reply]:
-        found = await cases.lookup(ctx.session, self.core, ctx.sender, code, pin)
+        found = await cases.lookup(ctx.session, self.core, ctx.sender, code, pin, ctx.verdict)
         self._reset(ctx, keep_unlocked=True)
         if found.throttled:
             return [Reply(ctx.tr("citizen.lookup.throttled")), self._menu(ctx)]

@@ -4,12 +4,15 @@ Payloads are platform-neutral; a channel's sender (e.g. handlers/telegram/sender
 - kind "text": {"text": str, "buttons": [[{"text": str, "data": str}]]?, "reply_to": message id?}
 - kind "card": like text; once sent, the message is recorded as the case's card in that chat
 - kind "edit_card": like text; edits the case's card(s) in that chat in place
-- kind "media": {"items": [{"media": "photo|document|voice|video|audio", "file_id": str, "caption"?: str}]}
+- kind "media": {"items": [{"media": "photo|document|voice|video|audio", "file_id": str, "caption"?: str}]};
+  an item made by the bot itself (a chart, a report) carries its bytes instead of a file id:
+  {"media": ..., "data": base64 str, "filename": str, "caption"?: str}
 - kind "file": a document the bot generated, {"name": str, "data": base64 str, "caption"?: str}
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,4 +69,27 @@ async def enqueue_evidence(
     return await enqueue(
         session, channel=channel, chat_id=chat_id, kind="media", payload={"items": items}, key=key,
         case_id=case_id, agency_id=agency_id,
+    )
+
+
+async def enqueue_file(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    media: str,
+    data: bytes,
+    filename: str,
+    key: str,
+    caption: str | None = None,
+    agency_id: str | None = None,
+) -> OutboxMessage:
+    """Queue a file the bot made (a chart as "photo", a report as "document"), its bytes in the row."""
+    encoded = base64.b64encode(data).decode("ascii")
+    item: dict[str, Any] = {"media": media, "data": encoded, "filename": filename}
+    if caption:
+        item["caption"] = caption
+    return await enqueue(
+        session, channel=channel, chat_id=chat_id, kind="media", payload={"items": [item]}, key=key,
+        agency_id=agency_id,
     )

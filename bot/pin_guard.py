@@ -4,13 +4,15 @@ The per-requester limit (LOOKUP_FAILURES_PER_HOUR) stops one account; new accoun
 PINs are also counted per case. After PIN_FAILURES_PER_CASE wrong PINs within PIN_LOCKOUT_HOURS the case
 refuses look-ups by code until the lock-out ends (its reporter still sees it in /mycases), and the holding
 agency's group is told through the outbox in the same transaction. The scrypt check runs in a worker
-thread, so a burst of look-ups never stalls other users' messages.
+thread and, through `precheck`, before the look-up's transaction opens: a burst of look-ups then holds
+neither the event loop nor the database connections other users' messages need.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +21,52 @@ from bot.audit import record
 from bot.core import Core
 from bot.i18n import t
 from bot.outbox import enqueue
-from bot.receipts import check_pin, hash_pin
+from bot.receipts import check_pin, hash_pin, new_pin, normalize_code
 from storage.models import AgencyChat, Case, LookupFailure
+
+_DUMMY_HASH: list[str] = []
+
+
+async def dummy_hash() -> str:
+    """A hash to check a PIN against when the code is unknown, so both failures take the same time."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(await new_pin_hash(new_pin()))
+    return _DUMMY_HASH[0]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A PIN checked in advance against the hash stored for a code (or the dummy hash)."""
+
+    code: str | None
+    pin: str
+    stored: str
+    matched: bool
+
+
+async def precheck(core: Core, requester_key: str, code_text: str, pin: str) -> Verdict | None:
+    """Check the PIN with no transaction or connection held; None when the requester is throttled."""
+    code = normalize_code(code_text)
+    async with core.sessions() as session:
+        since = core.clock.now() - dt.timedelta(hours=1)
+        failures = (await session.execute(
+            select(func.count()).select_from(LookupFailure)
+            .where(LookupFailure.requester_key == requester_key, LookupFailure.at > since)
+        )).scalar_one()
+        stored = None
+        if code is not None and failures < core.settings.lookup_failures_per_hour:
+            stored = (await session.execute(select(Case.pin_hash).where(Case.code == code))).scalar()
+    if failures >= core.settings.lookup_failures_per_hour:
+        return None
+    stored = stored or await dummy_hash()
+    return Verdict(code, pin, stored, await pin_matches(pin, stored))
+
+
+async def matches(pin: str, code: str | None, stored: str, verdict: Verdict | None) -> bool:
+    """The PIN check, taken from a matching precheck when there is one."""
+    if verdict is not None and (verdict.code, verdict.pin, verdict.stored) == (code, pin, stored):
+        return verdict.matched
+    return await pin_matches(pin, stored)
 
 
 async def pin_matches(pin: str, stored: str) -> bool:

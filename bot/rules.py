@@ -183,6 +183,25 @@ class SecondOpinion(_Strict):
     min_confidence: float = Field(default=0.5, gt=0, le=1)
 
 
+class TargetSpec(_Strict):
+    """A target (chỉ tiêu) in percent for the agencies named (none named: every agency, each on its own).
+
+    `resolved_on_time`: of the cases resolved in the period, the share resolved on time;
+    `first_action_within`: of the cases received, the share acted on within `within_days` working days.
+    """
+
+    id: str
+    title: Text
+    measure: Literal["resolved_on_time", "first_action_within"]
+    percent: float = Field(gt=0, le=100)
+    within_days: int | None = Field(default=None, gt=0)
+    kinds: list[str] = Field(default_factory=list)  # empty: every kind
+    agencies: list[str] = Field(default_factory=list)  # empty: every agency
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    basis: str | None = None
+
+
 class Province(_Strict):
     id: str
     name: Text
@@ -199,6 +218,7 @@ class Rules(_Strict):
     routing: list[RoutingRule]
     deadlines: list[DeadlinePolicy] = Field(default_factory=list)
     meetings: list[MeetingSchedule] = Field(default_factory=list)
+    targets: list[TargetSpec] = Field(default_factory=list)
     second_opinion: SecondOpinion | None = None
     _examples: list[tuple[str, str]] = PrivateAttr(default_factory=list)  # (text, rule id), read at load
 
@@ -349,6 +369,7 @@ def check(rules: Rules) -> list[Problem]:
         *_uncovered_kinds(rules),
         *_deadline_problems(rules),
         *_meeting_problems(rules),
+        *_target_problems(rules),
     ]
 
 
@@ -356,7 +377,7 @@ def _duplicate_ids(rules: Rules) -> list[Problem]:
     found: list[Problem] = []
     sections: dict[str, list[Any]] = {"agencies": rules.agencies, "fields": rules.fields,
                                       "routing": rules.routing, "deadlines": rules.deadlines,
-                                      "meetings": rules.meetings}
+                                      "meetings": rules.meetings, "targets": rules.targets}
     for section, items in sections.items():
         found += _duplicates_in((section,), items)
     for i, policy in enumerate(rules.deadlines):
@@ -383,6 +404,8 @@ def _agency_refs(rules: Rules) -> list[tuple[tuple[str | int, ...], str]]:
         refs += [(("routing", i, "add", j, "agency"), add.agency) for j, add in enumerate(rule.add)]
     for i, field in enumerate(rules.fields):
         refs += [(("fields", i, "agencies", j), a) for j, a in enumerate(field.agencies)]
+    for i, target in enumerate(rules.targets):
+        refs += [(("targets", i, "agencies", j), a) for j, a in enumerate(target.agencies)]
     for i, meeting in enumerate(rules.meetings):
         refs.append((("meetings", i, "chair"), meeting.chair))
         refs += [(("meetings", i, "agencies", j), a) for j, a in enumerate(meeting.agencies)]
@@ -410,6 +433,7 @@ def _unknown_kinds(rules: Rules) -> list[Problem]:
     lists += [(("routing", i, "guess_kind"), [r.guess_kind]) for i, r in enumerate(rules.routing)
               if r.guess_kind is not None]
     lists += [(("deadlines", i, "kinds"), p.kinds) for i, p in enumerate(rules.deadlines)]
+    lists += [(("targets", i, "kinds"), tg.kinds) for i, tg in enumerate(rules.targets)]
     found: list[Problem] = []
     for loc, kinds in lists:
         found += [(loc, f"unknown kind '{k}' (known: {', '.join(KINDS)})") for k in kinds if k not in KINDS]
@@ -622,4 +646,20 @@ def _meeting_problems(rules: Rules) -> list[Problem]:
         found += [(("meetings", i, "remind_days_before", j),
                    f"meeting '{meeting.id}': reminder {d} days before is more than a year")
                   for j, d in enumerate(meeting.remind_days_before) if d > 366]
+    return found
+
+
+def _target_problems(rules: Rules) -> list[Problem]:
+    found: list[Problem] = []
+    for i, target in enumerate(rules.targets):
+        if target.measure == "first_action_within" and target.within_days is None:
+            found.append((("targets", i, "measure"),
+                          f"target '{target.id}': first_action_within needs within_days (working days)"))
+        if target.measure != "first_action_within" and target.within_days is not None:
+            found.append((("targets", i, "within_days"),
+                          f"target '{target.id}': within_days only applies to first_action_within"))
+        if target.valid_from and target.valid_to and target.valid_to < target.valid_from:
+            found.append((("targets", i, "valid_to"),
+                          f"target '{target.id}': valid_to {target.valid_to} is before valid_from "
+                          f"{target.valid_from}"))
     return found

@@ -122,7 +122,7 @@ class Case(Base):
     likely_duplicates: Mapped[list[Any]] = mapped_column(default=list)  # [{id, code, score, evidence}]
     rule_id: Mapped[str | None] = mapped_column(String(64))
     routing: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the routing decision and its reasons
-    received_on: Mapped[dt.date] = mapped_column(Date)  # local date of receipt
+    received_on: Mapped[dt.date] = mapped_column(Date, index=True)  # local date of receipt
     accepted_on: Mapped[dt.date | None] = mapped_column(Date)  # thụ lý
     stage: Mapped[str | None] = mapped_column(String(32))  # the deadline stage now running
     due_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
@@ -230,6 +230,7 @@ class AuditEvent(Base):
     """Append-only log of every action: who, when, what, before and after. Never updated or deleted."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)  # figures count actions by period
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -495,3 +496,17 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(64))
     until: Mapped[dt.datetime] = mapped_column()
     since: Mapped[dt.datetime] = mapped_column()  # when this holder took the role
+
+
+class WorkDay(Base):
+    """A day of one working-day calendar with its running count of working days, so the figures can
+    measure durations in working days inside SQL (ordinal of the end minus ordinal of the start).
+
+    `calendar` names the calendar (timezone and provincial exceptions) the ordinals were counted in.
+    """
+
+    __tablename__ = "work_days"
+
+    calendar: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer)  # working days from the calendar's anchor through `day`

@@ -35,7 +35,8 @@ async def hang(session: AsyncSession, job: Job) -> None:
 async def main(url: str, worker: str, mode: str) -> None:
     engine = create_engine(url)
     handler = ran if mode == "drain" else hang
-    runner = JobRunner(session_factory(engine), {KIND: handler}, worker, lease_seconds=2.0)
+    lease = 2.0 if mode == "hang" else 300.0  # a short lease only for the instance that will be killed
+    runner = JobRunner(session_factory(engine), {KIND: handler}, worker, lease_seconds=lease)
     claimed = 0
     while batch := await runner.run_once():
         claimed += batch

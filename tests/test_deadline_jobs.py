@@ -203,3 +203,21 @@ async def test_digest_time_sets_the_working_morning(core) -> None:
     core.settings.digest_time = dt.time(7, 30)
     assert digest.morning(core, dt.date(2027, 3, 2)) == local(2027, 3, 2, 7, 30)
     assert digest.daily_slot(core, dt.date(2027, 3, 6)) == local(2027, 3, 8, 7, 35), "Saturday: Monday"
+
+
+async def test_referring_to_investigators_moves_the_reminders_to_the_new_lead(core) -> None:
+    core.clock = Clock(movable=True, start=local(2027, 3, 1))
+    await bind_groups(core)
+    case = await new_case(core, stage="classify", due_on=dt.date(2027, 3, 10))
+    await ca.refer_to_investigators(core, officer("thanh-tra"), case.id, None, "Có dấu hiệu tội phạm")
+    row = await load(core, case.id)
+    assert row.lead_agency_id == "cong-an" and row.stage == "verify"
+    jobs = await pending(core, case.id)
+    assert jobs and all(k.startswith(f"verify:{row.due_on.isoformat()}:") for k in jobs)  # type: ignore[union-attr]
+    runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
+    for minutes in (1, 11):  # the reminder, then the digest it asked for
+        core.clock.set(digest.daily_slot(core, row.due_on) + dt.timedelta(minutes=minutes))  # type: ignore
+        while await runner.run_once():
+            pass
+    sent = await digests(core, CHATS["cong-an"])
+    assert sent and "hôm nay" in sent[-1] and await digests(core, CHATS["thanh-tra"]) == []

@@ -84,3 +84,34 @@ async def test_scrypt_runs_in_a_worker_thread(core, monkeypatch):
     monkeypatch.setattr(pin_guard, "check_pin", spy)
     assert (await guess(core, filed.case.code, filed.pin, 1)).case is not None
     assert threads and threads[0] is not threading.main_thread()
+
+
+async def test_a_lookup_checks_the_pin_once_before_its_transaction(core, intake, monkeypatch):
+    filed = await file(core)
+    checked: list[bool] = []
+    real = pin_guard.check_pin
+    in_transaction = False
+    original_lookup = cases.lookup
+
+    async def watched_lookup(*args, **kwargs):
+        nonlocal in_transaction
+        in_transaction = True
+        try:
+            return await original_lookup(*args, **kwargs)
+        finally:
+            in_transaction = False
+
+    def spy(pin: str, stored: str) -> bool:
+        checked.append(in_transaction)
+        return real(pin, stored)
+
+    monkeypatch.setattr(pin_guard, "check_pin", spy)
+    monkeypatch.setattr(cases, "lookup", watched_lookup)
+    c = Person(intake, user_id="80")
+    await c.cmd("status", f"{filed.case.code} {filed.pin}")
+    assert "Tình trạng" in c.text
+    await c.press("menu:lookup")
+    await c.say(filed.case.code)
+    await c.say(filed.pin)
+    assert "Tình trạng" in c.text
+    assert checked == [False, False], "scrypt ran once per look-up, before the look-up's transaction"

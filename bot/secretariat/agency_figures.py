@@ -1,22 +1,24 @@
-"""Per-agency figures for a meeting's agenda, from the cases and their audit log over a period.
+"""Per-agency figures for a meeting's agenda: the scorecards of `bot.figures` for the period, plus the
+oldest open cases by code.
 
 Only counts, codes and dates: nothing about who reported. "First action" is the first thing an officer
-of the agency did on a case (accept, ask, transfer, comment...), the information exchange the
-coordination reviews keep finding slow.
+of the agency did on a case (accept, ask, transfer, refer...), the information exchange the coordination
+reviews keep finding slow.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.figures import scorecards
+from bot.rules import Rules
 from bot.status import CLOSED
 from bot.workdays import WorkCalendar
-from storage.models import AuditEvent, Case, CaseAgency
+from storage.models import Case
 
 OLDEST = 3
 
@@ -40,6 +42,7 @@ class AgencyFigures:
 
 async def compute(
     session: AsyncSession,
+    rules: Rules,
     calendar: WorkCalendar,
     agency_ids: list[str],
     start: dt.date,
@@ -47,76 +50,30 @@ async def compute(
     today: dt.date,
 ) -> dict[str, AgencyFigures]:
     """Figures of each agency for cases and actions dated from `start` to `end` (local dates, inclusive);
-    overdue, watched and oldest are as of `today`."""
-    out = {a: AgencyFigures(a) for a in agency_ids}
-    # Only what the period and the agencies' open cases need: the query grows with them, not the archive.
-    since = dt.datetime.combine(start, dt.time(), calendar.timezone).astimezone(dt.UTC)
-    cases = {c.id: c for c in (await session.execute(select(Case).where(or_(
-        and_(Case.lead_agency_id.in_(agency_ids), Case.status.not_in(sorted(CLOSED))),
-        Case.received_on.between(start, end),
-    )))).scalars()}
-    holders = (await session.execute(select(CaseAgency).join(Case).where(
-        CaseAgency.agency_id.in_(agency_ids), Case.received_on.between(start, end),
-    ))).scalars()
-    events = (await session.execute(
-        select(AuditEvent).where(AuditEvent.case_id.is_not(None), AuditEvent.at >= since)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    )).scalars().all()
-
-    def day(moment: dt.datetime) -> dt.date:
-        return calendar.today(moment)
-
-    transferred_to = {(e.case_id, (e.after or {}).get("lead")) for e in events if e.action == "transferred"}
-    for holder in holders:
-        case = cases.get(holder.case_id)
-        if (
-            case
-            and holder.role in ("lead", "former")
-            and start <= case.received_on <= end
-            and (case.id, holder.agency_id) not in transferred_to
-        ):
-            out[holder.agency_id].received += 1
-    first_action: dict[tuple[int, str], dt.date] = {}
-    on_time: dict[str, list[bool]] = {a: [] for a in agency_ids}
-    for e in events:
-        if e.actor_type == "officer" and e.agency_id in out and e.case_id is not None:
-            first_action.setdefault((e.case_id, e.agency_id), day(e.at))
-        if not start <= day(e.at) <= end:
-            continue
-        acting = out.get(e.agency_id or "")
-        if e.action == "transferred":
-            target = out.get((e.after or {}).get("lead", ""))
-            if target:
-                target.transferred_in += 1
-            if acting:
-                acting.transferred_out += 1
-        if acting is None:
-            continue
-        if e.action == "accepted":
-            acting.accepted += 1
-        elif e.action == "resolved":
-            acting.resolved += 1
-            due = (e.before or {}).get("due_on")
-            on_time[acting.agency_id].append(due is None or day(e.at) <= dt.date.fromisoformat(due))
-        elif e.action == "rejected":
-            acting.rejected += 1
-        elif e.action == "referred_to_investigators":
-            acting.investigating += 1
-    delays: dict[str, list[int]] = {a: [] for a in agency_ids}
-    for (case_id, agency_id), first in first_action.items():
-        case = cases.get(case_id)
-        if case and start <= case.received_on <= end:
-            delays[agency_id].append(calendar.working_days_between(case.received_on, first))
-    for agency_id, figures in out.items():
-        if on_time[agency_id]:
-            figures.on_time_percent = round(100 * sum(on_time[agency_id]) / len(on_time[agency_id]), 1)
-        if delays[agency_id]:
-            figures.median_days_to_first_action = float(statistics.median(delays[agency_id]))
-        open_cases = sorted(
-            (c for c in cases.values() if c.lead_agency_id == agency_id and c.status not in CLOSED),
-            key=lambda c: (c.received_on, c.id),
+    overdue, watched and oldest are as of `today`. Call inside a transaction (scorecards may index days)."""
+    out: dict[str, AgencyFigures] = {}
+    for card in await scorecards(session, rules, calendar, start, end, agency_ids, today=today):
+        out[card.agency_id] = AgencyFigures(
+            card.agency_id,
+            received=card.received,
+            accepted=card.accepted,
+            transferred_in=card.transferred_in,
+            transferred_out=card.transferred_out,
+            resolved=card.resolved,
+            rejected=card.rejected,
+            overdue=card.overdue_now,
+            on_time_percent=None if card.on_time_rate is None else round(card.on_time_rate, 1),
+            median_days_to_first_action=card.first_action.median,
+            watched=card.watched_now,
+            investigating=card.referred,
         )
-        figures.overdue = sum(1 for c in open_cases if c.due_on and c.due_on < today and c.paused_at is None)
-        figures.watched = sum(1 for c in open_cases if c.watched)
-        figures.oldest_open = [(c.code, c.received_on) for c in open_cases[:OLDEST]]
+    rows = await session.execute(
+        select(Case.lead_agency_id, Case.code, Case.received_on)
+        .where(Case.lead_agency_id.in_(agency_ids), Case.status.not_in(sorted(CLOSED)))
+        .order_by(Case.received_on, Case.id)
+    )
+    for lead, code, received in rows:
+        figures = out.get(lead)
+        if figures is not None and len(figures.oldest_open) < OLDEST:
+            figures.oldest_open.append((code, received))
     return out

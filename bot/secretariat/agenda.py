@@ -66,7 +66,7 @@ async def open_decisions(session: AsyncSession, meeting: Meeting) -> list[Decisi
 async def build(session: AsyncSession, core: Core, meeting: Meeting, now: dt.datetime) -> Agenda:
     today = core.calendar.today(now)
     start = await period_start(session, core, meeting)
-    figures = await compute(session, core.calendar, list(meeting.agencies), start, today, today)
+    figures = await compute(session, core.rules, core.calendar, list(meeting.agencies), start, today, today)
     return Agenda(
         meeting,
         start,

@@ -23,6 +23,7 @@ ROUTER_MODULES: list[str] = [
     "handlers.telegram.admin",
     "handlers.telegram.secretariat",  # before groups: a reply the secretariat asked for is not a comment
     "handlers.telegram.groups",
+    "handlers.telegram.figures",
     "handlers.telegram.relay",  # before citizen: a reply to a relayed question is not a new report
     "handlers.telegram.citizen",
 ]

@@ -3,7 +3,7 @@ Telegram's answers onto the sender's outcomes (ok, retry after, transient, perma
 
 Payloads (bot/outbox.py): text and card: {"text", "buttons"?: [[{"text","data"} | {"text","url"}]],
 "reply_to"?: message id, "force_reply"?: true}; edit_card: like text, applied to the recorded cards;
-media: {"items": [{"media": photo|document|voice|video|audio, "file_id", "caption"?}]};
+media: {"items": [{"media": photo|document|voice|video|audio, "file_id" | "data" + "filename", "caption"?}]}.
 file: a generated document, {"name", "data": base64, "caption"?}.
 """
 
@@ -101,6 +101,12 @@ class TelegramTransport:
         data = await self.store.get(key)
         return BufferedInputFile(data, filename=f"{key}.{EXTENSIONS.get(media, 'bin')}")
 
+    async def _item_file(self, item: dict[str, Any]) -> str | BufferedInputFile:
+        """An outbox media item's file: the bytes of a file the bot made ("data"), else by its file id."""
+        if item.get("data"):
+            return BufferedInputFile(base64.b64decode(item["data"]), filename=item.get("filename") or "file")
+        return await self._file(str(item["file_id"]), item.get("media", "document"))
+
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         render: dict[str, Callable[[Delivery], Awaitable[DeliveryResult]]] = {
             "text": self._text, "card": self._text, "edit_card": self._edit_card, "media": self._media,
@@ -197,7 +203,7 @@ class TelegramTransport:
         return DeliveryResult.ok(message.message_id)
 
     async def _media(self, delivery: Delivery) -> DeliveryResult:
-        items = [i for i in delivery.payload.get("items") or [] if i.get("file_id")]
+        items = [i for i in delivery.payload.get("items") or [] if i.get("file_id") or i.get("data")]
         if not items:
             return DeliveryResult.permanent("media row without items")
         ids: list[int] = []
@@ -205,7 +211,7 @@ class TelegramTransport:
             if len(chunk) == 1:
                 ids.append((await self._single(delivery.chat_id, chunk[0], delivery.payload)).message_id)
                 continue
-            media = [ALBUM[i["media"]](media=await self._file(i["file_id"], i["media"]),
+            media = [ALBUM[i["media"]](media=await self._item_file(i),
                                        caption=short_caption(i.get("caption"))) for i in chunk]
             sent = await self.bot.send_media_group(chat_id=delivery.chat_id, media=media,  # type: ignore[arg-type]
                                                    reply_parameters=_reply(delivery.payload))
@@ -214,7 +220,7 @@ class TelegramTransport:
 
     async def _single(self, chat_id: str, item: dict[str, Any], payload: dict[str, Any]) -> Message:
         kind, caption = item.get("media", "document"), item.get("caption")
-        file_id = await self._file(item["file_id"], kind)
+        file_id = await self._item_file(item)
         common: dict[str, Any] = {"chat_id": chat_id, "caption": short_caption(caption),
                                   "reply_parameters": _reply(payload)}
         if kind == "photo":

@@ -1,7 +1,7 @@
 """leases: roles one instance holds at a time (the outbox sender); card_messages.digest
 
 Revision ID: 0002_delivery
-Revises: 0002_duplicates
+Revises: 0002_figures
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0002_delivery"
-down_revision: str | None = "0002_duplicates"
+down_revision: str | None = "0002_figures"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,332 @@
+"""The bot under load against a minimal aiogram echo bot, both long-polling the same local Bot API server.
+
+    python bench/load_bench.py [--citizens 150] [--filings 20] [--backends sqlite,postgresql]
+
+Each bot runs as its own process (`python -m bot`, `python bench/echo_bot.py`); the server runs in this
+one. For each: start-up (launch to the first update answered), resident memory idle, a burst of first
+messages from N citizens at once (free text: routed, the dialogue saved; messages/s and p50/p99 to the
+reply), the process's CPU share during the burst (the rest of the time it waits), then for the bot full
+filings by simulated citizens (filings/s and p50/p99 from pressing "send" to the card reaching the
+agency's group), and resident memory after the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+
+from bot.i18n import t  # noqa: E402
+from simulator.botapi import FakeBotAPI  # noqa: E402
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+ADMIN = 9000
+GROUPS = {
+    "noi-chinh": -2001,
+    "thanh-tra": -2002,
+    "ubkt": -2003,
+    "cong-an": -2004,
+    "vksnd": -2005,
+    "toa-an": -2006,
+    "mttq": -2007,
+    "bao": -2008,
+    "nhnn": -2009,
+}
+FIRST_TEXTS = [
+    "Cán bộ địa chính phường đòi phong bì mới cấp sổ đỏ cho gia đình tôi",
+    "Chủ tịch xã chỉ định thầu công trình đường giao thông cho người nhà",
+    "Bị mất xe máy trước cổng chợ tối hôm qua, đề nghị công an điều tra",
+    "Tôi khiếu nại quyết định thu hồi đất của ủy ban nhân dân phường",
+    "Đường dây cho vay nặng lãi, tín dụng đen hoạt động công khai ở khu phố",
+    "Kiến nghị sửa đường bị sụt lún trước trường tiểu học",
+]
+FILING_TEXTS = [
+    "Cán bộ phường nhận tiền để làm nhanh hồ sơ đất đai cho một số người quen",
+    "Trưởng phòng tài chính huyện tổ chức đánh bạc và cho vay lãi nặng với cán bộ",
+    "Bí thư chi bộ khu phố là đảng viên nhưng ép dân góp tiền làm đường không công khai",
+    "Thẩm phán tòa án nhân dân gợi ý nhận tiền để xử nhẹ vụ án của người thân tôi",
+]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def person(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": f"Citizen {user_id}", "language_code": "vi"}
+
+
+@dataclass
+class Result:
+    name: str
+    startup_s: float = float("nan")
+    rss_idle_mb: float = float("nan")
+    rss_after_mb: float = float("nan")
+    burst_per_s: float = float("nan")
+    burst_p50_ms: float = float("nan")
+    burst_p99_ms: float = float("nan")
+    burst_cpu_share: float = float("nan")
+    filings_per_s: float = float("nan")
+    card_p50_ms: float = float("nan")
+    card_p99_ms: float = float("nan")
+    notes: list[str] = field(default_factory=list)
+
+
+async def first_answer(server: FakeBotAPI, chat_id: int, timeout: float) -> float:  # noqa: ASYNC109
+    request = await server.wait_for("sendMessage", chat_id=chat_id, timeout=timeout)
+    return request.at
+
+
+async def burst(server: FakeBotAPI, pid: int, citizens: int, result: Result) -> None:
+    users = [100_000 + n for n in range(citizens)]
+    cpu_before = cpu_seconds(pid)
+    started = time.monotonic()
+    for n, user in enumerate(users):
+        server.user_message(user, person(user), f"{FIRST_TEXTS[n % len(FIRST_TEXTS)]} (số {n})")
+    done = await asyncio.gather(*(first_answer(server, user, 120) for user in users))
+    elapsed = max(done) - started
+    result.burst_cpu_share = (cpu_seconds(pid) - cpu_before) / elapsed
+    result.burst_per_s = citizens / elapsed
+    latencies = [(at - started) * 1000 for at in done]
+    result.burst_p50_ms, result.burst_p99_ms = pct(latencies, 0.5), pct(latencies, 0.99)
+
+
+class Filer:
+    """One simulated citizen completing a whole report through the dialogue."""
+
+    def __init__(self, server: FakeBotAPI, user: int, text: str) -> None:
+        self.server, self.user, self.text = server, user, text
+
+    def _prompts(self) -> int:
+        return len(
+            [
+                r
+                for r in self.server.calls("sendMessage", chat_id=self.user, ok=True)
+                if "reply_markup" in r.params
+            ]
+        )
+
+    async def _act(self, action: Any) -> None:
+        seen = self._prompts()
+        action()
+        await self.server.wait_for(
+            "sendMessage",
+            lambda r: "reply_markup" in r.params,
+            chat_id=self.user,
+            count=seen + 1,
+            timeout=120,
+        )
+
+    async def say(self, text: str) -> None:
+        await self._act(lambda: self.server.user_message(self.user, person(self.user), text))
+
+    def _latest_buttons(self) -> list[str]:
+        for (chat, _), message in reversed(self.server.messages.items()):
+            if chat == str(self.user) and (message.get("reply_markup") or {}).get("inline_keyboard"):
+                return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        return []
+
+    def _press(self, label: str) -> None:
+        for (chat, message_id), message in reversed(self.server.messages.items()):
+            if chat != str(self.user):
+                continue
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label:
+                        self.server.press_button(
+                            self.user, message_id, person(self.user), button["callback_data"]
+                        )
+                        return
+        last = self.server.texts(self.user)[-1:] or [""]
+        raise LookupError(f"no button {label!r} for {self.user}; the bot said: {last[0][:300]}")
+
+    async def press(self, label: str) -> None:
+        await self._act(lambda: self._press(label))
+
+    async def file(self) -> float:
+        """The whole dialogue; returns milliseconds from pressing send to the card reaching a group."""
+        await self.say("/start")
+        await self.press(t("citizen.btn.new"))
+        await self.press(t("kind.denunciation"))
+        await self.press(t("citizen.btn.skip"))
+        await self.say("Hạ Long")
+        await self.press("Phường Hạ Long")
+        await self.say("Ông X, cán bộ")
+        await self.say(self.text)
+        await self.say("tháng trước")
+        await self.press(t("citizen.btn.no_files"))
+        await self.press(t("citizen.btn.named"))
+        await self.say("Trần Thị Bình")
+        await self.say("0977 000 111")
+        await self.say("Hồng Gai, Hạ Long")
+        if t("citizen.btn.dup_file") in self._latest_buttons():  # like an earlier report: file it anyway
+            await self.press(t("citizen.btn.dup_file"))
+        sent = time.monotonic()
+        await self.press(t("citizen.btn.send"))
+        if not any("Mã tra cứu" in text for text in self.server.texts(self.user)):
+            await self.press(t("citizen.btn.dup_file"))
+        receipt = next((x for x in reversed(self.server.texts(self.user)) if "Mã tra cứu" in x), None)
+        if receipt is None:
+            raise RuntimeError(f"no receipt for {self.user}: {self.server.texts(self.user)[-1][:200]}")
+        match = re.search(r"Mã tra cứu: (\S+)", receipt)
+        assert match is not None
+        code = match.group(1)
+        card = await self.server.wait_for(
+            "sendMessage", lambda r: int(r.chat_id or 0) < 0 and code in r.params.get("text", ""), timeout=300
+        )
+        return (card.at - sent) * 1000
+
+
+async def filings(server: FakeBotAPI, count: int, result: Result) -> None:
+    for agency, chat in GROUPS.items():
+        server.set_chat(chat, type="supergroup", title=agency)
+        server.user_message(chat, person(ADMIN), f"/bind {agency}")
+    for chat in GROUPS.values():
+        await server.wait_for("sendMessage", chat_id=chat, timeout=60)
+    started = time.monotonic()
+    filers = [
+        Filer(server, 200_000 + n, f"{FILING_TEXTS[n % len(FILING_TEXTS)]} (lần {n})") for n in range(count)
+    ]
+    latencies = await asyncio.gather(*(f.file() for f in filers))
+    elapsed = time.monotonic() - started
+    result.filings_per_s = count / elapsed
+    result.card_p50_ms, result.card_p99_ms = pct(list(latencies), 0.5), pct(list(latencies), 0.99)
+
+
+async def create_pg_database() -> str:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return name
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+def launch(command: list[str], folder: Path, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+    with open(folder / f"{name}.log", "w") as log:
+        return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+
+async def run_target(name: str, args: argparse.Namespace, folder: Path) -> Result:
+    result = Result(name)
+    pg_name = None
+    async with FakeBotAPI() as server:
+        env = {**os.environ, "TELEGRAM_API_URL": server.url, "PYTHONUNBUFFERED": "1"}
+        if name == "echo":
+            command = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+            env["BOT_TOKEN"] = "42:ECHO"
+        else:
+            if name == "postgresql":
+                pg_name = await create_pg_database()
+                database = PG_URL.rsplit("/", 1)[0] + f"/{pg_name}"
+            else:
+                database = f"sqlite+aiosqlite:///{folder / name / 'bot.db'}"
+            command = [sys.executable, "-m", "bot", "run"]
+            env.update(
+                BOT_TOKEN="42:BENCH",
+                DATABASE_URL=database,
+                RULES_FILE=str(ROOT / "rules/quang-ninh.yaml"),
+                ADMIN_IDS=str(ADMIN),
+                ENCRYPTION_KEY=Fernet.generate_key().decode(),
+                MESSAGES_PER_MINUTE="1000",
+                PYTHONPATH=str(ROOT),
+            )
+        server.user_message(1, person(1), "/start")
+        launched = time.monotonic()
+        process = launch(command, folder, env, name)
+        try:
+            result.startup_s = await first_answer(server, 1, 120) - launched
+            await asyncio.sleep(3)
+            result.rss_idle_mb = rss_mb(process.pid)
+            await burst(server, process.pid, args.citizens, result)
+            if name != "echo" and args.filings:
+                await filings(server, args.filings, result)
+            await asyncio.sleep(2)
+            result.rss_after_mb = rss_mb(process.pid)
+        finally:
+            process.terminate()
+            try:
+                await asyncio.to_thread(process.wait, 30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            if pg_name:
+                await drop_pg_database(pg_name)
+    return result
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    echo = next((r for r in results if r.name == "echo"), None)
+    print(
+        f"\n{args.citizens} first messages at once; {args.filings} full filings; "
+        f"{os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}\n"
+    )
+    print(
+        "| bot | start-up to first answer (s) | RSS idle (MB) | RSS after load (MB) | first messages/s "
+        "| ratio to echo | p50 / p99 to reply (ms) | CPU share in burst | filings/s "
+        "| send→card p50 / p99 (ms) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        ratio = f"{r.burst_per_s / echo.burst_per_s:.2f}" if echo else "-"
+        rss_ratio = f" ({r.rss_after_mb / echo.rss_after_mb:.1f}×)" if echo and r is not echo else ""
+        filing = f"{r.filings_per_s:.2f}" if r.filings_per_s == r.filings_per_s else "-"
+        card = f"{r.card_p50_ms:.0f} / {r.card_p99_ms:.0f}" if r.card_p50_ms == r.card_p50_ms else "-"
+        print(
+            f"| {r.name} | {r.startup_s:.2f} | {r.rss_idle_mb:.0f} | {r.rss_after_mb:.0f}{rss_ratio} "
+            f"| {r.burst_per_s:.0f} | {ratio} | {r.burst_p50_ms:.0f} / {r.burst_p99_ms:.0f} "
+            f"| {r.burst_cpu_share:.2f} | {filing} | {card} |"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--citizens", type=int, default=150)
+    parser.add_argument("--filings", type=int, default=20)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
+        for name in ["echo", *args.backends.split(",")]:
+            (Path(tmp) / name).mkdir(exist_ok=True)
+            print(f"running {name}…", flush=True)
+            results.append(await run_target(name, args, Path(tmp)))
+            report(results, args)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,64 @@
+"""`python -m bot report --from DATE --to DATE --format docx|xlsx|csv|md [--output FILE]`.
+
+Markdown and CSV go to standard output unless --output is given; DOCX and XLSX to a file (default
+`report-FROM-TO.EXT` in the current directory), whose path is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+
+
+def add_parser(sub: Any, settings: Settings, iso_date: Any) -> None:
+    report = sub.add_parser("report", help="the periodic report: figures, charts, targets, oldest open cases")
+    report.add_argument("--from", dest="start", required=True, type=iso_date, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="end", required=True, type=iso_date, help="last day, YYYY-MM-DD")
+    report.add_argument("--format", required=True, choices=("docx", "xlsx", "csv", "md"))
+    report.add_argument("--output", help="file to write (default: stdout for md/csv, report-FROM-TO.EXT)")
+    report.add_argument("--lang", choices=("vi", "en"), default="vi")
+    report.add_argument("--rules", default=settings.rules_file)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.rules import RulesError, load_rules
+
+    if args.end < args.start:
+        print("error: --to is before --from", file=sys.stderr)
+        return 2
+    try:
+        rules = load_rules(args.rules)
+    except RulesError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    data = asyncio.run(_render(args, settings, rules))
+    if args.output is None and args.format in ("md", "csv"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    path = Path(args.output or f"report-{args.start}-{args.end}.{args.format}")
+    path.write_bytes(data)
+    print(path)
+    return 0
+
+
+async def _render(args: argparse.Namespace, settings: Settings, rules: Any) -> bytes:
+    from bot.figures.report import build
+    from bot.figures.writers import render
+    from bot.workdays import WorkCalendar
+    from storage.db import create_engine, migrate, session_factory
+
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            report = await build(session, rules, WorkCalendar(settings.timezone), args.start, args.end,
+                                 locale=args.lang, with_charts=args.format == "docx")
+            return render(report, rules, args.format, args.lang)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,40 @@
+"""/stats [period] in any bound group and /report [period] in the secretariat's group."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message, User
+
+from bot.case_actions import ActionRefused
+from bot.core import Core
+from bot.figures import chat
+from bot.i18n import pick_locale
+from handlers.telegram.groups import GROUPS, BoundGroup, actor, reply
+
+router = Router(name="figures")
+router.message.filter(F.chat.type.in_(GROUPS))
+
+
+def _locale(user: User | None) -> str:
+    return pick_locale(user.language_code if user else None)
+
+
+@router.message(Command("stats"), BoundGroup())
+async def on_stats(message: Message, command: CommandObject, core: Core) -> None:
+    locale = _locale(message.from_user)
+    try:
+        text = await chat.stats(core, actor(message.from_user, message.chat), command.args, locale)
+    except ActionRefused as refused:
+        text = refused.text(locale)
+    await reply(message, text)
+
+
+@router.message(Command("report"), BoundGroup())
+async def on_report(message: Message, command: CommandObject, core: Core) -> None:
+    locale = _locale(message.from_user)
+    try:
+        text = await chat.periodic_report(core, actor(message.from_user, message.chat), command.args, locale)
+    except ActionRefused as refused:
+        text = refused.text(locale)
+    await reply(message, text)
