@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import record
 from bot.core import Core
+from bot.refusals import Refused
 from bot.rules import Rules
 from bot.unreachable import deliver_missed
 from storage.models import Agency, AgencyChat
@@ -42,13 +43,8 @@ async def sync_agencies(sessions: async_sessionmaker[AsyncSession], rules: Rules
                     )
 
 
-class BindingRefused(Exception):
-    """A bind, unbind or listing request that must not be done; `reason_key` is a locale key."""
-
-    def __init__(self, reason_key: str, **params: object) -> None:
-        super().__init__(reason_key)
-        self.reason_key = reason_key
-        self.params = params
+class BindingRefused(Refused):
+    """A bind, unbind or listing request that must not be done."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from bot.deadlines import DeadlineError, ExtensionLimitError, policy_for, stage_
 from bot.deadlines import extend as extend_deadline
 from bot.i18n import fmt_date, t
 from bot.outbox import enqueue, enqueue_evidence
+from bot.refusals import Refused
 from bot.rules import Stage
 from storage.models import AuditEvent, CardMessage, Case, CaseAgency, PendingInput, Reporter
 
@@ -50,16 +51,8 @@ LEAD_ONLY = frozenset(
 )
 
 
-class ActionRefused(Exception):
-    """An action that must not happen; `reason_key` is the locale key of the explanation shown."""
-
-    def __init__(self, reason_key: str, **params: Any) -> None:
-        super().__init__(reason_key)
-        self.reason_key = reason_key
-        self.params = params
-
-    def text(self, locale: str = "vi") -> str:
-        return t(self.reason_key, locale, **self.params)
+class ActionRefused(Refused):
+    """An officer's action that must not happen."""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from bot.agencies import agency_of_chat
 from bot.audit import record
 from bot.case_actions import Actor
 from bot.core import Core
-from bot.i18n import t
 from bot.outbox import enqueue
+from bot.refusals import Refused
 from storage.models import AgencyChat, Meeting
 
 TAG_CHARS = 10
@@ -28,16 +28,8 @@ MAX_DATA = 64
 CHANNEL = "telegram"
 
 
-class SecretariatRefused(Exception):
-    """A secretariat action that must not happen; `reason_key` is the locale key of the explanation."""
-
-    def __init__(self, reason_key: str, **params: Any) -> None:
-        super().__init__(reason_key)
-        self.reason_key = reason_key
-        self.params = params
-
-    def text(self, locale: str = "vi") -> str:
-        return t(self.reason_key, locale, **self.params)
+class SecretariatRefused(Refused):
+    """A secretariat action that must not happen."""
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ async def on_bind(message: Message, command: CommandObject, core: Core) -> None:
             title=message.chat.title,
         )
     except BindingRefused as refused:
-        await reply(message, t(refused.reason_key, locale, **refused.params))
+        await reply(message, refused.text(locale))
         return
     text = t("officer.bind.done", locale, agency=agency_name(core, bound.agency_id, locale),
              agency_id=bound.agency_id)
@@ -78,7 +78,7 @@ async def on_unbind(message: Message, core: Core) -> None:
             user_id=_user(message),
         )
     except BindingRefused as refused:
-        await reply(message, t(refused.reason_key, locale, **refused.params))
+        await reply(message, refused.text(locale))
         return
     await reply(
         message,
@@ -92,7 +92,7 @@ async def on_groups(message: Message, core: Core) -> None:
     try:
         rows = await agencies.bindings(core, user_id=_user(message))
     except BindingRefused as refused:
-        await reply(message, t(refused.reason_key, locale, **refused.params))
+        await reply(message, refused.text(locale))
         return
     lines = [t("officer.bind.list_title", locale)]
     for agency_id, binding in rows:
