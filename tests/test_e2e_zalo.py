@@ -80,7 +80,7 @@ class ZaloCitizen:
 
     async def said(self, contains: str) -> Request:
         return await self.zalo.wait_for(  # type: ignore[return-value]
-            "sendMessage", lambda r: contains in r.params["text"], chat_id=CITIZEN, timeout=T)
+            "sendMessage", lambda r: contains in r.params["text"], chat_id=CITIZEN, timeout=3 * T)
 
     async def pick(self, text: str, label_key: str) -> str:
         return await self.send(number_of(text, label_key))
@@ -92,8 +92,10 @@ def buttons(request: Request) -> dict[str, str]:
 
 
 async def said(server: FakeBotAPI, contains: str, method: str = "sendMessage") -> Request:
+    """A message in the agency's group. The group is also the secretariat's, so alerts about unbound
+    agencies share its 20-a-minute budget: a message may wait its turn for a while."""
     return await server.wait_for(method, lambda r: contains in r.params.get("text", ""), chat_id=GROUP,
-                                 timeout=T)
+                                 timeout=4 * T)
 
 
 def sent_id(server: FakeBotAPI, contains: str) -> int:
@@ -130,8 +132,8 @@ async def test_a_citizen_files_follows_and_answers_entirely_over_zalo(server: Fa
 
             # The card and the photo (uploaded from the bot's file store) reach the Telegram group.
             card = await server.wait_for("sendMessage", lambda r: code in r.params.get("text", "") and r.ok,
-                                         chat_id=GROUP, timeout=T)
-            photo = await server.wait_for("sendPhoto", chat_id=GROUP, timeout=T)
+                                         chat_id=GROUP, timeout=4 * T)
+            photo = await server.wait_for("sendPhoto", chat_id=GROUP, timeout=4 * T)
             assert photo.params["photo"].startswith("attach://") and photo.files, "uploaded, not a Zalo URL"
             assert code in photo.params.get("caption", "")
 
