@@ -3,12 +3,10 @@ characters at paragraph or sentence boundaries, so nothing is refused as too lon
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from bot.longtext import split_text
 from handlers.zalo import MAX_TEXT
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+")
 
 
 def menu(payload: dict[str, Any]) -> str:
@@ -26,24 +24,5 @@ def menu(payload: dict[str, Any]) -> str:
 
 
 def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Parts of at most `limit` characters, cut at a blank line, else a line, else a sentence's end, else
-    a space; a word longer than the limit is cut where it must be."""
-    text = text.strip()
-    parts: list[str] = []
-    while len(text) > limit:
-        window = text[: limit + 1]
-        cut = max(window.rfind("\n\n"), 0)
-        if cut < limit // 2:
-            cut = window.rfind("\n")
-        if cut < limit // 2:
-            ends = [m.start() for m in _SENTENCE_END.finditer(window)]
-            cut = ends[-1] if ends else -1
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut <= 0:
-            cut = limit
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        parts.append(text)
-    return parts or [""]
+    """Parts of at most `limit` characters, cut at paragraph, line, sentence or word breaks."""
+    return split_text(text.strip(), limit) or [""]
