@@ -42,8 +42,7 @@ from bot.i18n import LOCALES, t
 from bot.jobs import Handler, JobRunner
 from bot.outage import one_line
 from bot.privacy import KeyProblem, privacy_for, sealed_sample
-from bot.redaction import install as install_redaction
-from bot.redaction import redact
+from bot.redaction import configure_logging, redact
 from bot.rules import RulesError, load_rules
 from bot.sender import Sender, Transport
 from bot.settings import Settings
@@ -59,7 +58,9 @@ log = logging.getLogger(__name__)
 
 # Modules exposing `job_handlers(core) -> dict[kind, handler]`; add a line for a new kind of job.
 # Each has job_handlers(core) and on_start(core).
-JOB_HANDLER_MODULES: list[str] = ["bot.dialog_expiry", "bot.deadline_jobs", "bot.secretariat"]
+JOB_HANDLER_MODULES: list[str] = [
+    "bot.dialog_expiry", "bot.deadline_jobs", "bot.secretariat", "bot.retention",
+]
 PRIVATE_COMMANDS = ("start", "new", "status", "mycases", "back", "cancel", "lang", "help")
 GROUP_COMMANDS = ("cases", "case", "stats", "report", "meetings", "meeting", "bind", "unbind", "groups",
                   "myid")
@@ -199,7 +200,8 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids,
                     send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal,
-                    agency_unreachable=partial(_unreachable, core))
+                    agency_unreachable=partial(_unreachable, core),
+                    secrets=[s or "" for s in (settings.bot_token, settings.zalo_bot_token)])
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
     dp = build_dispatcher(core) if bot is not None else None
     app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine, zalo=zalo)
@@ -299,9 +301,8 @@ async def _main(settings: Settings) -> int:
 
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     secrets = (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret)
-    install_redaction([s or "" for s in secrets])
+    configure_logging([s or "" for s in secrets])
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

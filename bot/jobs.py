@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outage import OutageLog
+from bot.redaction import redact
 from storage.models import Job, utcnow
 from storage.queue import claim_jobs
 
@@ -165,7 +166,7 @@ class JobRunner:
             log.warning("job %s (%s) was cancelled or taken over while running", job.id, job.kind)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
-            await self._failed_attempt(job, f"{exc.__class__.__name__}: {exc}")
+            await self._failed_attempt(job, redact(f"{exc.__class__.__name__}: {exc}"))
 
     def _mine(self, job_id: int) -> Any:
         return update(Job).where(

@@ -51,3 +51,9 @@ def install(secrets: Iterable[str], logger: logging.Logger | None = None) -> Red
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(redacting)
     return redacting
+
+
+def configure_logging(secrets: Iterable[str], level: int = logging.INFO) -> RedactingFilter:
+    """Log to stderr with timestamps, every handler behind the redacting filter (the bot and the demo)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return install(secrets)

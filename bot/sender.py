@@ -34,7 +34,7 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import delete, select, update
@@ -44,6 +44,7 @@ from bot.i18n import t
 from bot.outage import OutageLog
 from bot.outbox import enqueue
 from bot.ratelimit import Limits, RateLimiter
+from bot.redaction import redact
 from storage.leases import hold, release
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
 from storage.queue import claim_outbox
@@ -137,6 +138,7 @@ class Sender:
         seal: Callable[[dict[str, Any]], str] | None = None,
         role_seconds: float = 15.0,
         agency_unreachable: Callable[[AsyncSession, str, str], Awaitable[None]] | None = None,
+        secrets: Sequence[str] = (),
     ) -> None:
         self.sessions = sessions
         self.transports = transports
@@ -144,6 +146,7 @@ class Sender:
         self.clock = clock
         self.admin_ids = [str(a) for a in admin_ids]
         self.admin_channel = admin_channel
+        self.secrets = [s for s in secrets if s]  # cut out of every error text the outbox keeps
         self.limits = limits or Limits()
         self.limiter = RateLimiter(self.limits)
         self.batch = batch
@@ -285,6 +288,13 @@ class Sender:
             return
 
     async def _deliver(self, transport: Transport, row: OutboxMessage) -> DeliveryResult:
+        """The transport's answer, its error text cleared of secrets before it is stored or reported."""
+        result = await self._attempt(transport, row)
+        if result.error:
+            result = replace(result, error=redact(result.error, self.secrets))
+        return result
+
+    async def _attempt(self, transport: Transport, row: OutboxMessage) -> DeliveryResult:
         cards: list[tuple[str, str | None]] = []
         if row.kind == "edit_card" and row.case_id is not None:
             cards = await self._cards(row)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     lookup_failures_per_hour: int = 5
     pin_failures_per_case: int = 10  # wrong PINs for one case, from any accounts, before it is locked
     pin_lockout_hours: int = 24
+    # Delivered messages, finished jobs and sent digest lines are deleted after this many days (cases,
+    # their audit trail and sealed identities are kept without limit).
+    retention_days: int = Field(default=30, ge=1)
     # When the working morning opens (local time): deadline, meeting and decision reminders and the daily
     # digest wait for it.
     digest_time: dt.time = dt.time(8, 0)

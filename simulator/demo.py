@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import App, StartupError, start
+from bot.redaction import configure_logging
 from bot.rules import RulesError
 from bot.settings import Settings
 from simulator.botapi import FakeBotAPI
@@ -200,6 +202,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", help="keep the demo's database in this folder (default: a new temp folder)")
     parser.add_argument("--rules", help="a rules file (default: the sample rules)")
     args = parser.parse_args(argv)
+    configure_logging([DEMO_TOKEN], logging.WARNING)
     try:
         if args.story:
             from simulator.story import play

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
@@ -154,3 +155,28 @@ def test_python_m_bot_demo_story_exits_0(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "demo: ready in" in done.stdout and "the story ran to its end" in done.stdout
     assert not (tmp_path / "unused.db").exists()  # the demo never touches the configured database
+
+
+def test_the_demos_logs_never_show_its_token(monkeypatch: pytest.MonkeyPatch,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    """`python -m bot demo` logs behind the bot's redaction: a network error's URL loses the token."""
+    from simulator import demo as demo_module
+
+    def failing_run(coroutine: Any) -> int:
+        coroutine.close()
+        logging.getLogger("aiogram.dispatcher").warning(
+            "Failed to fetch updates - TelegramNetworkError: HTTP Client says - Request timeout error "
+            "(http://127.0.0.1:8081/bot%s/getUpdates)", demo_module.DEMO_TOKEN)
+        return 0
+
+    monkeypatch.setattr(demo_module.asyncio, "run", failing_run)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        assert demo_module.main(["--story"]) == 0
+    finally:
+        for handler in root.handlers[len(handlers):]:
+            root.removeHandler(handler)
+        for handler in handlers:
+            handler.filters = [f for f in handler.filters if f.__class__.__name__ != "RedactingFilter"]
+    assert "getUpdates" in caplog.text and demo_module.DEMO_TOKEN not in caplog.text

@@ -13,7 +13,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.outbox import enqueue
 from bot.ratelimit import Limits
@@ -431,3 +431,29 @@ async def test_long_card_goes_in_parts_and_is_edited_in_place_part_by_part(sessi
         parts = (await session.scalars(select(CardMessage.message_id))).all()
     assert parts == ["4"]
     assert all(r.ok for r in server.requests)
+
+
+async def test_a_stored_delivery_error_never_holds_the_token(sessions, clock: Clock) -> None:
+    """Network errors quote the request URL, which carries the token: the outbox keeps them without it."""
+    token = "123456789:AAEhBOweik6ad2rgIyNGxOtbJs8MK7bS0nQ"
+    dead = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base("http://127.0.0.1:9")))
+
+    class Quoting:
+        """A transport whose failures quote the URL, as HTTP client errors do."""
+
+        async def deliver(self, delivery: Delivery) -> DeliveryResult:
+            raise ConnectionError(f"cannot reach http://127.0.0.1:9/bot{token}/sendMessage")
+
+    try:
+        for chat, transports in enumerate(({"telegram": TelegramTransport(dead)}, {"telegram": Quoting()})):
+            sender = Sender(sessions, transports, "w1", clock=clock, limits=FAST, secrets=[token])
+            row_id = await put(sessions, 5 + chat, "hello")
+            await sender.run_once()
+            stored = (await rows(sessions))[row_id]
+            assert stored.status == "pending" and stored.last_error
+            assert token not in stored.last_error and token.split(":")[1] not in stored.last_error
+            async with sessions() as session:
+                await session.execute(delete(OutboxMessage))
+                await session.commit()
+    finally:
+        await dead.session.close()
