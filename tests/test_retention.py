@@ -33,15 +33,18 @@ async def _row(core, key: str, status: str, age: dt.timedelta, now: dt.datetime)
         ))
 
 
-async def _job(core, key: str, status: str, age: dt.timedelta, now: dt.datetime, case_id: int | None) -> None:
+async def _job(core, key: str, status: str, age: dt.timedelta, now: dt.datetime,
+               case_id: int | None) -> None:
     async with core.sessions() as session, session.begin():
-        session.add(Job(kind="deadline.remind", run_at=now - age, dedupe_key=key, status=status, case_id=case_id,
+        session.add(Job(kind="deadline.remind", run_at=now - age, dedupe_key=key, status=status,
+                        case_id=case_id,
                         created_at=now - age, done_at=now - age if status == "done" else None,
                         claimed_by="other" if status == "running" else None,
                         claimed_until=now + dt.timedelta(days=60) if status == "running" else None))
 
 
-async def _line(core, key: str, reason: str, age: dt.timedelta | None, now: dt.datetime, case_id: int) -> None:
+async def _line(core, key: str, reason: str, age: dt.timedelta | None, now: dt.datetime,
+                case_id: int) -> None:
     async with core.sessions() as session, session.begin():
         session.add(DigestLine(key=key, agency_id="thanh-tra", case_id=case_id, reason=reason,
                                day=(now - (age or DAY)).date(), sent_at=None if age is None else now - age))
@@ -75,9 +78,10 @@ async def _purge_night(core, clock: Clock) -> None:
         pass
 
 
-async def test_old_delivered_rows_finished_jobs_and_sent_lines_go_the_rest_stays(core, clock: Clock) -> None:
+async def test_old_delivered_rows_finished_jobs_and_sent_lines_go_the_rest_stays(core, clock) -> None:
     now, old, recent = clock.now, dt.timedelta(days=45), dt.timedelta(days=3)
-    open_case = await add_case(core, kind="complaint", lead="thanh-tra", received="2027-01-04", status="verifying")
+    open_case = await add_case(core, kind="complaint", lead="thanh-tra", received="2027-01-04",
+                               status="verifying")
     closed_case = await add_case(core, kind="complaint", lead="thanh-tra", received="2027-01-05",
                                  status="resolved")
     await _row(core, "old-sent", "sent", old, now)

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 
 import pytest
-from aiogram import Dispatcher
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
@@ -14,7 +13,7 @@ from bot.intake import option_data
 from bot.ratelimit import Limits
 from bot.sender import Sender
 from handlers.telegram import build_dispatcher
-from handlers.telegram.citizen import chunks, citizen_router
+from handlers.telegram.citizen import chunks
 from handlers.telegram.keyboards import IntakeCallback
 from handlers.telegram.sender import TelegramTransport
 from storage.models import Case, DialogState, OutboxMessage, utcnow
@@ -31,10 +30,8 @@ class Chat:
         self.restart()
 
     def restart(self) -> None:
-        """A new Dispatcher and Bot, as after a process restart."""
-        self.dp = Dispatcher()
-        self.dp["core"] = self.core
-        self.dp.include_router(citizen_router())
+        """A new Dispatcher (the bot's own: every router, the error handler) and Bot, as after a restart."""
+        self.dp = build_dispatcher(self.core)
         self.bot = tg.MockedBot()
 
     async def feed(self, raw: dict) -> list[SendMessage]:

@@ -171,3 +171,29 @@ async def test_a_refused_zalo_token_stops_start_up_with_one_line(zalo, tmp_path)
     with pytest.raises(StartupError, match="ZALO_BOT_TOKEN was refused") as refused:
         await start(settings)
     assert "wrong:token" not in str(refused.value)
+
+
+async def test_a_database_outage_answers_each_citizen_and_logs_once(core, zalo, client, tmp_path, caplog,
+                                                                    monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
+    receiver = ZaloReceiver(core, Intake(core), client, store)
+    working = core.sessions
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr(core, "sessions", down)
+    for n in range(3):
+        user = f"u{20 + n}"
+        await receiver.handle({"event_name": "message.text.received",
+                               "message": {**MESSAGE, "message_id": f"m{n}", "chat": {"id": user},
+                                           "from": {"id": user}, "text": "Chủ tịch xã nhận hối lộ"}})
+        assert any("tạm thời gián đoạn" in t for t in zalo.texts(user))
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("handlers")]
+    assert len(problems) == 1 and problems[0].exc_info is None, "one line for the outage, no tracebacks"
+    monkeypatch.setattr(core, "sessions", working)
+    await receiver.handle({"event_name": "message.text.received",
+                           "message": {**MESSAGE, "message_id": "m9", "text": "/start"}})
+    assert any("recovered" in r.getMessage() for r in caplog.records)

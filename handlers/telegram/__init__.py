@@ -2,21 +2,22 @@
 
 `ROUTER_MODULES` lists, in order of precedence, the modules whose `router` the dispatcher includes;
 add a line for a new module. The fallback router comes last and answers what nothing else took:
-unknown commands, /status in a group, buttons no router knows; `on_error` answers a failed press.
+unknown commands, /status in a group, buttons no router knows. `errors` answers whoever caused a failed
+update, for every router.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from importlib import import_module
 
 from aiogram import Dispatcher, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, ErrorEvent, Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.core import Core
 from bot.i18n import pick_locale, t
+from handlers.telegram import errors
 from handlers.telegram.middlewares import InOrderPerUser
 
 ROUTER_MODULES: list[str] = [
@@ -55,17 +56,6 @@ async def unknown_button(query: CallbackQuery) -> None:
     await query.answer(t("delivery.button_unknown", locale), show_alert=True)
 
 
-async def on_error(event: ErrorEvent) -> bool:
-    """A handler failed: a button press still gets its one answer; the failure is logged."""
-    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
-    query = event.update.callback_query
-    if query is not None:
-        locale = pick_locale(query.from_user.language_code if query.from_user else None)
-        with contextlib.suppress(Exception):
-            await query.answer(t("delivery.press_failed", locale), show_alert=True)
-    return True
-
-
 def routers() -> list[Router]:
     """The routers of ROUTER_MODULES, then the fallback."""
     return [import_module(name).router for name in ROUTER_MODULES] + [fallback]
@@ -76,7 +66,7 @@ def build_dispatcher(core: Core) -> Dispatcher:
     dp = Dispatcher(name="coordination-bot")
     dp["core"] = core
     dp.update.outer_middleware(InOrderPerUser())
-    dp.errors.register(on_error)
+    errors.install(dp)
     for router in routers():
         _detach(router)
         dp.include_router(router)

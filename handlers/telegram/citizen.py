@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
-from handlers.telegram.middlewares import ApologyMiddleware, IntakeMiddleware
+from handlers.telegram.middlewares import AnswerFirst, IntakeMiddleware
 from handlers.telegram.sender import chunks
 
 CHANNEL = "telegram"
@@ -66,7 +66,7 @@ async def on_message(message: Message, bot: Bot, intake: Intake) -> None:
 
 
 async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bot, intake: Intake) -> None:
-    """A dialogue button; the press itself is answered by ApologyMiddleware."""
+    """A dialogue button; the press itself is answered by AnswerFirst."""
     message = query.message
     chat_id = message.chat.id if message is not None else query.from_user.id
     replies = await intake.handle(
@@ -86,7 +86,7 @@ def citizen_router() -> Router:
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     intake = IntakeMiddleware()
     for observer in (router.message, router.callback_query):
-        observer.middleware(ApologyMiddleware())
+        observer.middleware(AnswerFirst())
         observer.middleware(intake)
     router.callback_query.register(on_choice, IntakeCallback.filter())
     router.message.register(on_message)

@@ -1,4 +1,4 @@
-"""Middlewares of the citizen router: hand handlers the dialogue, and never leave a citizen in silence."""
+"""Middlewares: hand the citizen's handlers the dialogue, answer presses first, keep each user's order."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, TelegramObject
 
-from bot.i18n import pick_locale, t
 from bot.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -33,11 +32,10 @@ class IntakeMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-class ApologyMiddleware(BaseMiddleware):
-    """An unexpected failure is logged and the citizen told to try again, instead of getting no answer.
-
-    A button press is answered here, once, before the handler runs (Telegram refuses a second answer to
-    one press), so an apology after a failure comes as a message in the chat."""
+class AnswerFirst(BaseMiddleware):
+    """A dialogue button press is answered before its handler runs: the citizen's button stops spinning
+    at once, and if the handler fails, the error handler sees the press answered and apologises with a
+    message in the chat (Telegram refuses a second answer to one press)."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if isinstance(event, CallbackQuery):
@@ -45,20 +43,7 @@ class ApologyMiddleware(BaseMiddleware):
                 await event.answer()
             except Exception:
                 log.warning("could not answer a button press", exc_info=True)
-        try:
-            return await handler(event, data)
-        except Exception:
-            log.exception("citizen update failed")
-            user = getattr(event, "from_user", None)
-            text = t("citizen.error", pick_locale(user.language_code if user else None))
-            try:
-                if isinstance(event, Message):
-                    await event.answer(text, parse_mode=None)
-                elif isinstance(event, CallbackQuery) and event.message is not None:
-                    await event.message.answer(text, parse_mode=None)
-            except Exception:
-                log.exception("could not tell the citizen about the failure")
-            return None
+        return await handler(event, data)
 
 
 class InOrderPerUser(BaseMiddleware):

@@ -23,6 +23,7 @@ from bot.core import Core
 from bot.filestore import FileStore, stored_id
 from bot.i18n import t
 from bot.intake import Attachment, Command, Event, Intake, Other, Reply, Text, reply_payload
+from bot.outage import OutageLog, is_unreachable
 from handlers.zalo import CHANNEL
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 from handlers.zalo.render import menu, split
@@ -40,6 +41,7 @@ class ZaloReceiver:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._users: dict[str, asyncio.Lock] = {}
+        self.outage = OutageLog(log, "handling Zalo updates", cap=0)
 
     # ---- one update ---------------------------------------------------------------------------------
 
@@ -61,9 +63,16 @@ class ZaloReceiver:
         async with lock:
             try:
                 await self._handle(incoming)
-            except Exception:
-                log.exception("Zalo update failed")
-                await self._say(incoming.chat_id, [Reply(t("citizen.error", "vi"))])
+            except Exception as exc:
+                down = is_unreachable(exc)
+                if down:  # the database is down: one line per outage, not a traceback per update
+                    self.outage.failed(exc)
+                else:
+                    log.exception("Zalo update failed")
+                apology = t("system.busy" if down else "citizen.error", "vi")
+                await self._say(incoming.chat_id, [Reply(apology)])
+            else:
+                self.outage.recovered()
 
     async def _handle(self, incoming: Incoming) -> None:
         event = await self._event(incoming)
