@@ -48,7 +48,10 @@ def install(secrets: Iterable[str], logger: logging.Logger | None = None) -> Red
     target = logger or logging.getLogger()
     redacting = RedactingFilter(secrets)
     for handler in target.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+        present = [f for f in handler.filters if isinstance(f, RedactingFilter)]
+        if present:  # installed before (with other secrets, perhaps): it now cuts these too
+            present[0].secrets.extend(s for s in redacting.secrets if s not in present[0].secrets)
+        else:
             handler.addFilter(redacting)
     return redacting
 

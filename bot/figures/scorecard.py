@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Date, and_, case, cast, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -35,6 +35,7 @@ FIRST_ACTIONS = (
     "accepted", "info_requested", "transferred", "referred_to_investigators", "rejected", "resolved",
     "merged", "linked",
 )
+ALL_KINDS = literal(True)  # the kind filter that keeps every case
 COUNTED = ("accepted", "transferred", "resolved", "rejected", "referred_to_investigators", "merged")
 
 
@@ -158,6 +159,13 @@ def _first_lead() -> Any:
     return func.coalesce(Case.routing["lead"].as_string(), Case.lead_agency_id)
 
 
+def _of_kinds(query: Any, kind_filter: Any) -> Any:
+    """Audit events of the chosen kinds of report only (no join at all when every kind counts)."""
+    if kind_filter is ALL_KINDS:
+        return query
+    return query.join(Case, Case.id == AuditEvent.case_id).where(kind_filter)
+
+
 def _bounds(calendar: WorkCalendar, start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start 00:00, the day after end 00:00) local, in UTC: index-friendly bounds for event times."""
     tz = calendar.timezone
@@ -195,7 +203,9 @@ async def scorecards(
     # events are dated by the real clock, a moved (demo) clock or `today` may be ahead: cover a year more
     latest = max(end, today, calendar.today()) + dt.timedelta(days=400)
     key = await ensure_days(session, calendar, min(earliest, start), latest)
-    kind_filter = Case.kind.in_(tuple(kinds)) if kinds else literal(True)
+    kind_filter = Case.kind.in_(tuple(kinds)) if kinds else ALL_KINDS
+    if _dialect(session) == "postgresql":  # the per-case aggregates fit in memory instead of spilling
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
     await _received(session, cards, start, end, kind_filter)
     await _events(session, cards, calendar, start, end, kind_filter, key)
     await _now(session, cards, today, kind_filter)
@@ -228,12 +238,11 @@ async def _events(session: AsyncSession, cards: dict[str, Scorecard], calendar: 
         *[(AuditEvent.reason.like(f"{code}:%"), literal(code)) for code in REJECT_REASONS],
         else_=literal(""),
     ).label("reason")
-    rows = await session.execute(
+    rows = await session.execute(_of_kinds(
         select(AuditEvent.agency_id, AuditEvent.action, reason, func.count())
-        .join(Case, Case.id == AuditEvent.case_id)
-        .where(AuditEvent.action.in_(COUNTED), in_period, kind_filter)
-        .group_by(AuditEvent.agency_id, AuditEvent.action, reason)
-    )
+        .where(AuditEvent.action.in_(COUNTED), in_period)
+        .group_by(AuditEvent.agency_id, AuditEvent.action, reason), kind_filter
+    ))
     for agency, action, why, n in rows:
         card = cards.get(agency)
         if card is None or action == "resolved":
@@ -250,12 +259,11 @@ async def _events(session: AsyncSession, cards: dict[str, Scorecard], calendar: 
         elif action == "merged":
             card.merged += n
     target = AuditEvent.after["lead"].as_string().label("target")
-    rows = await session.execute(
+    rows = await session.execute(_of_kinds(
         select(target, func.count())
-        .join(Case, Case.id == AuditEvent.case_id)
-        .where(AuditEvent.action == "transferred", in_period, kind_filter)
-        .group_by(target)
-    )
+        .where(AuditEvent.action == "transferred", in_period)
+        .group_by(target), kind_filter
+    ))
     for agency, n in rows:
         if agency in cards:
             cards[agency].transferred_in += n
@@ -263,24 +271,31 @@ async def _events(session: AsyncSession, cards: dict[str, Scorecard], calendar: 
     day = _local_day(session, calendar, AuditEvent.at, start)
     due = _json_day(session, AuditEvent.before["due_on"].as_string())
     on_time = case((or_(due.is_(None), day <= due), 1), else_=0).label("on_time")
+    # grouped by (receipt day, resolution day) first, so the working-day index is read once a pair
+    pairs = (
+        select(AuditEvent.agency_id.label("agency"), on_time, Case.received_on.label("got_on"),
+               day.label("done_on"), func.count().label("n"))
+        .join(Case, Case.id == AuditEvent.case_id)
+        .where(AuditEvent.action == "resolved", in_period, kind_filter)
+        .group_by(AuditEvent.agency_id, on_time, Case.received_on, day)
+        .subquery()
+    )
     got, done = aliased(WorkDay), aliased(WorkDay)
     days = (done.ordinal - got.ordinal).label("days")
     rows = await session.execute(
-        select(AuditEvent.agency_id, on_time, days, func.count())
-        .join(Case, Case.id == AuditEvent.case_id)
-        .join(got, and_(got.calendar == key, got.day == Case.received_on))
-        .join(done, and_(done.calendar == key, done.day == day))
-        .where(AuditEvent.action == "resolved", in_period, kind_filter)
-        .group_by(AuditEvent.agency_id, on_time, days)
+        select(pairs.c.agency, pairs.c.on_time, days, func.sum(pairs.c.n))
+        .join(got, and_(got.calendar == key, got.day == pairs.c.got_on))
+        .join(done, and_(done.calendar == key, done.day == pairs.c.done_on))
+        .group_by(pairs.c.agency, pairs.c.on_time, days)
     )
     hist: dict[str, Counter[int]] = {}
-    for agency, punctual, n_days, n in rows:
-        card = cards.get(agency)
+    for agency, punctual, n_days, total_n in rows:
+        card, n = cards.get(agency), int(total_n)
         if card is None:
             continue
         card.resolved += n
         card.resolved_on_time += n if punctual else 0
-        hist.setdefault(agency, Counter())[int(n_days)] += n
+        hist.setdefault(agency, Counter())[int(n_days)] += int(n)
     for agency, counter in hist.items():
         cards[agency].resolution = Durations(dict(counter))
 
@@ -301,47 +316,42 @@ async def _now(session: AsyncSession, cards: dict[str, Scorecard], today: dt.dat
 
 async def _first_actions(session: AsyncSession, cards: dict[str, Scorecard], calendar: WorkCalendar,
                          start: dt.date, end: dt.date, kind_filter: Any, key: str, today: dt.date) -> None:
-    in_period = select(Case.id).where(Case.received_on >= start, Case.received_on <= end, kind_filter)
+    # one pass over the period's cases and their officers' actions: the first action's time per case
+    # (none yet: NULL), then grouped by (first lead, receipt day, action day), so that the working-day
+    # index is read once a pair of days rather than once a case
+    officers = and_(AuditEvent.case_id == Case.id, AuditEvent.action.in_(FIRST_ACTIONS),
+                    AuditEvent.actor_type == "officer")
+    lead = _first_lead().label("lead")
     first = (
-        select(AuditEvent.case_id, func.min(AuditEvent.at).label("first_at"))
-        .where(AuditEvent.action.in_(FIRST_ACTIONS), AuditEvent.actor_type == "officer",
-               AuditEvent.case_id.in_(in_period))
-        .group_by(AuditEvent.case_id)
+        select(lead, Case.received_on.label("got_on"), func.min(AuditEvent.at).label("first_at"))
+        .select_from(Case)
+        .outerjoin(AuditEvent, officers)
+        .where(Case.received_on >= start, Case.received_on <= end, kind_filter)
+        .group_by(Case.id, lead, Case.received_on)
         .subquery()
     )
-    got, acted = aliased(WorkDay), aliased(WorkDay)
-    lead = _first_lead().label("lead")
-    days = (acted.ordinal - got.ordinal).label("days")
-    rows = await session.execute(
-        select(lead, days, func.count())
-        .select_from(first)
-        .join(Case, Case.id == first.c.case_id)
-        .join(got, and_(got.calendar == key, got.day == Case.received_on))
-        .join(acted, and_(acted.calendar == key,
-                          acted.day == _local_day(session, calendar, first.c.first_at, start)))
-        .group_by(lead, days)
+    acted_on = _local_day(session, calendar, first.c.first_at, start)
+    pairs = (
+        select(first.c.lead, first.c.got_on, acted_on.label("acted_on"), func.count().label("n"))
+        .group_by(first.c.lead, first.c.got_on, acted_on)
+        .subquery()
     )
-    hist: dict[str, Counter[int]] = {}
-    for agency, n_days, n in rows:
-        if agency in cards:
-            hist.setdefault(agency, Counter())[int(n_days)] += n
-    for agency, counter in hist.items():
-        cards[agency].first_action = Durations(dict(counter))
-    # the cases of the period nobody has acted on yet, by age
-    now = aliased(WorkDay)
-    age = (now.ordinal - got.ordinal).label("age")
+    got, acted, now = aliased(WorkDay), aliased(WorkDay), aliased(WorkDay)
+    waiting = pairs.c.acted_on.is_(None).label("waiting")
+    days = (func.coalesce(acted.ordinal, now.ordinal) - got.ordinal).label("days")
     rows = await session.execute(
-        select(lead, age, func.count())
-        .select_from(Case)
-        .outerjoin(first, first.c.case_id == Case.id)
-        .join(got, and_(got.calendar == key, got.day == Case.received_on))
+        select(pairs.c.lead, waiting, days, func.sum(pairs.c.n))
+        .join(got, and_(got.calendar == key, got.day == pairs.c.got_on))
         .join(now, and_(now.calendar == key, now.day == today))
-        .where(first.c.case_id.is_(None), Case.received_on >= start, Case.received_on <= end, kind_filter)
-        .group_by(lead, age)
+        .outerjoin(acted, and_(acted.calendar == key, acted.day == pairs.c.acted_on))
+        .group_by(pairs.c.lead, waiting, days)
     )
-    waiting: dict[str, Counter[int]] = {}
-    for agency, n_days, n in rows:
+    acting: dict[str, Counter[int]] = {}
+    idle: dict[str, Counter[int]] = {}
+    for agency, is_waiting, n_days, n in rows:
         if agency in cards:
-            waiting.setdefault(agency, Counter())[int(n_days)] += n
-    for agency, counter in waiting.items():
+            (idle if is_waiting else acting).setdefault(agency, Counter())[int(n_days)] += int(n)
+    for agency, counter in acting.items():
+        cards[agency].first_action = Durations(dict(counter))
+    for agency, counter in idle.items():
         cards[agency].awaiting_first_action = Durations(dict(counter))
