@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 import yaml
 from dateutil.rrule import rrulestr
@@ -183,23 +183,37 @@ class SecondOpinion(_Strict):
     min_confidence: float = Field(default=0.5, gt=0, le=1)
 
 
-class TargetSpec(_Strict):
-    """A target (chỉ tiêu) in percent for the agencies named (none named: every agency, each on its own).
+CountMeasure = Literal["received", "accepted", "resolved", "transferred_out", "referred"]
+COUNT_MEASURES: tuple[str, ...] = get_args(CountMeasure)
 
-    `resolved_on_time`: of the cases resolved in the period, the share resolved on time;
-    `first_action_within`: of the cases received, the share acted on within `within_days` working days.
+
+class TargetSpec(_Strict):
+    """A target (chỉ tiêu) for the agencies named (none named: every agency, each on its own).
+
+    Shares, with `percent`: `resolved_on_time`, of the cases resolved in the period the share resolved on
+    time; `first_action_within`, of the cases received the share acted on within `within_days` working
+    days. Counts, with `count` cases `per` year (half, quarter, month), scaled to the period reported:
+    `received`, `accepted`, `resolved`, `transferred_out` (forwarded to the competent body), `referred`
+    (to investigators), as the scorecard counts them.
     """
 
     id: str
     title: Text
-    measure: Literal["resolved_on_time", "first_action_within"]
-    percent: float = Field(gt=0, le=100)
+    measure: Literal["resolved_on_time", "first_action_within"] | CountMeasure
+    percent: float | None = Field(default=None, gt=0, le=100)
+    count: int | None = Field(default=None, gt=0, le=10_000_000)
+    per: Literal["year", "half", "quarter", "month"] | None = None
     within_days: int | None = Field(default=None, gt=0)
     kinds: list[str] = Field(default_factory=list)  # empty: every kind
     agencies: list[str] = Field(default_factory=list)  # empty: every agency
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     basis: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """A number of cases to reach, rather than a share in percent."""
+        return self.measure in COUNT_MEASURES
 
 
 class Province(_Strict):
@@ -652,6 +666,18 @@ def _meeting_problems(rules: Rules) -> list[Problem]:
 def _target_problems(rules: Rules) -> list[Problem]:
     found: list[Problem] = []
     for i, target in enumerate(rules.targets):
+        if target.counts and target.count is None:
+            found.append((("targets", i, "measure"),
+                          f"target '{target.id}': {target.measure} is a number of cases: give count"))
+        if target.counts and target.percent is not None:
+            found.append((("targets", i, "percent"),
+                          f"target '{target.id}': {target.measure} is a number of cases: count, not percent"))
+        if not target.counts and target.percent is None:
+            found.append((("targets", i, "measure"),
+                          f"target '{target.id}': {target.measure} is a share of cases: give percent"))
+        if not target.counts and (target.count is not None or target.per is not None):
+            found.append((("targets", i, "count" if target.count is not None else "per"),
+                          f"target '{target.id}': count and per only apply to a number of cases"))
         if target.measure == "first_action_within" and target.within_days is None:
             found.append((("targets", i, "measure"),
                           f"target '{target.id}': first_action_within needs within_days (working days)"))

@@ -98,5 +98,58 @@ def test_targets_are_validated_with_their_lines(tmp_path) -> None:
 
 def test_sample_targets_load() -> None:
     rules = load_rules(SAMPLE_RULES)
-    assert {t.id: t.percent for t in rules.targets} == {"to-cao-phan-loai-dung-han": 100,
-                                                        "khieu-nai-dung-han": 90}
+    assert {t.id: (t.percent, t.count) for t in rules.targets} == {
+        "to-cao-phan-loai-dung-han": (100, None), "khieu-nai-dung-han": (90, None),
+        "bao-thu-ly-don-thu": (None, 36)}
+
+
+BAD_COUNT_TARGETS = """
+targets:
+  - id: c1
+    title: {vi: "Thụ lý ít nhất 36 đơn"}
+    measure: accepted
+    percent: 90
+  - id: c2
+    title: {vi: "Giải quyết đúng hạn"}
+    measure: resolved_on_time
+    count: 10
+  - id: c3
+    title: {vi: "Chuyển đơn"}
+    measure: transferred_out
+    count: 0
+"""
+
+
+def test_count_targets_are_validated_with_their_lines(tmp_path) -> None:
+    text = SAMPLE_RULES.read_text(encoding="utf-8")
+    text = text[: text.index("\ntargets:")] + "\n" + BAD_COUNT_TARGETS
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    base = text.count("\n", 0, text.index("\ntargets:")) + 2
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    assert err.value.problems == [f"{path}:{base + 12}: targets.2.count: Input should be greater than 0"]
+    path.write_text(text.replace("count: 0", "count: 8"), encoding="utf-8")
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    problems = "\n".join(err.value.problems)
+    assert f"{path}:{base + 3}: target 'c1': accepted is a number of cases: give count" in problems
+    assert f"{path}:{base + 4}: target 'c1': accepted is a number of cases: count, not percent" in problems
+    assert f"{path}:{base + 7}: target 'c2': resolved_on_time is a share of cases: give percent" in problems
+    assert f"{path}:{base + 8}: target 'c2': count and per only apply to a number of cases" in problems
+
+
+@pytest.mark.parametrize("per, start, end, wanted", [
+    ("year", "2026-01-01", "2026-12-31", 36),  # a calendar year is the year's count
+    ("year", "2026-01-01", "2026-06-30", 18),  # half of it for six months
+    ("year", "2026-07-01", "2026-09-30", 9),  # a quarter
+    ("quarter", "2026-01-01", "2026-12-31", 144),
+    ("month", "2026-02-01", "2026-02-28", 36),  # February is a month, however short
+    ("year", "2026-01-01", "2026-01-10", 1.0),  # ten days of a year's 36: about one
+])
+def test_a_count_goal_is_scaled_to_the_period(per, start, end, wanted) -> None:
+    from bot.figures.targets import goal
+    from bot.rules import TargetSpec
+
+    target = TargetSpec(id="t", title={"vi": "x"}, measure="accepted", count=36, per=per)
+    assert goal(target, dt.date.fromisoformat(start), dt.date.fromisoformat(end)) == wanted

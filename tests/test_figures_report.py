@@ -65,7 +65,7 @@ async def test_docx_opens_with_figures_charts_targets_and_oldest_cases(core) -> 
     assert by_agency["Thanh tra tỉnh"][1:8] == ["7", "2", "0", "0", "4", "3", "75"]
     assert by_agency["Tổng cộng"][1] == "9"
     target_rows = [[c.text for c in r.cells] for r in targets.rows[1:]]
-    assert ["Giải quyết đúng hạn ít nhất 90% vụ việc khiếu nại", "Thanh tra tỉnh", "90", "100", "111,1",
+    assert ["Giải quyết đúng hạn ít nhất 90% vụ việc khiếu nại", "Thanh tra tỉnh", "%", "90", "100", "111,1",
             "Đạt"] in target_rows
     oldest_rows = [[c.text for c in r.cells] for r in oldest.rows[1:]]
     assert [(r[2], r[4]) for r in oldest_rows] == [  # C7 C4 C6 C5, oldest first
@@ -131,13 +131,49 @@ def test_cli_report_contract(tmp_path, db_url) -> None:
     run = [sys.executable, "-m", "bot", "report", "--from", "2026-01-01", "--to", "2026-06-30"]
     md = subprocess.run([*run, "--format", "md"], capture_output=True, env=env, cwd=tmp_path, timeout=120)
     assert md.returncode == 0, md.stderr
-    assert "01/01/2026" in md.stdout.decode()
+    text = md.stdout.decode()
+    assert "01/01/2026" in text
+    for name in ("status", "on_time", "intake"):  # the charts beside the report, linked from it
+        png = f"report-2026-01-01-2026-06-30-{name}.png"
+        assert f"]({png})" in text and png in md.stderr.decode()
+        assert (tmp_path / png).read_bytes().startswith(PNG)
     out = tmp_path / "r.xlsx"
     xlsx = subprocess.run([*run, "--format", "xlsx", "--output", str(out)], capture_output=True, env=env,
                           cwd=tmp_path, timeout=120)
-    assert xlsx.returncode == 0 and load_workbook(out).sheetnames == ["Số liệu", "Vụ việc"]
+    assert xlsx.returncode == 0
+    book = load_workbook(out)
+    assert book.sheetnames == ["Số liệu", "Vụ việc", "Biểu đồ"]
+    assert len(book["Biểu đồ"]._images) == 3
     bad = subprocess.run([*run[:-1], "2025-01-01", "--format", "md"], capture_output=True, env=env,
                          cwd=tmp_path, timeout=120)
     assert bad.returncode == 2 and b"before" in bad.stderr
     worse = subprocess.run([*run, "--format", "pdf"], capture_output=True, env=env, cwd=tmp_path, timeout=120)
     assert worse.returncode == 2
+
+
+async def test_count_targets_in_the_chat_the_docx_and_the_xlsx(core) -> None:
+    from bot.figures.chat import targets_text
+    from bot.rules import TargetSpec
+
+    await seed_year(core)
+    extra = TargetSpec(id="tt-thu-ly", title={"vi": "Thanh tra thụ lý ít nhất 4 vụ việc mỗi năm"},
+                       measure="accepted", count=4, per="year", agencies=["thanh-tra"])
+    rules = core.rules.model_copy(update={"targets": [*core.rules.targets, extra]})
+    async with core.sessions() as session, session.begin():
+        results = await evaluate(session, rules, core.calendar, *YEAR, today=TODAY)
+        report = await build(session, rules, core.calendar, *YEAR, today=TODAY, with_charts=False)
+    got = {(r.target.id, r.agency_id): (r.achieved, r.goal, r.ratio, r.met) for r in results}
+    assert got[("tt-thu-ly", "thanh-tra")] == (2.0, 4, 50.0, False)  # two accepted in the year
+    assert got[("bao-thu-ly-don-thu", "bao")] == (0.0, 36, 0.0, False)  # none reached is still a result
+    line = "❌ Thanh tra thụ lý ít nhất 4 vụ việc mỗi năm — Thanh tra tỉnh: đạt 2 vụ việc"
+    assert f"{line} / chỉ tiêu 4 vụ việc (50% chỉ tiêu)" in targets_text(rules, results)
+    doc = Document(io.BytesIO(render(report, rules, "docx")))
+    rows = [[c.text for c in r.cells] for r in doc.tables[1].rows]
+    assert ["Thanh tra thụ lý ít nhất 4 vụ việc mỗi năm", "Thanh tra tỉnh", "vụ việc", "4", "2", "50",
+            "Chưa đạt"] in rows
+    assert ["Giải quyết đúng hạn ít nhất 90% vụ việc khiếu nại", "Thanh tra tỉnh", "%", "90", "100", "111,1",
+            "Đạt"] in rows
+    book = load_workbook(io.BytesIO(render(report, rules, "xlsx")))
+    cells = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    assert ["Thanh tra thụ lý ít nhất 4 vụ việc mỗi năm", "Thanh tra tỉnh", "vụ việc", 4, 2, 50, "Chưa đạt"] \
+        in [c[:7] for c in cells]

@@ -16,7 +16,7 @@ from bot.case_actions import ActionRefused, Actor
 from bot.core import Core
 from bot.figures.periods import PeriodError, parse_period
 from bot.figures.targets import TargetResult
-from bot.figures.text import agency_name, percent, scorecard_text, side_by_side_text
+from bot.figures.text import agency_name, number, percent, scorecard_text, side_by_side_text
 from bot.i18n import fmt_date, t
 from bot.outbox import enqueue_file
 from bot.rules import Rules
@@ -29,9 +29,10 @@ def targets_text(rules: Rules, results: list[TargetResult], locale: str = "vi") 
     lines = [t("figures.targets", locale)]
     for r in results:
         title = f"{r.target.title.get(locale)} — {agency_name(rules, r.agency_id, locale)}"
+        amount = (lambda v: t("figures.cases", locale, n=number(v, locale))) if r.target.counts else (
+            lambda v: percent(v, locale))
         lines.append(t("figures.target_line", locale, mark="✅" if r.met else "❌", title=title,
-                       achieved=percent(r.achieved, locale), target=percent(r.goal, locale),
-                       ratio=percent(r.ratio, locale)))
+                       achieved=amount(r.achieved), target=amount(r.goal), ratio=percent(r.ratio, locale)))
     return "\n".join(lines)
 
 

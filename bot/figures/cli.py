@@ -1,7 +1,10 @@
 """`python -m bot report --from DATE --to DATE --format docx|xlsx|csv|md [--output FILE]`.
 
 Markdown and CSV go to standard output unless --output is given; DOCX and XLSX to a file (default
-`report-FROM-TO.EXT` in the current directory), whose path is printed.
+`report-FROM-TO.EXT` in the current directory), whose path is printed. DOCX and XLSX hold the three
+charts; for Markdown and CSV they are written as PNG files beside the report (`STEM-status.png`, ...),
+which the Markdown links to, and their paths are printed (on standard error when the report itself goes
+to standard output).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ def add_parser(sub: Any, settings: Settings, iso_date: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.figures.writers import chart_file
     from bot.rules import RulesError, load_rules
 
     if args.end < args.start:
@@ -36,18 +40,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except RulesError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
-    data = asyncio.run(_render(args, settings, rules))
-    if args.output is None and args.format in ("md", "csv"):
+    to_stdout = args.output is None and args.format in ("md", "csv")
+    path = Path(args.output or f"report-{args.start}-{args.end}.{args.format}")
+    data, charts = asyncio.run(_render(args, settings, rules, path.stem))
+    for name, png in charts.items():  # beside the report: Markdown links to them
+        drawn = path.with_name(chart_file(path.stem, name))
+        drawn.write_bytes(png)
+        print(drawn, file=sys.stderr if to_stdout else sys.stdout)
+    if to_stdout:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return 0
-    path = Path(args.output or f"report-{args.start}-{args.end}.{args.format}")
     path.write_bytes(data)
     print(path)
     return 0
 
 
-async def _render(args: argparse.Namespace, settings: Settings, rules: Any) -> bytes:
+async def _render(args: argparse.Namespace, settings: Settings, rules: Any,
+                  stem: str) -> tuple[bytes, dict[str, bytes]]:
     from bot.figures.report import build
     from bot.figures.writers import render
     from bot.workdays import WorkCalendar
@@ -58,7 +68,8 @@ async def _render(args: argparse.Namespace, settings: Settings, rules: Any) -> b
     try:
         async with session_factory(engine)() as session, session.begin():
             report = await build(session, rules, WorkCalendar(settings.timezone), args.start, args.end,
-                                 locale=args.lang, with_charts=args.format == "docx")
-            return render(report, rules, args.format, args.lang)
+                                 locale=args.lang)
+            beside = report.charts if args.format in ("md", "csv") else {}
+            return render(report, rules, args.format, args.lang, stem=stem), beside
     finally:
         await engine.dispose()

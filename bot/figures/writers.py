@@ -14,6 +14,7 @@ from typing import Any
 from docx import Document
 from docx.shared import Cm
 from openpyxl import Workbook
+from openpyxl.drawing.image import Image
 
 from bot.figures.report import CaseRow, Report
 from bot.figures.scorecard import Scorecard
@@ -27,7 +28,7 @@ FIGURE_COLUMNS = ("agency", "received", "accepted", "transferred_in", "transferr
                   "on_time", "on_time_rate", "rejected", "referred", "merged", "open", "overdue", "watched",
                   "first_median", "first_p90", "resolution_median", "resolution_p90")
 CASE_COLUMNS = ("code", "kind", "field", "place", "status", "lead", "received_on", "due_on", "closed_on")
-TARGET_COLUMNS = ("target", "agency", "goal", "achieved", "ratio", "result")
+TARGET_COLUMNS = ("target", "agency", "unit", "goal", "achieved", "ratio", "result")
 OLDEST_COLUMNS = ("code", "kind", "lead", "status", "received_on", "due_on", "days_open")
 
 
@@ -60,8 +61,9 @@ def _oldest_values(rules: Rules, row: CaseRow, locale: str) -> list[Any]:
 
 def _target_values(rules: Rules, result: TargetResult, locale: str) -> list[Any]:
     verdict = t("figures.report.met" if result.met else "figures.report.missed", locale)
-    return [result.target.title.get(locale), agency_name(rules, result.agency_id, locale), result.goal,
-            _round(result.achieved), _round(result.ratio), verdict]
+    unit = t("figures.unit.cases" if result.target.counts else "figures.unit.percent", locale)
+    return [result.target.title.get(locale), agency_name(rules, result.agency_id, locale), unit,
+            result.goal, _round(result.achieved), _round(result.ratio), verdict]
 
 
 def _heads(columns: tuple[str, ...], locale: str) -> list[str]:
@@ -88,7 +90,13 @@ def _cell(value: Any, locale: str) -> str:
 # ---- writers --------------------------------------------------------------------------------------------
 
 
-def to_markdown(report: Report, rules: Rules, locale: str = "vi") -> bytes:
+def chart_file(stem: str, name: str) -> str:
+    """The file a chart is written to beside a Markdown or CSV report named `stem`."""
+    return f"{stem}-{name}.png"
+
+
+def to_markdown(report: Report, rules: Rules, locale: str = "vi", stem: str = "report") -> bytes:
+    """Markdown; the charts, if drawn, are linked as PNG files beside it (see `chart_file`)."""
     def table(heads: list[str], rows: list[list[Any]]) -> list[str]:
         lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         lines += ["| " + " | ".join(_cell(v, locale).replace("|", "/") for v in row) + " |" for row in rows]
@@ -99,7 +107,13 @@ def to_markdown(report: Report, rules: Rules, locale: str = "vi") -> bytes:
            t("figures.report.made", locale, day=fmt_date(report.made)), "",
            f"## {t('figures.report.figures', locale)}", "", summary(report, locale), ""]
     rows = [figure_values(rules, c, locale) for c in [*report.cards, report.overall]]
-    out += [*table(_heads(FIGURE_COLUMNS, locale), rows), "", f"## {t('figures.report.targets', locale)}", ""]
+    out += [*table(_heads(FIGURE_COLUMNS, locale), rows), ""]
+    if report.charts:
+        out += [f"## {t('figures.report.charts', locale)}", ""]
+        out += [f"![{t(f'figures.chart.{name}', locale)}]({chart_file(stem, name)})"
+                for name in report.charts]
+        out.append("")
+    out += [f"## {t('figures.report.targets', locale)}", ""]
     if report.targets:
         targets = [_target_values(rules, r, locale) for r in report.targets]
         out += table(_heads(TARGET_COLUMNS, locale), targets)
@@ -125,7 +139,8 @@ def to_csv(report: Report, rules: Rules, locale: str = "vi") -> bytes:
 
 
 def to_xlsx(report: Report, rules: Rules, locale: str = "vi") -> bytes:
-    """Two sheets: the figures (with targets below) and the cases of the period (no reporter, ever)."""
+    """Sheets: the figures (with targets below), the cases of the period (no reporter, ever) and, when
+    drawn, the charts."""
     book = Workbook()
     sheet = book.active
     sheet.title = t("figures.report.sheet_figures", locale)
@@ -147,6 +162,12 @@ def to_xlsx(report: Report, rules: Rules, locale: str = "vi") -> bytes:
     for column in ("G", "H", "I"):
         for cell in cases[column][1:]:
             cell.number_format = "DD/MM/YYYY"
+    if report.charts:
+        drawn = book.create_sheet(t("figures.report.sheet_charts", locale))
+        for n, (name, png) in enumerate(report.charts.items()):
+            drawn.cell(row=1 + 32 * n, column=1, value=t(f"figures.chart.{name}", locale))
+            picture = Image(io.BytesIO(png))
+            drawn.add_image(picture, f"A{2 + 32 * n}")
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -200,8 +221,11 @@ WRITERS: dict[str, Callable[[Report, Rules, str], bytes]] = {
 }
 
 
-def render(report: Report, rules: Rules, fmt: str, locale: str = "vi") -> bytes:
-    """The report in one of FORMATS; ValueError for another."""
+def render(report: Report, rules: Rules, fmt: str, locale: str = "vi", *, stem: str = "report") -> bytes:
+    """The report in one of FORMATS; ValueError for another. `stem` names the chart files a Markdown
+    report links to."""
     if fmt not in WRITERS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if fmt == "md":
+        return to_markdown(report, rules, locale, stem)
     return WRITERS[fmt](report, rules, locale)
