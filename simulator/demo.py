@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.app import App, StartupError, start
 from bot.rules import RulesError
 from bot.settings import Settings
+from runner.app import App, StartupError, start
 from simulator.botapi import FakeBotAPI
 from storage.models import OutboxMessage
 
