@@ -1,5 +1,7 @@
+"""`python -m bot`: the one module of `bot/` that may reach outside the core, to start the whole bot."""
+
 import sys
 
-from bot.cli import main
+from runner import main
 
 sys.exit(main())

@@ -7,7 +7,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.kinds import KINDS
@@ -84,17 +84,25 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    run: Callable[[Settings], int] | None = None,
+    demo: Callable[[list[str]], int] | None = None,
+) -> int:
+    """The commands; `run` and `demo` start the bot on its chat platforms, so the caller that knows
+    them (the `runner` package, behind `python -m bot`) passes them in."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["demo"]:  # its own options; reads no .env
-        from simulator.demo import main as demo
-
+        if demo is None:
+            print("error: the demo is started with python -m bot demo", file=sys.stderr)
+            return 2
         return demo(argv[1:])
     settings = Settings()
     args = _parser(settings).parse_args(argv)
     command = args.command or "run"
     if command == "run":
-        return _run(settings)
+        return _run(settings, run)
     if command == "check-rules":
         return _check_rules(args.file)
     if command == "route":
@@ -116,13 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, run: Callable[[Settings], int] | None) -> int:
     if not settings.bot_token and not settings.zalo_bot_token:
         print("error: BOT_TOKEN is not set (nor ZALO_BOT_TOKEN); put it in .env or the environment "
               "(see .env.example)", file=sys.stderr)
         return 1
-    from bot.app import run
-
+    if run is None:
+        print("error: the bot is started with python -m bot run", file=sys.stderr)
+        return 2
     return run(settings)
 
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.app import App, StartupError, start
 from bot.redaction import configure_logging
 from bot.rules import RulesError
 from bot.settings import Settings
+from runner.app import App, StartupError, start
 from simulator.botapi import FakeBotAPI
 from storage.models import OutboxMessage
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import App, start, webhook_secret
 from bot.outbox import enqueue
 from bot.settings import Settings
+from runner.app import App, start
+from runner.telegram import webhook_secret
 from simulator.botapi import FakeBotAPI
 from tests import tg
 from tests.conftest import SAMPLE_RULES
@@ -91,7 +92,7 @@ async def test_webhook_mode_checks_the_secret(tmp_path: Path, server: FakeBotAPI
 
 
 async def test_rejected_token_fails_start_with_a_reason(tmp_path: Path, server: FakeBotAPI) -> None:
-    from bot.app import StartupError
+    from runner.app import StartupError
 
     server.fail_next("getMe", 401)
     with pytest.raises(StartupError, match="BOT_TOKEN"):
@@ -99,7 +100,7 @@ async def test_rejected_token_fails_start_with_a_reason(tmp_path: Path, server: 
 
 
 def test_invalid_rules_exit_1_with_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.app import run
+    from runner.app import run
 
     bad = tmp_path / "rules.yaml"
     bad.write_text("agencies: 3\n", encoding="utf-8")

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import StartupError, start
 from bot.i18n import t
 from bot.settings import Settings
+from runner.app import StartupError, start
 from simulator.demo import CITIZEN_ID, Demo, start_demo
 from simulator.story import PNG, Story
 from simulator.web import serve_page

@@ -1,4 +1,4 @@
-"""End to end: the real app (bot.app.start) polls the local Bot-API server; a citizen files a report from
+"""End to end: the real app (runner.app.start) polls the local Bot-API server; a citizen files a report from
 /start to the receipt code, the lead agency's group receives the card, and the code and PIN look it up."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, start
 from bot.settings import Settings
+from runner.app import App, start
 from simulator.botapi import FakeBotAPI, Request
 from storage.models import AgencyChat
 from tests import tg

@@ -1,4 +1,4 @@
-"""End to end through bot.app.start and the local Bot API server: a reminder job due on a working morning
+"""End to end through runner.app.start and the local Bot API server: a reminder job due on a working morning
 becomes one digest message in the lead agency's group, and none is sent before the morning."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import deadline_jobs
-from bot.app import App, start
 from bot.settings import Settings
+from runner.app import App, start
 from simulator.botapi import FakeBotAPI
 from storage.models import Case, Job
 from tests.conftest import SAMPLE_RULES

@@ -1,4 +1,4 @@
-"""End to end against the local Bot-API server through bot.app.start: the secretariat binds its group,
+"""End to end against the local Bot-API server through runner.app.start: the secretariat binds its group,
 asks for the year's figures and gets the text and three chart photos, then the report as two files."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, start
 from bot.settings import Settings
+from runner.app import App, start
 from simulator.botapi import FakeBotAPI
 from tests import tg
 from tests.conftest import SAMPLE_RULES

@@ -1,4 +1,4 @@
-"""End to end against the local Bot-API server through bot.app.start: a case goes from submission through
+"""End to end against the local Bot-API server through runner.app.start: a case goes from submission through
 acceptance, a relayed question and answer, a transfer and resolution; each party sees what it should."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App, start
 from bot.cases import Citizen, Draft, Evidence, submit
 from bot.settings import Settings
+from runner.app import App, start
 from simulator.botapi import FakeBotAPI, Request
 from storage.models import OutboxMessage
 from tests import tg

@@ -1,4 +1,4 @@
-"""End to end against the local Bot-API server through bot.app.start: the secretariat lists the coming
+"""End to end against the local Bot-API server through runner.app.start: the secretariat lists the coming
 meetings, opens a card, gets the agenda as a message, a DOCX and an .ics file, and an agency confirms
 who attends by button and reply."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, start
 from bot.settings import Settings
+from runner.app import App, start
 from simulator.botapi import FakeBotAPI
 from tests import tg
 from tests.conftest import SAMPLE_RULES

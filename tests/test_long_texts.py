@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import App
 from bot.cases import Citizen, Draft, Evidence, submit
 from bot.longtext import split_text, utf16_length
+from runner.app import App
 from simulator.botapi import FakeBotAPI
 from tests import tg
 from tests.test_e2e_officers import ADMIN, CITIZEN, GROUPS, OFFICERS, app, buttons, delivered, said  # noqa: F401

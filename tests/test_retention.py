@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import retention
-from bot.app import job_handlers
 from bot.jobs import JobRunner
+from runner.app import job_handlers
 from storage.models import DigestLine, Job, OutboxMessage
 from tests.figures_kit import add_case
 

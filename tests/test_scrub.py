@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from bot import case_actions as ca
 from bot import relay
-from bot.app import App
 from bot.ratelimit import Limits
 from bot.sender import Sender
 from handlers.telegram.sender import TelegramTransport
+from runner.app import App
 from simulator.botapi import FakeBotAPI
 from storage.db import migrate
 from storage.models import OutboxMessage

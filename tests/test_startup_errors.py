@@ -13,8 +13,8 @@ from aiogram.exceptions import TelegramNetworkError
 from cryptography.fernet import Fernet
 
 from bot import cases
-from bot.app import _main, start
 from bot.redaction import MASK, install, redact
+from runner.app import _main, start
 from simulator.botapi import FakeBotAPI
 from tests.test_app import app_settings, free_port
 from tests.test_cases import DRAFT

@@ -144,8 +144,8 @@ async def test_file_store_seals_files_and_refuses_strange_keys(tmp_path: Path) -
 
 
 async def test_the_bot_runs_on_zalo_alone(zalo, tmp_path) -> None:
-    from bot.app import start
     from bot.settings import Settings
+    from runner.app import start
     from tests.conftest import SAMPLE_RULES
 
     settings = Settings(_env_file=None, bot_token=None, zalo_bot_token=TOKEN, zalo_api_url=zalo.url,
@@ -162,8 +162,8 @@ async def test_the_bot_runs_on_zalo_alone(zalo, tmp_path) -> None:
 
 
 async def test_a_refused_zalo_token_stops_start_up_with_one_line(zalo, tmp_path) -> None:
-    from bot.app import StartupError, start
     from bot.settings import Settings
+    from runner.app import StartupError, start
     from tests.conftest import SAMPLE_RULES
 
     settings = Settings(_env_file=None, zalo_bot_token="wrong:token", zalo_api_url=zalo.url,

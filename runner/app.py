@@ -1,14 +1,13 @@
-"""The composition root: builds the core, the Telegram adapter, the sender and job loops, and runs them.
+"""The composition root: builds the core, the enabled chat channels, the sender and job loops, and runs them.
 
-The only module of `bot/` that imports aiogram. `start()` returns a running App (used by tests to run the
-whole bot in-process against a fake Bot API); `run()` is what `python -m bot run` calls.
+`start()` returns a running App (used by tests to run the whole bot in-process against a fake Bot API);
+`run()` is what `python -m bot run` calls. The core (`bot/`) knows none of the platforms assembled here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import signal
@@ -17,28 +16,18 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
-from importlib import import_module
 from pathlib import Path
-from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
-from aiogram.utils.token import TokenValidationError, validate_token
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot import deadline_jobs, dialog_expiry, retention, secretariat
 from bot.agencies import sync_agencies
 from bot.clock import Clock
 from bot.core import Core
 from bot.filestore import LocalFileStore
-from bot.i18n import LOCALES, t
 from bot.jobs import Handler, JobRunner
 from bot.outage import one_line
 from bot.privacy import KeyProblem, privacy_for, sealed_sample
@@ -48,22 +37,15 @@ from bot.sender import Sender, Transport
 from bot.settings import Settings
 from bot.unreachable import tell_unreachable
 from bot.workdays import WorkCalendar
-from handlers.telegram import build_dispatcher
-from handlers.telegram.sender import TelegramTransport
 from handlers.zalo import CHANNEL as ZALO
 from handlers.zalo.channel import ZaloChannel, ZaloStartError
+from runner.telegram import TelegramChannel, TelegramStartError, check
 from storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
 
-# Modules exposing `job_handlers(core) -> dict[kind, handler]`; add a line for a new kind of job.
-# Each has job_handlers(core) and on_start(core).
-JOB_HANDLER_MODULES: list[str] = [
-    "bot.dialog_expiry", "bot.deadline_jobs", "bot.secretariat", "bot.retention",
-]
-PRIVATE_COMMANDS = ("start", "new", "status", "mycases", "back", "cancel", "lang", "help")
-GROUP_COMMANDS = ("cases", "case", "stats", "report", "meetings", "meeting", "bind", "unbind", "groups",
-                  "myid")
+# The kinds of timed work: each module has job_handlers(core) and on_start(core); add a line for a new one.
+JOB_MODULES = (dialog_expiry, deadline_jobs, secretariat, retention)
 REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
 
 
@@ -76,16 +58,25 @@ class App:
     """A running bot: stop it with `await app.stop()`."""
 
     core: Core
-    bot: Bot | None
-    dispatcher: Dispatcher | None
     sender: Sender
     jobs: JobRunner
     engine: AsyncEngine
+    telegram: TelegramChannel | None = None
+    zalo: ZaloChannel | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    web_runner: web.AppRunner | None = None
-    polling: asyncio.Task[None] | None = None
-    zalo: ZaloChannel | None = None
+
+    @property
+    def bot(self) -> Bot | None:
+        return self.telegram.bot if self.telegram is not None else None
+
+    @property
+    def dispatcher(self) -> Dispatcher | None:
+        return self.telegram.dispatcher if self.telegram is not None else None
+
+    @property
+    def polling(self) -> asyncio.Task[None] | None:
+        return self.telegram.polling if self.telegram is not None else None
 
     async def wait(self) -> None:
         """Until a stop is requested or polling ends by itself."""
@@ -101,13 +92,8 @@ class App:
     async def stop(self) -> None:
         """Stop receiving updates, let the loops finish their round, close connections."""
         self.stopping.set()
-        if self.polling is not None and self.dispatcher is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self.polling, 10)
-        if self.web_runner is not None:
-            await self.web_runner.cleanup()
+        if self.telegram is not None:
+            await self.telegram.stop_receiving()
         if self.zalo is not None:
             await self.zalo.stop()
         if self.tasks:
@@ -115,8 +101,8 @@ class App:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self.bot is not None:
-            await self.bot.session.close()
+        if self.telegram is not None:
+            await self.telegram.close()
         await self.engine.dispose()
 
 
@@ -134,29 +120,20 @@ def key_file(settings: Settings) -> Path:
 
 def job_handlers(core: Core) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
-    for name in JOB_HANDLER_MODULES:
-        handlers.update(import_module(name).job_handlers(core))
+    for module in JOB_MODULES:
+        handlers.update(module.job_handlers(core))
     return handlers
 
 
-def webhook_secret(settings: Settings) -> str:
-    """WEBHOOK_SECRET, else one derived from the token so every instance agrees on it."""
-    if settings.webhook_secret:
-        return settings.webhook_secret
-    return hashlib.sha256(f"webhook:{settings.bot_token}".encode()).hexdigest()[:48]
-
-
-async def set_commands(bot: Bot) -> None:
-    """The command menus, citizens' in private chats and officers' in groups, in Vietnamese and English."""
-    menus = (
-        (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
-        (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
-    )
-    for names, scope in menus:
-        for locale in LOCALES:
-            commands = [BotCommand(command=c, description=t(f"system.commands.{c}", locale)) for c in names]
-            for language in (None, "vi") if locale == "vi" else (locale,):
-                await bot.set_my_commands(commands, scope=scope, language_code=language)
+def check_settings(settings: Settings) -> None:
+    """Some chat platform is configured and its settings are usable; else one line saying why."""
+    if not settings.bot_token and not settings.zalo_bot_token:
+        raise StartupError("BOT_TOKEN is not set (nor ZALO_BOT_TOKEN): the bot has no chat platform")
+    if settings.bot_token:
+        try:
+            check(settings)
+        except TelegramStartError as exc:
+            raise StartupError(str(exc)) from None
 
 
 async def start(settings: Settings, *, worker_id: str | None = None, demo: bool = False) -> App:
@@ -186,15 +163,11 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
                 calendar=WorkCalendar(settings.timezone), clock=Clock(movable=settings.movable_clock))
     store = LocalFileStore(settings.files_dir or key_file(settings).parent / "files", privacy)
-    bot = None
-    if settings.bot_token:
-        bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
-                  session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
-                                         timeout=REQUEST_TIMEOUT))
+    telegram = TelegramChannel(core, settings, store, REQUEST_TIMEOUT) if settings.bot_token else None
     zalo = ZaloChannel(core, settings) if settings.zalo_bot_token else None
     transports: dict[str, Transport] = {}
-    if bot is not None:
-        transports["telegram"] = TelegramTransport(bot, store)
+    if telegram is not None:
+        transports["telegram"] = telegram.transport
     if zalo is not None:
         transports[ZALO] = zalo.transport
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -203,79 +176,29 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
                     agency_unreachable=partial(_unreachable, core),
                     secrets=[s or "" for s in (settings.bot_token, settings.zalo_bot_token)])
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
-    dp = build_dispatcher(core) if bot is not None else None
-    app = App(core=core, bot=bot, dispatcher=dp, sender=sender, jobs=jobs, engine=engine, zalo=zalo)
+    app = App(core=core, sender=sender, jobs=jobs, engine=engine, telegram=telegram, zalo=zalo)
     try:
-        if bot is not None:
+        if telegram is not None:
             try:
-                me = await bot.get_me()
-            except TelegramUnauthorizedError as exc:
-                raise StartupError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
-            except TelegramNetworkError as exc:
-                raise StartupError(redact(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc}",
-                                          [settings.bot_token or ""])) from None
-            log.info("running as @%s (worker %s)", me.username, worker)
-            await set_commands(bot)
+                await telegram.start(worker)
+            except TelegramStartError as exc:
+                raise StartupError(str(exc)) from None
         if zalo is not None:
             try:
                 await zalo.start(store, app.stopping)
             except ZaloStartError as exc:
                 raise StartupError(str(exc)) from None
-        for name in JOB_HANDLER_MODULES:
-            await import_module(name).on_start(core)
+        for module in JOB_MODULES:
+            await module.on_start(core)
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
-        if bot is None or dp is None:
-            pass
-        elif settings.webhook_url:
-            app.web_runner = await _serve_webhook(settings, bot, dp)
-        else:
-            await bot.delete_webhook(drop_pending_updates=False)
-            app.polling = asyncio.create_task(dp.start_polling(
-                bot, handle_signals=False, close_bot_session=False,
-                allowed_updates=dp.resolve_used_update_types()), name="polling")
+        if telegram is not None:
+            await telegram.receive()
     except BaseException:
         await app.stop()
         raise
     return app
-
-
-def check_settings(settings: Settings) -> None:
-    """The token and the Bot API URL are usable, before anything is touched; else one line saying why."""
-    if not settings.bot_token and not settings.zalo_bot_token:
-        raise StartupError("BOT_TOKEN is not set (nor ZALO_BOT_TOKEN): the bot has no chat platform")
-    if not settings.bot_token:
-        return
-    try:
-        validate_token(settings.bot_token)
-    except TokenValidationError:
-        raise StartupError("BOT_TOKEN is malformed: expected the form 123456789:AAE... that @BotFather "
-                           "gives") from None
-    url = settings.telegram_api_url
-    try:
-        parsed = urlparse(url)
-        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != 0
-    except ValueError:
-        valid = False
-    if not valid:
-        raise StartupError(f"TELEGRAM_API_URL is not an http(s) URL: {redact(url, [settings.bot_token])!r}")
-
-
-async def _serve_webhook(settings: Settings, bot: Bot, dp: Dispatcher) -> web.AppRunner:
-    assert settings.webhook_url
-    path = urlparse(settings.webhook_url).path or "/webhook"
-    secret = webhook_secret(settings)
-    web_app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(web_app, path=path)
-    setup_application(web_app, dp, bot=bot)
-    runner = web.AppRunner(web_app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-    await bot.set_webhook(settings.webhook_url, secret_token=secret,
-                          allowed_updates=dp.resolve_used_update_types())
-    log.info("webhook on %s:%s%s", settings.webhook_host, settings.webhook_port, path)
-    return runner
 
 
 async def _main(settings: Settings) -> int:
