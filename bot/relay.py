@@ -20,17 +20,17 @@ from bot import cards
 from bot import status as st
 from bot.agencies import chat_of_agency
 from bot.audit import record
-from bot.case_actions import (
+from bot.core import Core
+from bot.deadline_jobs import replan
+from bot.deadlines import resume
+from bot.i18n import t
+from bot.officer import (
     current_stage,
     notify_citizen,
     refresh_cards,
     reporter_chat,
     to_group,
 )
-from bot.core import Core
-from bot.deadline_jobs import replan
-from bot.deadlines import resume
-from bot.i18n import t
 from bot.outbox import enqueue_evidence
 from bot.receipts import normalize_code
 from storage.models import Attachment, AuditEvent, Case, OutboxMessage, Reporter

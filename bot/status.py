@@ -1,4 +1,4 @@
-"""Case statuses and which are still open (the lifecycle rules live in bot/case_actions.py)."""
+"""Case statuses and which are still open (the lifecycle rules live in bot/officer/)."""
 
 from __future__ import annotations
 

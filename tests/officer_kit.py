@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.case_actions import Actor
 from bot.core import Core
+from bot.officer import Actor
 from storage.models import (
     AgencyChat,
     Attachment,

@@ -8,7 +8,7 @@ import datetime as dt
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
-from bot import cards, case_actions
+from bot import cards, officer
 from bot.intake import Intake
 from bot.ratelimit import Limits
 from bot.sender import Sender
@@ -74,7 +74,7 @@ async def test_a_failing_officer_press_is_answered(core, monkeypatch) -> None:
     async def broken(*args, **kwargs):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(case_actions, "press", broken)
+    monkeypatch.setattr(officer, "press", broken)
     data = cards.button_data(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
     await dp.feed_update(bot, tg.update(tg.callback_query(501, data, chat_id=int(CHATS["thanh-tra"]))))
     [answer] = bot.calls(AnswerCallbackQuery)

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 
 from bot import cards
-from bot import case_actions as ca
+from bot import officer as ca
 from bot import status as st
-from bot.case_actions import ActionRefused, Actor
 from bot.deadlines import extend as extend_deadline
 from bot.deadlines import policy_for, stage_due
+from bot.officer import ActionRefused, Actor
 from tests.officer_kit import (
     CHATS,
     CITIZEN,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot import case_actions as ca
 from bot import deadline_jobs, digest
+from bot import officer as ca
 from bot.cases import Citizen, Draft, submit
 from bot.cli import main
 from bot.clock import Clock

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot import case_actions as ca
 from bot import deadline_jobs
+from bot import officer as ca
 from bot.clock import Clock
 from bot.jobs import JobRunner
 from bot.relay import citizen_answer

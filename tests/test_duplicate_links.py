@@ -8,7 +8,7 @@ from aiogram.methods import AnswerCallbackQuery
 from sqlalchemy import select, update
 
 from bot import cards
-from bot import case_actions as ca
+from bot import officer as ca
 from bot import status as st
 from handlers.telegram import build_dispatcher
 from storage.models import AuditEvent, Case

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot import case_actions as ca
+from bot import officer as ca
 from bot import relay
 from bot import status as st
 from bot.deadlines import resume

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot import cards, cases
-from bot import case_actions as ca
+from bot import officer as ca
 from bot.cases import Citizen, Draft
 from bot.cli import main
 from bot.routing_review import corrections, render

@@ -14,7 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot import case_actions as ca
+from bot import officer as ca
 from bot import relay
 from bot.ratelimit import Limits
 from bot.sender import Sender

@@ -13,8 +13,8 @@ from aiogram.types import BufferedInputFile
 from docx import Document
 from icalendar import Calendar
 
-from bot.case_actions import Actor
 from bot.cli import main
+from bot.officer import Actor
 from bot.secretariat import agenda, attendance, documents, meetings, schedules
 from bot.sender import Delivery
 from handlers.telegram.sender import TelegramTransport

@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.case_actions import Actor
+from bot.officer import Actor
 from bot.secretariat import meetings, schedules
 from storage.models import AuditEvent, Meeting
 from tests.secretariat_kit import (

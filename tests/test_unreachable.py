@@ -12,7 +12,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot import agencies, case_actions
+from bot import agencies
+from bot import officer as ca
 from bot.cases import Citizen, Draft, Evidence, submit
 from bot.ratelimit import Limits
 from bot.sender import Sender
@@ -82,7 +83,7 @@ async def test_removed_group_is_reported_and_rebinding_delivers_what_it_missed(c
     await drain(sender)
     latest = server.texts(ADMIN)[-1]
     assert first in latest and second in latest
-    timeline = await case_actions.show_case(core, officer("noi-chinh"), second)
+    timeline = await ca.show_case(core, officer("noi-chinh"), second)
     assert "delivery_unbound" not in timeline and "Chưa gửi được phiếu" in timeline
     assert "no bound group" not in timeline
 

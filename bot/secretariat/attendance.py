@@ -11,8 +11,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.case_actions import Actor
 from bot.core import Core
+from bot.officer import Actor
 from bot.secretariat import common, meetings
 from bot.secretariat.common import SecretariatRefused, groups, secretariat_id, send
 from storage.models import Meeting, MeetingAnswer

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agencies import agency_of_chat
 from bot.audit import record
-from bot.case_actions import Actor
 from bot.core import Core
+from bot.officer import Actor
 from bot.outbox import enqueue
 from bot.refusals import Refused
 from storage.models import AgencyChat, Meeting

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import jobs
-from bot.case_actions import Actor
 from bot.core import Core
 from bot.i18n import fmt_date, t
+from bot.officer import Actor
 from bot.secretariat import common
 from bot.secretariat.common import SecretariatRefused, agency_name, groups, secretariat_id, send
 from storage.models import Decision, Job, Meeting

@@ -14,9 +14,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agencies import agency_of_chat
-from bot.case_actions import Actor
 from bot.core import Core
 from bot.i18n import fmt_date, t
+from bot.officer import Actor
 from bot.secretariat import agenda, attendance, common, decisions, meetings
 from bot.secretariat.common import Reply, SecretariatRefused, agency_name, fmt_when, secretariat_id
 from storage.models import Decision, Meeting, SecretariatInput

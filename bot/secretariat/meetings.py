@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.case_actions import Actor
 from bot.core import Core
 from bot.i18n import fmt_date, t
+from bot.officer import Actor
 from bot.secretariat import common, reminders
 from bot.secretariat.common import (
     SecretariatRefused,

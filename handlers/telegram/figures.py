@@ -6,10 +6,10 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, User
 
-from bot.case_actions import ActionRefused
 from bot.core import Core
 from bot.figures import chat
 from bot.i18n import pick_locale
+from bot.officer import ActionRefused
 from handlers.telegram.groups import GROUPS, BoundGroup, actor, reply
 
 router = Router(name="figures")

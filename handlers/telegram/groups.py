@@ -13,10 +13,10 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Chat, Message, ReplyParameters, User
 
-from bot import agencies, case_actions
-from bot.case_actions import ActionRefused, Actor
+from bot import agencies, officer
 from bot.core import Core
 from bot.i18n import pick_locale, t
+from bot.officer import ActionRefused, Actor
 from handlers.telegram.callbacks import CaseAction
 from handlers.telegram.sender import chunks
 
@@ -64,7 +64,7 @@ async def on_button(query: CallbackQuery, core: Core) -> None:
         return
     locale = _locale(query.from_user)
     try:
-        outcome = await case_actions.press(core, actor(query.from_user, query.message.chat), query.data)
+        outcome = await officer.press(core, actor(query.from_user, query.message.chat), query.data)
     except ActionRefused as refused:
         await query.answer(refused.text(locale), show_alert=True)
         return
@@ -84,7 +84,7 @@ async def on_case(message: Message, command: CommandObject, core: Core) -> None:
         await reply(message, t("officer.case.usage", locale))
         return
     try:
-        text = await case_actions.show_case(core, actor(message.from_user, message.chat), command.args)
+        text = await officer.show_case(core, actor(message.from_user, message.chat), command.args)
     except ActionRefused as refused:
         text = refused.text(locale)
     await reply(message, text)
@@ -93,7 +93,7 @@ async def on_case(message: Message, command: CommandObject, core: Core) -> None:
 @router.message(Command("cases"), BoundGroup())
 async def on_cases(message: Message, core: Core) -> None:
     try:
-        text = await case_actions.open_cases(core, actor(message.from_user, message.chat))
+        text = await officer.open_cases(core, actor(message.from_user, message.chat))
     except ActionRefused as refused:
         text = refused.text(_locale(message.from_user))
     await reply(message, text)
@@ -106,7 +106,7 @@ async def on_reply(message: Message, core: Core) -> None:
     if replied is None or (message.text or "").startswith("/"):
         return
     try:
-        await case_actions.officer_reply(
+        await officer.officer_reply(
             core,
             actor(message.from_user, message.chat),
             str(replied.message_id),

@@ -17,9 +17,9 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.case_actions import Actor
 from bot.core import Core
 from bot.i18n import pick_locale
+from bot.officer import Actor
 from bot.secretariat import dialogue, meetings
 from bot.secretariat.common import Reply, SecretariatRefused
 from handlers.telegram.groups import actor
