@@ -1,6 +1,6 @@
 """Agencies and their bound group chats: mirrored from the rules file, bound by admins.
 
-Any member of a bound group acts for its agency (DESIGN.md), so the chat -> agency lookup here is the whole
+Any member of a bound group acts for its agency, so the chat -> agency lookup here is the whole
 of an officer's authentication; binding is therefore limited to admins and always audited.
 """
 

@@ -1,4 +1,4 @@
-"""The five kinds of report (ids are a contract in DESIGN.md)."""
+"""The five kinds of report; their ids are used by the rules, the CLI and other systems: keep them."""
 
 from __future__ import annotations
 

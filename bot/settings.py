@@ -1,4 +1,4 @@
-"""Settings from the environment and `.env` (the contract in DESIGN.md)."""
+"""Settings from the environment and `.env`: the variables deployments rely on (README, Configuration)."""
 
 from __future__ import annotations
 

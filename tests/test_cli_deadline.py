@@ -1,4 +1,4 @@
-"""`python -m bot deadline --kind KIND --from YYYY-MM-DD [--json]` (a contract in DESIGN.md).
+"""`python -m bot deadline --kind KIND --from YYYY-MM-DD [--json]` (a stable command line).
 
 Complaint received Tue 10 Feb 2026: accept within 10 days = Fri 20 Feb, a Tết holiday -> Mon 23 Feb;
 resolve within 30 days of acceptance, at the latest from 23 Feb -> Wed 25 Mar 2026.

@@ -1,4 +1,4 @@
-"""Settings read from the environment and .env, with the defaults DESIGN.md promises."""
+"""Settings read from the environment and .env, with the documented defaults."""
 
 from __future__ import annotations
 

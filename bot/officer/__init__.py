@@ -2,7 +2,7 @@
 
 Every action is one function: permission check, state change, audit event and every message it causes
 (card edits for each holding agency, a confirmation in the acting group, the citizen's notification) in
-one transaction (DESIGN.md principle 3). A refusal raises `ActionRefused` with a locale key and changes
+one transaction. A refusal raises `ActionRefused` with a locale key and changes
 nothing; adapters only translate it.
 
 Modules: `permissions` (who may act), `lifecycle` (stages and the one way an action runs), `messages`
