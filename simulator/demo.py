@@ -62,6 +62,7 @@ class Demo:
     citizen: dict[str, Any] = field(default_factory=lambda: person(CITIZEN_ID, "Nguyễn Văn An"))
     admin: dict[str, Any] = field(default_factory=lambda: person(ADMIN_ID, "Quản trị viên"))
     in_flight: int = 0  # updates the dispatcher is handling right now
+    fault: str = "off"  # what the local Bot API server answers the bot's sends: off, 429 or 502
 
     def __post_init__(self) -> None:
         self.app.dispatcher.update.outer_middleware(self._count)

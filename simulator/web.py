@@ -78,7 +78,7 @@ def state(demo: Demo) -> dict[str, Any]:
                "alert": bool(r.params.get("show_alert"))}
               for r in server.calls("answerCallbackQuery", ok=True) if r.params.get("text")]
     now = demo.app.core.clock.now().astimezone(demo.app.core.calendar.timezone)
-    return {"now": now.strftime("%H:%M %d/%m/%Y"), "chats": chats, "alerts": alerts[-5:]}
+    return {"now": now.strftime("%H:%M %d/%m/%Y"), "chats": chats, "alerts": alerts[-5:], "fault": demo.fault}
 
 
 async def _page(_: web.Request) -> web.FileResponse:
@@ -164,6 +164,28 @@ async def _clock(request: web.Request) -> web.Response:
     return web.json_response({"now": state(demo)["now"]})
 
 
+SENDING = ("sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto", "sendDocument",
+           "sendMediaGroup", "sendVoice", "sendVideo", "sendAudio", "answerCallbackQuery")
+FAULTS = {"429": (429, 5), "502": (502, None)}  # status, retry_after
+
+
+async def _fault(request: web.Request) -> web.Response:
+    """Make the local Bot API server refuse what the bot sends, as Telegram does under load (429 with
+    retry_after) or in an outage (502), until switched off: {"mode": "429" | "502" | "off"}."""
+    demo = _demo(request)
+    body = await request.json()
+    mode = str(body.get("mode"))
+    if mode != "off" and mode not in FAULTS:
+        raise web.HTTPBadRequest(text="mode is one of 429, 502, off")
+    demo.server.clear_faults()
+    if mode in FAULTS:
+        status, retry_after = FAULTS[mode]
+        for method in SENDING:
+            demo.server.fail_next(method, status, retry_after=retry_after, times=None)
+    demo.fault = mode
+    return web.json_response({"fault": mode})
+
+
 async def _file(request: web.Request) -> web.Response:
     stored = _demo(request).server.files.get(request.match_info["file_id"])
     if stored is None:
@@ -180,6 +202,7 @@ def page_app(demo: Demo) -> web.Application:
     app.router.add_post("/api/upload", _upload)
     app.router.add_post("/api/press", _press)
     app.router.add_post("/api/clock", _clock)
+    app.router.add_post("/api/fault", _fault)
     app.router.add_get("/api/files/{file_id}", _file)
     return app
 

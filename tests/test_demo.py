@@ -118,6 +118,32 @@ async def test_page_refuses_bad_input(page: aiohttp.ClientSession) -> None:
         assert response.status == 400
 
 
+async def test_the_fault_switch_holds_the_bots_messages_back_until_telegram_is_back(
+        demo: Demo, page: aiohttp.ClientSession) -> None:
+    for mode, step in (("429", "/new"), ("502", "/cancel")):  # steps that change the dialogue: their
+        # replies wait in the outbox (a reply that changes nothing is sent at once, or not at all)
+        async with page.post("/api/fault", json={"mode": mode}) as response:
+            assert response.status == 200
+        assert (await state(page))["fault"] == mode
+        async with page.post("/api/send", json={"chat_id": CITIZEN_ID, "text": step}) as response:
+            assert response.status == 200
+        await asyncio.sleep(2)
+        refused = demo.server.calls("sendMessage", chat_id=CITIZEN_ID, ok=False)
+        assert refused and refused[-1].status == int(mode), "the bot tried and Telegram refused"
+        assert demo.server.calls("getUpdates"), "the bot still receives"
+        async with page.post("/api/fault", json={"mode": "off"}) as response:
+            assert response.status == 200
+        before = len(demo.server.calls("sendMessage", chat_id=CITIZEN_ID, ok=True))
+        for _ in range(int(3 * T / 0.1)):  # delivered once the outbox retries
+            if len(demo.server.calls("sendMessage", chat_id=CITIZEN_ID, ok=True)) > before:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"nothing delivered after the {mode} fault ended")
+    async with page.post("/api/fault", json={"mode": "500 please"}) as response:
+        assert response.status == 400
+
+
 async def test_moving_the_clock_lets_a_stale_report_expire(demo: Demo, page: aiohttp.ClientSession) -> None:
     before = demo.app.core.clock.now()
     async with page.post("/api/send", json={"chat_id": CITIZEN_ID, "text": "/new"}) as response:

@@ -25,7 +25,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:  # pragma: no cover - the dev extra installs it
     webdriver = None  # type: ignore[assignment]
 
@@ -175,3 +175,28 @@ def test_a_report_filed_on_the_page_reaches_the_agency_pane(demo_url: str, brows
     card = WebDriverWait(browser, T).until(lead_card)
     assert isinstance(card, str)
     assert "Hoàng Văn Em" not in card and "0977" not in card  # the reporter's identity is not on it
+
+
+def test_the_fault_switch_holds_the_bots_answer_back_until_telegram_is_back(demo_url: str,
+                                                                            browser: WebDriver) -> None:
+    """Switched to 502 on the page, Telegram refuses what the bot sends: the answer waits in the outbox,
+    and arrives by itself once the switch is back to normal."""
+    browser.get(demo_url)
+    page = Page(browser)
+    WebDriverWait(browser, T).until(lambda d: d.find_elements(By.CSS_SELECTOR, page.pane(CITIZEN)))
+    page.say("/start")
+    Select(browser.find_element(By.ID, "fault")).select_by_value("502")
+    WebDriverWait(browser, T).until(lambda d: "faulty" in (d.find_element(By.TAG_NAME, "body")
+                                                           .get_attribute("class") or ""))
+    before = page.count()
+    browser.find_element(By.CSS_SELECTOR, f"{page.pane(CITIZEN)} form input[type=text]").send_keys("/new")
+    browser.find_element(By.CSS_SELECTOR, f"{page.pane(CITIZEN)} form button.send").click()
+    page.wait_growth(before, 1)  # the citizen's own message is there
+    time.sleep(4)
+    question = t("citizen.ask.kind")[:20]
+    def after_new() -> str:
+        return page.text_of(page.pane(CITIZEN)).split("/new")[-1]
+
+    assert question not in after_new(), "held back during the outage"
+    Select(browser.find_element(By.ID, "fault")).select_by_value("off")
+    WebDriverWait(browser, 3 * T).until(lambda _: question in after_new())
