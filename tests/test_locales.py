@@ -15,7 +15,7 @@ from bot.status import STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
-    ROOT / "bot" / "intake.py",
+    *sorted((ROOT / "bot" / "intake").glob("*.py")),
     ROOT / "bot" / "cases.py",
     ROOT / "handlers" / "telegram" / "citizen.py",
     ROOT / "handlers" / "telegram" / "middlewares.py",

@@ -1,0 +1,346 @@
+"""The intake dialogue: a platform-neutral state machine a citizen talks to, step by step or in free text.
+
+An adapter turns a platform update into an event (text, command, button choice, file, anything else) and
+renders the replies (text and option rows). State lives in `DialogState`, keyed by (channel, user id), and
+is written in the same transaction as the step it records, so a restart or another instance resumes it.
+
+Steps are answered in order; the next step is always the first one not yet answered, so a free-text
+report (the story first) asks only for what is missing, and editing one answer returns to the summary."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot import cases
+from bot.cases import Citizen
+from bot.channels import capabilities
+from bot.core import Core
+from bot.i18n import LOCALES, pick_locale, t
+from bot.intake.events import (
+    Choice,
+    Command,
+    Event,
+    Option,
+    Other,
+    Reply,
+    Text,
+    reply_payload,
+)
+from bot.intake.filing import Filing
+from bot.intake.lookup import Lookup
+from bot.intake.prompts import Prompts
+from bot.intake.state import (
+    IDENTITY_STEPS,
+    IDLE,
+    MAX_HISTORY,
+    STEPS,
+    _Ctx,
+    _from_menu,
+    _remember_menu,
+)
+from bot.intake.steps import Steps
+from bot.limits import SlidingWindow
+from bot.outbox import enqueue
+from bot.pin_guard import Verdict, precheck
+from bot.receipts import normalize_code
+from storage.models import ChatUser, DialogState
+
+
+class Intake(Prompts, Steps, Filing, Lookup):
+    """The dialogue for one channel-neutral bot; one instance per process (it holds the message limiter)."""
+
+    def __init__(self, core: Core, *, queue_changes: bool = False) -> None:
+        """With `queue_changes`, every reply to a step that changed the dialogue goes through the outbox
+        in the step's transaction (what a chat adapter wants: a failed send is retried, never lost);
+        without, only durable replies do and the rest are returned to the caller to send."""
+        self.core = core
+        self.queue_changes = queue_changes
+        self.messages = SlidingWindow(core.settings.messages_per_minute, 60.0)
+        self._warned: set[str] = set()
+
+    async def handle(
+        self, channel: str, user_id: str, chat_id: str, event: Event, language_code: str | None = None
+    ) -> list[Reply]:
+        """Apply one event to the user's dialogue and return what to say; state is committed before return."""
+        sender = Citizen(channel, str(user_id), str(chat_id))
+        limiter_key = f"{channel}:{user_id}"
+        if not self.messages.hit(limiter_key):
+            if limiter_key in self._warned:
+                return []
+            self._warned.add(limiter_key)
+            locale = pick_locale(language_code)
+            return [Reply(t("citizen.limit.messages", locale, n=self.core.settings.messages_per_minute))]
+        self._warned.discard(limiter_key)
+        verdict = await self._precheck(sender, event)
+        for attempt in range(3):
+            try:
+                async with self.core.sessions() as session, session.begin():
+                    ctx = await self._load(session, sender, language_code)
+                    before = (ctx.state, copy.deepcopy(ctx.data), ctx.locale)
+                    ctx.verdict = verdict
+                    menu = not capabilities(channel).buttons
+                    step = _from_menu(ctx.data, event) if menu else event
+                    replies = await self._expire_or_dispatch(ctx, step)
+                    if menu:
+                        _remember_menu(ctx.data, replies)
+                    await self._save(ctx)
+                    changed = self.queue_changes and before != (ctx.state, ctx.data, ctx.locale)
+                    if replies and (changed or any(r.durable for r in replies)):
+                        await self._queue(ctx, replies)
+                        replies = []
+                return replies
+            except (IntegrityError, StaleDataError):
+                if attempt == 2:
+                    raise
+        return []
+
+    async def _precheck(self, sender: Citizen, event: Event) -> Verdict | None:
+        """For an event that looks up a case, check its PIN (scrypt) before a connection is taken."""
+        code = None
+        if isinstance(event, Command) and event.name.lower() == "status" and len(event.args.split()) >= 2:
+            parts = event.args.split()
+            code, pin = (parts[0] if len(parts) == 2 else "".join(parts[:-1])), parts[-1]
+        elif isinstance(event, Text) and len(words := event.text.split()) == 2 and normalize_code(words[0]):
+            code, pin = words
+        elif isinstance(event, Text) and re.fullmatch(r"\d{4,8}", event.text.strip()):
+            async with self.core.sessions() as session:
+                row = await session.get(DialogState, (sender.channel, sender.user_id))
+            if row is not None and row.state == "lookup_pin":
+                code, pin = str((row.data or {}).get("lookup_code", "")), event.text.strip()
+        if code is None:
+            return None
+        return await precheck(self.core, cases.reporter_key(self.core, sender), code, pin)
+
+    async def locale_of(self, channel: str, user_id: str) -> str:
+        """The language this person chose (or was given), for messages outside the dialogue."""
+        async with self.core.sessions() as session:
+            user = await session.get(ChatUser, (channel, str(user_id)))
+        return user.locale if user is not None and user.locale else pick_locale(None)
+
+    async def takes(self, channel: str, user_id: str, event: Event) -> bool:
+        """Whether the dialogue would take this event as part of what it is doing (a report or a look-up
+        under way, or a pick from the last numbered menu) rather than as something new; a platform
+        without replies asks this before reading a message as the answer to an officer's question."""
+        async with self.core.sessions() as session:
+            row = await session.get(DialogState, (channel, str(user_id)))
+        if row is None:
+            return False
+        if row.state != IDLE:
+            return True
+        return _from_menu(dict(row.data or {}), event) != event
+
+    # ---- persistence ----------------------------------------------------------------------------------
+
+    async def _load(self, session: AsyncSession, sender: Citizen, language_code: str | None) -> _Ctx:
+        user = await session.get(ChatUser, (sender.channel, sender.user_id))
+        if user is None:
+            user = ChatUser(channel=sender.channel, user_id=sender.user_id, locale=pick_locale(language_code))
+            session.add(user)
+        row = (
+            await session.execute(
+                select(DialogState)
+                .where(DialogState.channel == sender.channel, DialogState.user_id == sender.user_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        ctx = _Ctx(
+            session=session,
+            sender=sender,
+            locale=user.locale or pick_locale(language_code),
+            user=user,
+            row=row,
+        )
+        if row is not None:
+            ctx.state, ctx.data, ctx.history = row.state, dict(row.data or {}), list(row.history or [])
+        return ctx
+
+    async def _save(self, ctx: _Ctx) -> None:
+        if "unlocked" in ctx.data and not self._unlocked(ctx):
+            del ctx.data["unlocked"]  # an expired look-up leaves no trace of which case it opened
+        if ctx.state == IDLE and not ctx.data:
+            if ctx.row is not None:
+                await ctx.session.delete(ctx.row)
+            return
+        if ctx.row is None:
+            ctx.row = DialogState(channel=ctx.sender.channel, user_id=ctx.sender.user_id, state=ctx.state)
+            ctx.session.add(ctx.row)
+        ctx.row.state = ctx.state
+        ctx.row.data = ctx.data
+        ctx.row.history = ctx.history[-MAX_HISTORY:]
+        ctx.row.updated_at = dt.datetime.now(dt.UTC)
+        flag_modified(ctx.row, "data")
+        flag_modified(ctx.row, "history")
+
+    async def _queue(self, ctx: _Ctx, replies: list[Reply]) -> None:
+        """Write this step's replies to the outbox (all of them, so they arrive in order)."""
+        step = uuid.uuid4().hex
+        for i, reply in enumerate(replies):
+            await enqueue(
+                ctx.session,
+                channel=ctx.sender.channel,
+                chat_id=ctx.sender.chat_id,
+                kind="text",
+                payload=reply_payload(reply),
+                key=f"reply:{ctx.sender.channel}:{ctx.sender.chat_id}:{step}:{i}",
+            )
+
+    async def _expire_or_dispatch(self, ctx: _Ctx, event: Event) -> list[Reply]:
+        ttl = dt.timedelta(hours=self.core.settings.dialogue_ttl_hours)
+        if ctx.row is not None and ctx.state != IDLE and ctx.row.updated_at < dt.datetime.now(dt.UTC) - ttl:
+            self._reset(ctx)
+            notice = Reply(ctx.tr("citizen.expired", hours=self.core.settings.dialogue_ttl_hours))
+            if isinstance(event, Command):
+                return [notice, *await self._dispatch(ctx, event)]
+            return [notice, self._menu(ctx)]
+        return await self._dispatch(ctx, event)
+
+    # ---- dispatch -------------------------------------------------------------------------------------
+
+    async def _dispatch(self, ctx: _Ctx, event: Event) -> list[Reply]:
+        if isinstance(event, Command):
+            return await self._command(ctx, event)
+        if isinstance(event, Choice):
+            handled = await self._global_choice(ctx, event.value)
+            if handled is not None:
+                return handled
+        if isinstance(event, Other):
+            return [Reply(ctx.tr("citizen.unexpected.other")), *self._prompt_current(ctx)]
+        if isinstance(event, Text) and len(event.text) > self.core.settings.max_text_chars:
+            return [
+                Reply(ctx.tr("citizen.limit.text", n=self.core.settings.max_text_chars)),
+                *self._prompt_current(ctx),
+            ]
+        handler = getattr(self, f"_on_{ctx.state}", None)
+        if handler is None:
+            self._reset(ctx)
+            return [self._menu(ctx)]
+        return await handler(ctx, event)
+
+    async def _command(self, ctx: _Ctx, cmd: Command) -> list[Reply]:
+        name = cmd.name.lower()
+        if name == "start":
+            if ctx.state not in (IDLE, "lookup_code", "lookup_pin"):
+                return [
+                    Reply(
+                        ctx.tr("citizen.resume.ask", step=self._step_label(ctx, ctx.state)),
+                        [
+                            [self._opt(ctx, "citizen.btn.resume", "resume")],
+                            [self._opt(ctx, "citizen.btn.restart", "restart")],
+                        ],
+                    )
+                ]
+            self._reset(ctx)
+            return [Reply(ctx.tr("citizen.welcome")), self._menu(ctx)]
+        if name == "help":
+            return [Reply(ctx.tr("citizen.help")), *self._prompt_current(ctx)]
+        if name in ("cancel", "stop"):
+            return self._cancel(ctx)
+        if name == "back":
+            return self._back(ctx)
+        if name in ("new", "report"):
+            return await self._start_report(ctx)
+        if name == "status":
+            parts = cmd.args.split()
+            if len(parts) >= 2:
+                self._reset(ctx, keep_unlocked=True)
+                return await self._lookup(
+                    ctx, parts[0] if len(parts) == 2 else "".join(parts[:-1]), parts[-1]
+                )
+            return self._goto_lookup(ctx)
+        if name == "mycases":
+            return await self._my_cases(ctx)
+        if name in ("lang", "language"):
+            choice = cmd.args.strip().lower()
+            if choice in LOCALES:
+                return await self._set_locale(ctx, choice)
+            return [
+                Reply(
+                    ctx.tr("citizen.lang.ask"),
+                    [[Option("Tiếng Việt", "lang:vi"), Option("English", "lang:en")]],
+                )
+            ]
+        if name in ("skip", "done"):
+            return await self._dispatch(ctx, Choice(name))
+        return [Reply(ctx.tr("citizen.unknown_command")), *self._prompt_current(ctx)]
+
+    async def _global_choice(self, ctx: _Ctx, value: str) -> list[Reply] | None:
+        if value == "menu:new":
+            return await self._start_report(ctx)
+        if value == "menu:lookup":
+            return self._goto_lookup(ctx)
+        if value == "menu:mycases":
+            return await self._my_cases(ctx)
+        if value == "menu:help":
+            return [Reply(ctx.tr("citizen.help")), *self._prompt_current(ctx)]
+        if value == "nav:cancel":
+            return self._cancel(ctx)
+        if value == "nav:back":
+            return self._back(ctx)
+        if value.startswith("lang:") and value[5:] in LOCALES:
+            return await self._set_locale(ctx, value[5:])
+        if value == "resume":
+            return self._prompt_current(ctx)
+        if value == "restart":
+            self._reset(ctx, keep_unlocked=True)
+            return await self._start_report(ctx)
+        if value.startswith("add:"):
+            return await self._start_add(ctx, value[4:])
+        return None
+
+    # ---- navigation -----------------------------------------------------------------------------------
+
+    def _reset(self, ctx: _Ctx, keep_unlocked: bool = False) -> None:
+        unlocked = ctx.data.get("unlocked") if keep_unlocked else None
+        ctx.state, ctx.data, ctx.history = IDLE, {}, []
+        if unlocked:
+            ctx.data["unlocked"] = unlocked
+
+    def _cancel(self, ctx: _Ctx) -> list[Reply]:
+        was_active = ctx.state != IDLE
+        self._reset(ctx)
+        key = "citizen.cancelled" if was_active else "citizen.nothing_to_cancel"
+        return [Reply(ctx.tr(key)), self._menu(ctx)]
+
+    def _back(self, ctx: _Ctx) -> list[Reply]:
+        if not ctx.history:
+            if ctx.state == IDLE:
+                return [Reply(ctx.tr("citizen.back.nothing")), self._menu(ctx)]
+            return [Reply(ctx.tr("citizen.back.first")), *self._prompt_current(ctx)]
+        ctx.state = ctx.history.pop()
+        ctx.data.pop("dup", None)
+        return self._prompt_current(ctx)
+
+    def _goto(self, ctx: _Ctx, state: str) -> list[Reply]:
+        if ctx.state != state and ctx.state != IDLE:
+            ctx.history.append(ctx.state)
+        ctx.state = state
+        return self._prompt_current(ctx)
+
+    def _next_step(self, data: dict[str, Any]) -> str:
+        for step in STEPS:
+            if step in IDENTITY_STEPS and data.get("identity") != "named":
+                continue
+            if step not in data:
+                return step
+        return "confirm"
+
+    def _advance(self, ctx: _Ctx) -> list[Reply]:
+        return self._goto(ctx, self._next_step(ctx.data))
+
+    async def _set_locale(self, ctx: _Ctx, locale: str) -> list[Reply]:
+        ctx.user.locale = locale
+        ctx.locale = locale
+        await cases.set_reporter_locale(ctx.session, self.core, ctx.sender, locale)
+        return [Reply(ctx.tr("citizen.lang.set")), *self._prompt_current(ctx)]
+
+    # ---- prompts --------------------------------------------------------------------------------------

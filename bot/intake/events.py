@@ -1,0 +1,69 @@
+"""What the citizen did and what the dialogue answers, as platform-neutral values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # without the slash: "start", "cancel"
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str  # an Option.value the citizen picked
+
+
+@dataclass(frozen=True)
+class Attachment:
+    media: str  # photo | document | voice | audio | video
+    file_id: str
+    file_unique_id: str | None = None
+    size: int | None = None
+    mime: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Other:
+    kind: str  # sticker, location, contact, poll, ...: something this dialogue cannot use
+
+
+Event = Text | Command | Choice | Attachment | Other
+
+# ---- replies (what the bot says) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    value: str
+
+
+@dataclass
+class Reply:
+    """What to say. A durable reply reports a change (a receipt with its PIN, added information): it is
+    written to the outbox in the change's own transaction, so a failed send cannot lose it."""
+
+    text: str
+    options: list[list[Option]] = field(default_factory=list)
+    durable: bool = False
+
+
+def option_data(value: str) -> str:
+    """The button payload of an option; the Telegram adapter's IntakeCallback reads the same format."""
+    return f"in|{value}"
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """A reply as a platform-neutral outbox payload."""
+    buttons = [[{"text": o.label, "data": option_data(o.value)} for o in row] for row in reply.options]
+    return {"text": reply.text, "buttons": buttons} if buttons else {"text": reply.text}
