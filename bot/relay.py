@@ -23,6 +23,7 @@ from bot.audit import record
 from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import resume
+from bot.evidence import refusal
 from bot.i18n import t
 from bot.officer import (
     current_stage,
@@ -45,6 +46,14 @@ class Answered:
     code: str
     resumed: bool
     locale: str
+    refused: tuple[str, dict[str, Any]] | None = None  # a file not accepted (locale key, parameters)
+
+    def texts(self) -> list[str]:
+        """What to tell the citizen: the answer went through, and any file that was not taken."""
+        said = [t("notify.answer_relayed", self.locale, code=self.code)]
+        if self.refused:
+            said.append(t(self.refused[0], self.locale, **self.refused[1]))
+        return said
 
 
 async def question_case(core: Core, channel: str, chat_id: str, replied_to: str) -> int | None:
@@ -231,7 +240,19 @@ async def answer_case(
 
 async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, asker: str | None, text: str,
                  media: list[dict[str, Any]] | None, now: dt.datetime) -> Answered:
-    """Put the answer under the case's card in the lead's (and the asker's) group; resume the clock."""
+    """Put the answer under the case's card in the lead's (and the asker's) group; resume the clock.
+
+    Files go through the same checks as a report's evidence; one that is refused is left out (the text
+    still goes) and the citizen is told why."""
+    refused = None
+    accepted = []
+    for item in media or []:
+        why = refusal(core.settings, item["media"], item.get("size"), item.get("mime"), item.get("name"))
+        if why is None:
+            accepted.append(item)
+        else:
+            refused = why
+    media = accepted
     resumed = case.status == st.WAITING_INFO
     before = {"status": case.status, "due_on": case.due_on.isoformat() if case.due_on else None}
     if resumed:
@@ -291,4 +312,4 @@ async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, as
             "resumed",
             status=t(f"status.{case.status}", case.locale),
         )
-    return Answered(code=case.code, resumed=resumed, locale=case.locale)
+    return Answered(code=case.code, resumed=resumed, locale=case.locale, refused=refused)

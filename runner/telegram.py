@@ -86,7 +86,7 @@ class TelegramChannel:
         self.bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
                        session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                                               timeout=request_timeout))
-        self.dispatcher: Dispatcher = build_dispatcher(core)
+        self.dispatcher: Dispatcher = build_dispatcher(core, store)
         self.transport = TelegramTransport(self.bot, store)
         self.polling: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None

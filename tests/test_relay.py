@@ -138,3 +138,28 @@ async def test_reply_to_the_card_asks_the_citizen(core) -> None:
     await ca.reply_to_card(core, officer("noi-chinh"), case.id, "Ban đã nắm vụ này")
     assert "Ban đã nắm vụ này" in (await outbox(core, chat_id=CHATS["thanh-tra"]))[-1].payload["text"]
     assert all("Ban đã nắm" not in m.payload["text"] for m in await outbox(core, chat_id=CITIZEN))
+
+
+async def test_an_answers_files_pass_the_evidence_checks(core) -> None:
+    """A file sent with an answer is checked like a report's evidence: a refused one is left out, the text
+    still reaches the agency, and the citizen is told why."""
+    await bind_groups(core)
+    case = await make_case(core)
+    await _ask(core, case, "Có biên lai không?", "9002")
+    too_big = (core.settings.max_file_mb + 1) * 1024 * 1024
+    answered = await relay.citizen_answer(
+        core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN, replied_to="9002",
+        text="Biên lai đây", now=NOW + dt.timedelta(days=1),
+        media=[{"media": "document", "file_id": "huge", "size": too_big, "name": "bien-lai.pdf"},
+               {"media": "document", "file_id": "virus", "size": 1000, "name": "bien-lai.exe"},
+               {"media": "photo", "file_id": "fine", "size": 50_000, "mime": "image/jpeg"}],
+    )
+    assert answered is not None
+    said = answered.texts()
+    assert said[0].startswith("Đã chuyển câu trả lời") and len(said) == 2  # and why a file was not taken
+    lead_msgs = await outbox(core, chat_id=CHATS["thanh-tra"])
+    assert any(m.kind == "text" and "Biên lai đây" in m.payload["text"] for m in lead_msgs)
+    sent_files = [i["file_id"] for m in lead_msgs if m.kind == "media" for i in m.payload["items"]]
+    assert sent_files == ["fine"]
+    stored = {a.file_id for a in (await load(core, case.id)).attachments}
+    assert "huge" not in stored and "virus" not in stored and "fine" in stored

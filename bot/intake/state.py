@@ -14,7 +14,6 @@ from bot.cases import Citizen
 from bot.i18n import t
 from bot.identity_input import phone_number
 from bot.intake.events import (
-    Attachment,
     Choice,
     Event,
     Reply,
@@ -39,17 +38,6 @@ STEPS = (
     "address",
 )
 IDENTITY_STEPS = frozenset({"name", "phone", "address"})
-ALLOWED_MEDIA = frozenset({"photo", "document", "voice", "audio", "video"})
-DOCUMENT_TYPES = {
-    "pdf": "application/pdf",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-}
 MIN_STORY_CHARS = 15
 FREE_TEXT_MIN_WORDS = 5
 MAX_SHORT_TEXT = 300
@@ -106,9 +94,3 @@ class _Ctx:
     def tr(self, key: str, **params: Any) -> str:
         return t(key, self.locale, **params)
 
-
-def _document_allowed(item: Attachment) -> bool:
-    extension = (item.name or "").rsplit(".", 1)[-1].lower() if item.name and "." in item.name else ""
-    if extension:
-        return extension in DOCUMENT_TYPES
-    return item.mime in DOCUMENT_TYPES.values()

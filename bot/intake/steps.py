@@ -7,6 +7,7 @@ from typing import Any
 from bot import cases
 from bot.cases import Evidence
 from bot.core import Core
+from bot.evidence import refusal
 from bot.identity_input import clean_text, name_problem, phone_number
 from bot.intake.events import (
     Attachment,
@@ -17,13 +18,11 @@ from bot.intake.events import (
     Text,
 )
 from bot.intake.state import (
-    ALLOWED_MEDIA,
     FREE_TEXT_MIN_WORDS,
     MAX_SHORT_TEXT,
     MIN_STORY_CHARS,
     STEPS,
     _Ctx,
-    _document_allowed,
 )
 from bot.kinds import KINDS, NAMED_REQUIRED
 from bot.limits import cases_last_day
@@ -192,11 +191,8 @@ class Steps:
                 ctx.tr("citizen.limit.files", n=s.max_files_per_case),
                 [[self._opt(ctx, "citizen.btn.done_files", "done")]],
             )
-        if item.media not in ALLOWED_MEDIA or (item.media == "document" and not _document_allowed(item)):
-            return Reply(ctx.tr("citizen.limit.file_type"))
-        if item.size is not None and item.size > s.max_file_mb * 1024 * 1024:
-            return Reply(ctx.tr("citizen.limit.file_size", mb=s.max_file_mb))
-        return None
+        refused = refusal(s, item.media, item.size, item.mime, item.name)
+        return Reply(ctx.tr(refused[0], **refused[1])) if refused else None
 
     async def _on_identity(self, ctx: _Ctx, event: Event) -> list[Reply]:
         if isinstance(event, Choice) and event.value == "named":

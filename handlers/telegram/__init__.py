@@ -16,6 +16,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.core import Core
+from bot.filestore import FileStore
 from bot.i18n import pick_locale, t
 from handlers.telegram import errors
 from handlers.telegram.middlewares import InOrderPerUser
@@ -61,10 +62,12 @@ def routers() -> list[Router]:
     return [import_module(name).router for name in ROUTER_MODULES] + [fallback]
 
 
-def build_dispatcher(core: Core) -> Dispatcher:
-    """A Dispatcher with every router; handlers get `core` as workflow data."""
+def build_dispatcher(core: Core, store: FileStore | None = None) -> Dispatcher:
+    """A Dispatcher with every router; handlers get `core` (and the file store that keeps citizens'
+    files) as workflow data."""
     dp = Dispatcher(name="coordination-bot")
     dp["core"] = core
+    dp["store"] = store
     dp.update.outer_middleware(InOrderPerUser())
     errors.install(dp)
     for router in routers():

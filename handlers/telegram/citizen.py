@@ -5,11 +5,15 @@ No rules here: every decision is the core dialogue's (bot.intake); this module o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
+from bot.filestore import FileStore
 from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
+from handlers.telegram.files import keep
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
 from handlers.telegram.middlewares import AnswerFirst, IntakeMiddleware
 from handlers.telegram.sender import chunks
@@ -55,13 +59,16 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
             await bot.send_message(chat_id, part, reply_markup=markup, parse_mode=None)
 
 
-async def on_message(message: Message, bot: Bot, intake: Intake) -> None:
+async def on_message(message: Message, bot: Bot, intake: Intake, store: FileStore | None = None) -> None:
     user = message.from_user
     if user is None:
         return
-    replies = await intake.handle(
-        CHANNEL, str(user.id), str(message.chat.id), message_event(message), user.language_code
-    )
+    event = message_event(message)
+    if isinstance(event, Attachment):  # the bot keeps its own copy, for agencies on any platform
+        file_id, size = await keep(bot, store, intake.core.settings, event.media, event.file_id, event.size,
+                                   event.mime, event.name)
+        event = replace(event, file_id=file_id, size=size)
+    replies = await intake.handle(CHANNEL, str(user.id), str(message.chat.id), event, user.language_code)
     await send_replies(bot, message.chat.id, replies)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Message
 
 from bot import relay
 from bot.core import Core
-from bot.i18n import t
+from bot.filestore import FileStore
+from handlers.telegram.files import keep_items
 
 CHANNEL = "telegram"
 
@@ -34,16 +35,19 @@ def media_of(message: Message) -> list[dict[str, Any]]:
     """The files of a message as the core stores them (Telegram file ids work in any chat of this bot)."""
     if message.photo:
         best = message.photo[-1]
-        return [{"media": "photo", "file_id": best.file_id, "file_unique_id": best.file_unique_id}]
-    for kind in ("document", "video", "voice", "audio"):
+        return [{"media": "photo", "file_id": best.file_id, "file_unique_id": best.file_unique_id,
+                 "size": best.file_size, "mime": "image/jpeg"}]
+    for kind in ("document", "video", "voice", "audio", "animation", "sticker", "video_note"):
         item = getattr(message, kind)
         if item is not None:
-            return [{"media": kind, "file_id": item.file_id, "file_unique_id": item.file_unique_id}]
+            return [{"media": kind, "file_id": item.file_id, "file_unique_id": item.file_unique_id,
+                     "size": item.file_size, "mime": getattr(item, "mime_type", None),
+                     "name": getattr(item, "file_name", None)}]
     return []
 
 
 @router.message(AnswersQuestion())
-async def on_answer(message: Message, core: Core) -> None:
+async def on_answer(message: Message, core: Core, bot: Bot, store: FileStore | None = None) -> None:
     replied = message.reply_to_message
     assert replied is not None
     user_id = str(message.from_user.id) if message.from_user else str(message.chat.id)
@@ -54,7 +58,8 @@ async def on_answer(message: Message, core: Core) -> None:
         chat_id=str(message.chat.id),
         replied_to=str(replied.message_id),
         text=message.text or message.caption or "",
-        media=media_of(message),
+        media=await keep_items(bot, store, core.settings, media_of(message)),
     )
     if answered is not None:
-        await message.answer(t("notify.answer_relayed", answered.locale, code=answered.code), parse_mode=None)
+        for text in answered.texts():
+            await message.answer(text, parse_mode=None)

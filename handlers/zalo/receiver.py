@@ -106,7 +106,8 @@ class ZaloReceiver:
         """Relay the message as the answer to a waiting question; True when it was one (or when the
         citizen must first say which case it answers)."""
         text = event.text if isinstance(event, Text) else incoming.caption
-        media = [{"media": event.media, "file_id": event.file_id}] if isinstance(event, Attachment) else None
+        media = ([{"media": event.media, "file_id": event.file_id, "size": event.size, "mime": event.mime}]
+                 if isinstance(event, Attachment) else None)
         busy = await self.intake.takes(CHANNEL, incoming.user_id, event)
         result = await relay.unreplied_answer(
             self.core, channel=CHANNEL, user_id=incoming.user_id, chat_id=incoming.chat_id, text=text,
@@ -118,8 +119,7 @@ class ZaloReceiver:
             await self._say(incoming.chat_id, [Reply(t("notify.which_case", locale, n=len(result),
                                                        codes=", ".join(result), example=result[0]))])
             return True
-        relayed = t("notify.answer_relayed", result.locale, code=result.code)
-        await self._say(incoming.chat_id, [Reply(relayed)])
+        await self._say(incoming.chat_id, [Reply(text) for text in result.texts()])
         return True
 
     async def _say(self, chat_id: str, replies: list[Reply]) -> None:
