@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -22,6 +22,7 @@ from bot.deadline_jobs import replan
 from bot.deadlines import schedule
 from bot.duplicates import Similar, find_likely, index_case, own_similar, report_text
 from bot.dupscore import Report
+from bot.evidence import Evidence
 from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence
 from bot.pin_guard import Verdict, dummy_hash, is_locked, matches, new_pin_hash, wrong_pin
@@ -32,21 +33,6 @@ from bot.unreachable import tell_unreachable
 from storage.models import AgencyChat, Attachment, AuditEvent, Case, CaseAgency, LookupFailure, Reporter
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A file the citizen sent, as the platform refers to it."""
-
-    media: str
-    file_id: str
-    file_unique_id: str | None = None
-    size: int | None = None
-    mime: str | None = None
-    name: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

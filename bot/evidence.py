@@ -3,9 +3,28 @@ when adding to it later, and when answering an officer's question through the bo
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A file a citizen sent: a platform's file id, or (`bot.filestore.stored_id`) the bot's own copy.
+
+    The one shape of a file from the intake event to the case's attachment and the delivery to a group."""
+
+    media: str  # photo | document | voice | audio | video
+    file_id: str
+    file_unique_id: str | None = None
+    size: int | None = None
+    mime: str | None = None
+    name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 ALLOWED_MEDIA = frozenset({"photo", "document", "voice", "audio", "video"})
 DOCUMENT_TYPES = {

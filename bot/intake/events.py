@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.evidence import Evidence
+
 
 @dataclass(frozen=True)
 class Text:
@@ -22,14 +24,7 @@ class Choice:
     value: str  # an Option.value the citizen picked
 
 
-@dataclass(frozen=True)
-class Attachment:
-    media: str  # photo | document | voice | audio | video
-    file_id: str
-    file_unique_id: str | None = None
-    size: int | None = None
-    mime: str | None = None
-    name: str | None = None
+Attachment = Evidence  # a file the citizen sent is evidence as it arrives
 
 
 @dataclass(frozen=True)

@@ -159,11 +159,7 @@ class Lookup:
             problem = self._check_file(ctx, event, already + len(files))
             if problem:
                 return [problem]
-            files.append(
-                Evidence(
-                    event.media, event.file_id, event.file_unique_id, event.size, event.mime, event.name
-                ).as_dict()
-            )
+            files.append(event.as_dict())
             return [
                 Reply(
                     ctx.tr("citizen.addinfo.got", texts=len(texts), files=len(files)),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from bot import cases
-from bot.cases import Evidence
 from bot.core import Core
 from bot.evidence import refusal
 from bot.identity_input import clean_text, name_problem, phone_number
@@ -168,11 +167,7 @@ class Steps:
             problem = self._check_file(ctx, event, len(files))
             if problem:
                 return [problem]
-            files.append(
-                Evidence(
-                    event.media, event.file_id, event.file_unique_id, event.size, event.mime, event.name
-                ).as_dict()
-            )
+            files.append(event.as_dict())
             return [self._evidence_prompt(ctx)]
         if isinstance(event, Choice) and event.value == "done":
             ctx.data["evidence"] = True
