@@ -57,7 +57,6 @@ class Binding:
     redelivered: tuple[str, ...] = ()  # codes of the cases whose missed cards are delivered now
 
 
-GROUP_TYPES = frozenset({"group", "supergroup"})
 
 
 def is_admin(core: Core, user_id: str) -> bool:
@@ -91,10 +90,10 @@ async def bound_agency(core: Core, channel: str, chat_id: str) -> str | None:
         return await agency_of_chat(session, channel, chat_id)
 
 
-def _check_admin_in_group(core: Core, user_id: str, chat_type: str) -> None:
+def _check_admin_in_group(core: Core, user_id: str, is_group: bool) -> None:
     if not is_admin(core, user_id):
         raise BindingRefused("officer.bind.not_admin", user_id=user_id)
-    if chat_type not in GROUP_TYPES:
+    if not is_group:
         raise BindingRefused("officer.bind.private")
 
 
@@ -103,13 +102,13 @@ async def bind(
     *,
     channel: str,
     chat_id: str,
-    chat_type: str,
+    is_group: bool,
     user_id: str,
     agency_id: str | None,
     title: str | None = None,
 ) -> Binding:
     """Make a group chat the agency's group (moving the agency off its old group); audited."""
-    _check_admin_in_group(core, user_id, chat_type)
+    _check_admin_in_group(core, user_id, is_group)
     if not agency_id:
         raise BindingRefused("officer.bind.usage", agencies=", ".join(a.id for a in core.rules.agencies))
     agency_id = agency_id.strip().lower()
@@ -167,9 +166,9 @@ async def _deliver_missed(session: AsyncSession, core: Core, row: AgencyChat) ->
     return codes
 
 
-async def unbind(core: Core, *, channel: str, chat_id: str, chat_type: str, user_id: str) -> str:
+async def unbind(core: Core, *, channel: str, chat_id: str, is_group: bool, user_id: str) -> str:
     """Release a group from its agency; returns the agency it acted for. Audited."""
-    _check_admin_in_group(core, user_id, chat_type)
+    _check_admin_in_group(core, user_id, is_group)
     async with core.sessions() as session, session.begin():
         row = (
             await session.execute(

@@ -1,8 +1,9 @@
 """Send-rate limits of a chat platform, kept in memory by one sender.
 
-Telegram allows about 30 messages a second per bot, 20 a minute per group and about 1 a second per chat;
-past that it answers 429. Asking before sending keeps us under the limits so rows are deferred, not lost.
-The limits are per process: with several sender instances, give each a share (e.g. half of 30/s each).
+Each platform's transport declares its limits (Telegram: about 30 messages a second per bot, 20 a minute
+per group and about 1 a second per chat; past that it answers 429). Asking before sending keeps us under
+them, so rows are deferred, not lost. The defaults here are Telegram's, the strictest platform we serve.
+The limits are per process: only the instance holding the sender role sends.
 """
 
 from __future__ import annotations

@@ -103,6 +103,10 @@ class DeliveryResult:
 
 
 class Transport(Protocol):
+    """A chat platform's delivery. It may also declare `limits` (its send-rate limits; without, the
+    defaults of `Limits`) and `is_group(chat_id)` (whether a chat is a group, for the group limit; without,
+    only rows addressed to an agency count as group messages)."""
+
     async def deliver(self, delivery: Delivery) -> DeliveryResult: ...
 
 
@@ -147,8 +151,9 @@ class Sender:
         self.admin_ids = [str(a) for a in admin_ids]
         self.admin_channel = admin_channel
         self.secrets = [s for s in secrets if s]  # cut out of every error text the outbox keeps
-        self.limits = limits or Limits()
-        self.limiter = RateLimiter(self.limits)
+        # each platform its own limits, counted apart (`limits` overrides them all, e.g. in benchmarks)
+        self.limits = {channel: limits or getattr(t, "limits", Limits()) for channel, t in transports.items()}
+        self.limiters = {channel: RateLimiter(lim) for channel, lim in self.limits.items()}
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.send_timeout = send_timeout
@@ -231,16 +236,22 @@ class Sender:
         return stats
 
     # one chat's rows, in order -----------------------------------------------------------------------------
-    def _spacing(self, group: bool) -> float:
-        spacing = self.limits.chat_interval
-        if group and self.limits.group_per_minute:
-            spacing = max(spacing, 60.0 / self.limits.group_per_minute)
+    def _spacing(self, channel: str, group: bool) -> float:
+        limits = self.limits.get(channel) or Limits()
+        spacing = limits.chat_interval
+        if group and limits.group_per_minute:
+            spacing = max(spacing, 60.0 / limits.group_per_minute)
         return spacing
+
+    def _is_group(self, row: OutboxMessage) -> bool:
+        is_group = getattr(self.transports.get(row.channel), "is_group", None)
+        return row.agency_id is not None or (is_group is not None and bool(is_group(row.chat_id)))
 
     async def _chat(self, rows: list[OutboxMessage], stats: RunStats) -> None:
         first = rows[0]
-        group = first.chat_id.startswith("-") or first.agency_id is not None
+        group = self._is_group(first)
         key = f"{first.channel}:{first.chat_id}"
+        limiter = self.limiters.get(first.channel) or RateLimiter()
         for index, row in enumerate(rows):
             rest = rows[index:]
             now = self.clock()
@@ -254,9 +265,10 @@ class Sender:
                 await self._release(rest, now, None)
                 stats.deferred += len(rest)
                 return
-            delay = self.limiter.reserve(key, group, now.timestamp())
+            delay = limiter.reserve(key, group, now.timestamp())
             if delay > 0:
-                await self._release(rest, now + dt.timedelta(seconds=delay), None, self._spacing(group))
+                await self._release(rest, now + dt.timedelta(seconds=delay), None,
+                                    self._spacing(first.channel, group))
                 stats.deferred += len(rest)
                 return
             result = await self._deliver(transport, row)
@@ -266,15 +278,15 @@ class Sender:
                 stats.sent += 1
                 continue
             if result.outcome == "retry_after":
-                self.limiter.block(key, now.timestamp() + result.seconds)
+                limiter.block(key, now.timestamp() + result.seconds)
                 await self._release(rest, now + dt.timedelta(seconds=result.seconds), result.error,
-                                    self._spacing(group))
+                                    self._spacing(first.channel, group))
                 stats.deferred += len(rest)
                 return
             if result.outcome == "transient":
                 when = await self._retry(row, result, now)
                 stats.retried += 1
-                await self._release(rows[index + 1:], when, None, self._spacing(group))
+                await self._release(rows[index + 1:], when, None, self._spacing(first.channel, group))
                 stats.deferred += len(rows) - index - 1
                 return
             if result.scope == "message":

@@ -22,7 +22,7 @@ async def test_admin_binds_a_group_and_it_acts_for_the_agency(core) -> None:
         core,
         channel="telegram",
         chat_id="-200",
-        chat_type="supergroup",
+        is_group=True,
         user_id=ADMIN,
         agency_id="Thanh-Tra",
         title="Thanh tra tỉnh - tiếp dân",
@@ -35,10 +35,10 @@ async def test_admin_binds_a_group_and_it_acts_for_the_agency(core) -> None:
 
 async def test_rebinding_moves_the_agency_to_the_new_group(core) -> None:
     await agencies.bind(
-        core, channel="telegram", chat_id="-200", chat_type="group", user_id=ADMIN, agency_id="ubkt"
+        core, channel="telegram", chat_id="-200", is_group=True, user_id=ADMIN, agency_id="ubkt"
     )
     await agencies.bind(
-        core, channel="telegram", chat_id="-201", chat_type="group", user_id=ADMIN, agency_id="ubkt"
+        core, channel="telegram", chat_id="-201", is_group=True, user_id=ADMIN, agency_id="ubkt"
     )
     assert await agencies.bound_agency(core, "telegram", "-200") is None
     assert await agencies.bound_agency(core, "telegram", "-201") == "ubkt"
@@ -46,21 +46,21 @@ async def test_rebinding_moves_the_agency_to_the_new_group(core) -> None:
 
 
 @pytest.mark.parametrize(
-    "user_id, chat_type, agency_id, key",
+    "user_id, is_group, agency_id, key",
     [
-        ("55", "supergroup", "thanh-tra", "officer.bind.not_admin"),
-        (ADMIN, "private", "thanh-tra", "officer.bind.private"),
-        (ADMIN, "group", "so-khong-co", "officer.bind.unknown_agency"),
-        (ADMIN, "group", None, "officer.bind.usage"),
+        ("55", True, "thanh-tra", "officer.bind.not_admin"),
+        (ADMIN, False, "thanh-tra", "officer.bind.private"),
+        (ADMIN, True, "so-khong-co", "officer.bind.unknown_agency"),
+        (ADMIN, True, None, "officer.bind.usage"),
     ],
 )
-async def test_bind_is_refused_with_a_reason(core, user_id, chat_type, agency_id, key) -> None:
+async def test_bind_is_refused_with_a_reason(core, user_id, is_group, agency_id, key) -> None:
     with pytest.raises(BindingRefused) as refused:
         await agencies.bind(
             core,
             channel="telegram",
             chat_id="-300",
-            chat_type=chat_type,
+            is_group=is_group,
             user_id=user_id,
             agency_id=agency_id,
         )
@@ -71,27 +71,27 @@ async def test_bind_is_refused_with_a_reason(core, user_id, chat_type, agency_id
 
 async def test_a_group_acts_for_one_agency_only(core) -> None:
     await agencies.bind(
-        core, channel="telegram", chat_id="-400", chat_type="group", user_id=ADMIN, agency_id="mttq"
+        core, channel="telegram", chat_id="-400", is_group=True, user_id=ADMIN, agency_id="mttq"
     )
     with pytest.raises(BindingRefused) as refused:
         await agencies.bind(
-            core, channel="telegram", chat_id="-400", chat_type="group", user_id=ADMIN, agency_id="bao"
+            core, channel="telegram", chat_id="-400", is_group=True, user_id=ADMIN, agency_id="bao"
         )
     assert refused.value.reason_key == "officer.bind.chat_taken"
 
 
 async def test_unbind_and_list(core) -> None:
     await agencies.bind(
-        core, channel="telegram", chat_id="-500", chat_type="group", user_id=ADMIN, agency_id="vksnd"
+        core, channel="telegram", chat_id="-500", is_group=True, user_id=ADMIN, agency_id="vksnd"
     )
     listing = dict(await agencies.bindings(core, user_id=ADMIN))
     assert listing["vksnd"] is not None and listing["vksnd"].chat_id == "-500" and listing["nhnn"] is None
     with pytest.raises(BindingRefused):
-        await agencies.unbind(core, channel="telegram", chat_id="-500", chat_type="group", user_id="55")
+        await agencies.unbind(core, channel="telegram", chat_id="-500", is_group=True, user_id="55")
     with pytest.raises(BindingRefused):
         await agencies.bindings(core, user_id="55")
     assert (
-        await agencies.unbind(core, channel="telegram", chat_id="-500", chat_type="group", user_id=ADMIN)
+        await agencies.unbind(core, channel="telegram", chat_id="-500", is_group=True, user_id=ADMIN)
         == "vksnd"
     )
     assert await agencies.bound_agency(core, "telegram", "-500") is None

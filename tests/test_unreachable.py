@@ -88,7 +88,7 @@ async def test_removed_group_is_reported_and_rebinding_delivers_what_it_missed(c
     assert "no bound group" not in timeline
 
     server.clear_faults()
-    bound = await agencies.bind(core, channel="telegram", chat_id=str(POLICE), chat_type="supergroup",
+    bound = await agencies.bind(core, channel="telegram", chat_id=str(POLICE), is_group=True,
                                 user_id=ADMIN, agency_id="cong-an", title="Công an tỉnh")
     assert set(bound.redelivered) == {first, second}
     await drain(sender)

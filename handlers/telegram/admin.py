@@ -17,6 +17,7 @@ from bot.i18n import pick_locale, t
 from handlers.telegram.groups import reply
 
 CHANNEL = "telegram"
+GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
 router = Router(name="admin")
 
@@ -37,7 +38,7 @@ async def on_bind(message: Message, command: CommandObject, core: Core) -> None:
             core,
             channel=CHANNEL,
             chat_id=str(message.chat.id),
-            chat_type=message.chat.type,
+            is_group=message.chat.type in GROUP_TYPES,
             user_id=_user(message),
             agency_id=command.args,
             title=message.chat.title,
@@ -74,7 +75,7 @@ async def on_unbind(message: Message, core: Core) -> None:
             core,
             channel=CHANNEL,
             chat_id=str(message.chat.id),
-            chat_type=message.chat.type,
+            is_group=message.chat.type in GROUP_TYPES,
             user_id=_user(message),
         )
     except BindingRefused as refused:

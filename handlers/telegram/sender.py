@@ -41,6 +41,7 @@ from aiogram.types import (
 
 from bot.filestore import FileMissing, FileStore, store_key
 from bot.longtext import split_text, utf16_length
+from bot.ratelimit import Limits
 from bot.sender import Delivery, DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,23 @@ def _reply(payload: dict[str, Any]) -> ReplyParameters | None:
     return ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
 
 
+# Telegram's limits: about 30 messages a second per bot, 1 a second per chat, 20 a minute per group.
+LIMITS = Limits(per_second=30.0, chat_interval=1.0, group_per_minute=20)
+
+
 class TelegramTransport:
     """Delivers outbox rows with an aiogram Bot."""
+
+    limits = LIMITS
 
     def __init__(self, bot: Bot, store: FileStore | None = None) -> None:
         self.bot = bot
         self.store = store
+
+    @staticmethod
+    def is_group(chat_id: str) -> bool:
+        """Telegram gives groups and supergroups negative chat ids."""
+        return str(chat_id).startswith("-")
 
     async def _file(self, file_id: str, media: str) -> str | BufferedInputFile:
         """A Telegram file id as it is; a file the bot stores (received on another platform) as bytes."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.ratelimit import Limits
 from bot.sender import Delivery, DeliveryResult
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 from handlers.zalo.render import menu, split
@@ -28,9 +29,21 @@ def classify(exc: ZaloError | ZaloNetworkError) -> DeliveryResult:
     return DeliveryResult.permanent(str(exc))
 
 
+# Zalo publishes no per-second figures for bots: stay well below anything a person could type.
+LIMITS = Limits(per_second=10.0, chat_interval=1.0, group_per_minute=0)
+
+
 class ZaloTransport:
+    """Delivers outbox rows to Zalo citizens (texts; agencies' groups are on Telegram)."""
+
+    limits = LIMITS
+
     def __init__(self, client: ZaloClient) -> None:
         self.client = client
+
+    @staticmethod
+    def is_group(chat_id: str) -> bool:
+        return False  # the bot talks to Zalo citizens one to one
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         if delivery.kind not in ("text", "card", "edit_card"):
