@@ -8,11 +8,13 @@ import datetime as dt
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
-from bot import cards, officer
+from bot import agencies, cards, officer
 from bot.intake import Intake
 from bot.ratelimit import Limits
+from bot.secretariat import dialogue
+from bot.secretariat.common import Reply as SecretariatReply
 from bot.sender import Sender
-from handlers.telegram import build_dispatcher
+from handlers.telegram import build_dispatcher, secretariat
 from handlers.telegram.sender import TelegramTransport
 from storage.models import OutboxMessage, utcnow
 from tests import tg
@@ -86,3 +88,87 @@ async def test_status_in_a_group_is_answered_without_looking_anything_up(core) -
     await dp.feed_update(bot, tg.update(tg.group_message(-5000, 77, "/status ABCD-EFGH 123456")))
     [said] = bot.sent
     assert str(said.chat_id) == "-5000" and "trò chuyện riêng" in said.text and "ABCD" not in said.text
+
+
+def _failures(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_a_failing_officer_command_gets_an_apology_under_it_and_one_log_line(core, monkeypatch,
+                                                                                caplog) -> None:
+    await bind_groups(core)
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(officer, "open_cases", broken)
+    group = int(CHATS["thanh-tra"])
+    update = tg.group_message(group, 501, "/cases", message_id=77)
+    await dp.feed_update(bot, tg.update(update))
+    [said] = bot.sent
+    assert str(said.chat_id) == str(group) and "sự cố" in said.text
+    assert said.reply_parameters is not None and said.reply_parameters.message_id == 77
+    assert len(_failures(caplog)) == 1
+
+
+async def test_a_failing_admin_command_in_any_chat_is_apologised_for(core, monkeypatch, caplog) -> None:
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(agencies, "bindings", broken)
+    await dp.feed_update(bot, tg.update(tg.private_message(1000, "/groups")))
+    [said] = bot.sent
+    assert str(said.chat_id) == "1000" and "sự cố" in said.text
+    assert len(_failures(caplog)) == 1
+
+
+async def test_a_press_that_fails_after_its_answer_is_not_answered_again(core, monkeypatch, caplog) -> None:
+    """The secretariat's button is answered before the reply is shown: when showing fails, the apology
+    comes as a message in the group, and the press keeps its one answer."""
+    await bind_groups(core)
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+    answered: list[str] = []
+
+    async def press(*args, **kwargs):
+        answered.append("core")
+        return SecretariatReply("ok")
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("network down")
+
+    monkeypatch.setattr(dialogue, "press", press)
+    monkeypatch.setattr(secretariat, "show", broken)
+    group = int(CHATS["noi-chinh"])
+    await dp.feed_update(bot, tg.update(tg.callback_query(501, "mt:1:x", chat_id=group)))
+    assert answered == ["core"]
+    [answer] = bot.calls(AnswerCallbackQuery)
+    assert not answer.show_alert
+    [said] = bot.sent
+    assert str(said.chat_id) == str(group) and "sự cố" in said.text
+    assert len(_failures(caplog)) == 1
+
+
+async def test_every_failure_is_logged_once_and_the_citizen_told(core, chat, monkeypatch, caplog) -> None:  # noqa: F811
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(Intake, "handle", broken)
+    sent = await chat.say("Tôi muốn phản ánh")
+    assert "sự cố" in chat.texts(sent) and "vẫn được giữ" in chat.texts(sent)
+    assert len(_failures(caplog)) == 1
+
+
+async def test_an_apology_that_cannot_be_sent_is_not_a_second_failure(core, monkeypatch, caplog) -> None:
+    dp, bot = build_dispatcher(core), tg.MockedBot()
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(Intake, "handle", broken)
+    bot.add_result_for(SendMessage, ok=False, error_code=502, description="Bad Gateway")
+    await dp.feed_update(bot, tg.update(tg.private_message(USER, "xin chào")))
+    assert len(bot.calls(SendMessage)) == 1
+    assert len(_failures(caplog)) == 1

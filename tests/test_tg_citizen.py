@@ -166,7 +166,6 @@ async def test_the_receipt_survives_a_failed_send(core, chat):
 
 
 async def test_messages_sent_in_quick_succession_are_handled_in_order(core, chat):
-    chat.dp = build_dispatcher(core)  # the bot's own dispatcher, with its middlewares
     await chat.say("/new")
     for value in ("kind:petition", "skip", "skip", "skip"):
         await chat.press(value)

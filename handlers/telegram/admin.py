@@ -19,8 +19,6 @@ from handlers.telegram.groups import reply
 CHANNEL = "telegram"
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
-router = Router(name="admin")
-
 
 def _locale(message: Message) -> str:
     return pick_locale(message.from_user.language_code if message.from_user else None)
@@ -30,7 +28,6 @@ def _user(message: Message) -> str:
     return str(message.from_user.id) if message.from_user else ""
 
 
-@router.message(Command("bind"))
 async def on_bind(message: Message, command: CommandObject, core: Core) -> None:
     locale = _locale(message)
     try:
@@ -60,14 +57,12 @@ def back_text(core: Core, agency_id: str, codes: list[str], locale: str) -> str:
     return t("delivery.back", locale, agency=name, count=len(codes), cases=", ".join(codes))
 
 
-@router.message(Command("myid"))
 async def on_myid(message: Message) -> None:
     """ADMIN_IDS needs Telegram user ids, which no Telegram app shows: tell the asker theirs."""
     await reply(message, t("officer.bind.myid", _locale(message), user_id=_user(message),
                            chat_id=message.chat.id))
 
 
-@router.message(Command("unbind"))
 async def on_unbind(message: Message, core: Core) -> None:
     locale = _locale(message)
     try:
@@ -87,7 +82,6 @@ async def on_unbind(message: Message, core: Core) -> None:
     )
 
 
-@router.message(Command("groups"))
 async def on_groups(message: Message, core: Core) -> None:
     locale = _locale(message)
     try:
@@ -114,10 +108,6 @@ async def on_groups(message: Message, core: Core) -> None:
     await reply(message, "\n".join(lines))
 
 
-@router.my_chat_member(
-    ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER),
-    F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}),
-)
 async def on_added_to_group(event: ChatMemberUpdated, core: Core) -> None:
     """Whoever adds the bot to a group learns how to bind it to an agency; a bound group the bot is
     back in gets every card it missed."""
@@ -128,3 +118,15 @@ async def on_added_to_group(event: ChatMemberUpdated, core: Core) -> None:
         return
     ids = "\n".join(f"• {a.id} — {agency_name(core, a.id, locale)}" for a in core.rules.agencies)
     await event.answer(t("officer.bind.welcome", locale, agencies=ids), parse_mode=None)
+
+
+def router() -> Router:
+    """A fresh router (a router belongs to one dispatcher, and tests build several)."""
+    admin = Router(name="admin")
+    admin.message.register(on_bind, Command("bind"))
+    admin.message.register(on_myid, Command("myid"))
+    admin.message.register(on_unbind, Command("unbind"))
+    admin.message.register(on_groups, Command("groups"))
+    admin.my_chat_member.register(on_added_to_group, ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER),
+                                  F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+    return admin

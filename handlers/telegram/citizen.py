@@ -13,9 +13,10 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.filestore import FileStore
 from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
+from handlers.telegram.errors import Press
 from handlers.telegram.files import keep
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
-from handlers.telegram.middlewares import AnswerFirst, IntakeMiddleware
+from handlers.telegram.middlewares import IntakeMiddleware
 from handlers.telegram.sender import chunks
 
 CHANNEL = "telegram"
@@ -72,8 +73,10 @@ async def on_message(message: Message, bot: Bot, intake: Intake, store: FileStor
     await send_replies(bot, message.chat.id, replies)
 
 
-async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bot, intake: Intake) -> None:
-    """A dialogue button; the press itself is answered by AnswerFirst."""
+async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bot, intake: Intake,
+                    press: Press) -> None:
+    """A dialogue button: the press is answered at once (the spinner stops), then the dialogue moves on."""
+    await press.answer()
     message = query.message
     chat_id = message.chat.id if message is not None else query.from_user.id
     replies = await intake.handle(
@@ -86,18 +89,14 @@ async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bo
     await send_replies(bot, chat_id, replies)
 
 
-def citizen_router() -> Router:
-    """A fresh router for private chats (a router can belong to one dispatcher only)."""
-    router = Router(name="citizen")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+def router() -> Router:
+    """A fresh router for private chats (a router belongs to one dispatcher, and tests build several)."""
+    citizen = Router(name="citizen")
+    citizen.message.filter(F.chat.type == ChatType.PRIVATE)
+    citizen.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     intake = IntakeMiddleware()
-    for observer in (router.message, router.callback_query):
-        observer.middleware(AnswerFirst())
+    for observer in (citizen.message, citizen.callback_query):
         observer.middleware(intake)
-    router.callback_query.register(on_choice, IntakeCallback.filter())
-    router.message.register(on_message)
-    return router
-
-
-router = citizen_router()
+    citizen.callback_query.register(on_choice, IntakeCallback.filter())
+    citizen.message.register(on_message)
+    return citizen

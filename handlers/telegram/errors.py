@@ -1,25 +1,36 @@
-"""One error handler for every router: whoever caused a failed update hears of it, and the log stays readable.
+"""One error handler for every router: whoever's update failed hears so, and the log stays readable.
 
-A handler can fail for a bug or because the database (or the network) is down. Either way the person is
-answered: a citizen in their chat, an officer whose command or reply failed, and a button press once
-(Telegram refuses a second answer to one press, so presses already answered get a message instead). An
-outage is logged once, when it starts, and once when an update is handled again, instead of a traceback
-per update; a bug is logged with its traceback.
+A button press is answered exactly once (Telegram refuses a second answer to one press), so handlers
+answer through `Press`, which `AnswerEveryPress` hands them and which answers the press itself after a
+handler that did not. When a handler fails before answering, the apology is the press's answer (an
+alert); after answering, it comes as a message in the chat. A citizen in a private chat is told their
+draft is kept; an officer in a group that the action did not go through (only for a command or a reply
+to the bot: an apology to every chat message of a group would be noise).
+
+A handler fails for a bug or because the database (or the network) is down. A bug is logged with its
+traceback; an outage once, when it starts, and once when an update that needs the database succeeds
+again, instead of a traceback per update; meanwhile everyone is told the system is briefly unavailable.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.enums import ChatType
-from aiogram.methods import AnswerCallbackQuery, TelegramMethod
-from aiogram.methods.base import Response, TelegramType
-from aiogram.types import ErrorEvent, Message, TelegramObject, User
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    ErrorEvent,
+    Message,
+    ReplyParameters,
+    TelegramObject,
+    Update,
+    User,
+)
 from sqlalchemy import text as sql
 
 from bot.core import Core
@@ -28,84 +39,41 @@ from bot.outage import OutageLog, is_unreachable
 
 log = logging.getLogger(__name__)
 
-
-class AnsweredPresses(BaseRequestMiddleware):
-    """Remembers which button presses this process has answered (the last `keep` of them)."""
-
-    def __init__(self, keep: int = 4096) -> None:
-        self.keep = keep
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
-        response = await make_request(bot, method)
-        if isinstance(method, AnswerCallbackQuery):
-            self._ids[method.callback_query_id] = None
-            while len(self._ids) > self.keep:
-                self._ids.popitem(last=False)
-        return response
-
-    def __contains__(self, query_id: object) -> bool:
-        return query_id in self._ids
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+PRESS = "press"  # the workflow-data key handlers and the error handler find the press's answer under
 
 
-class Watch(BaseMiddleware):
-    """Counts the bot's answered presses, and ends an outage in the log when an update succeeds again."""
+class Press:
+    """The answer to one button press, given at most once whoever asks for it."""
 
-    def __init__(self, outage: OutageLog, answered: AnsweredPresses) -> None:
-        self.outage, self.answered = outage, answered
-        self._sessions: set[int] = set()
+    def __init__(self, query: CallbackQuery) -> None:
+        self.query = query
+        self.answered = False
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
-        bot = data.get("bot")
-        if isinstance(bot, Bot) and id(bot.session) not in self._sessions:
-            self._sessions.add(id(bot.session))
-            bot.session.middleware(self.answered)
+    async def answer(self, text: str | None = None, *, show_alert: bool = False) -> None:
+        if self.answered:
+            return
+        self.answered = True
+        await self.query.answer(text, show_alert=show_alert)
+
+
+class AnswerEveryPress(BaseMiddleware):
+    """An outer middleware of the dispatcher's updates: hands handlers `press`, answers it after a handler
+    that did not (nobody is left with a spinning button), and leaves it to the error handler on failure.
+    It also ends an outage in the log once an update succeeds with the database answering again."""
+
+    def __init__(self, outage: OutageLog) -> None:
+        self.outage = outage
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        query = event.callback_query if isinstance(event, Update) else None
+        press = data[PRESS] = Press(query) if query is not None else None
         result = await handler(event, data)
+        if press is not None:
+            await press.answer()
         if self.outage.since is not None and await _database_answers(data.get("core")):
             self.outage.recovered()
         return result
-
-
-class ErrorReplies:
-    """The dispatcher's error handler (`dp.errors`)."""
-
-    def __init__(self, answered: AnsweredPresses) -> None:
-        self.answered = answered
-        self.outage = OutageLog(log, "handling updates", cap=0)
-
-    async def handle(self, event: ErrorEvent, bot: Bot) -> bool:
-        exc, update = event.exception, event.update
-        down = is_unreachable(exc)
-        if down:
-            self.outage.failed(exc)
-        else:
-            log.error("update %s failed", update.update_id, exc_info=exc)
-        key = "system.busy" if down else "delivery.press_failed"
-        try:
-            if update.callback_query is not None:
-                await self._press(bot, update.callback_query.id, update.callback_query.from_user,
-                                  update.callback_query.message, key)
-            elif update.message is not None and _asked_the_bot(update.message, bot):
-                await self._message(bot, update.message, key)
-        except Exception as failed:  # Telegram may be down too: nothing more to do than say so once
-            log.warning("could not tell the user about a failed update: %s", failed)
-        return True
-
-    async def _press(self, bot: Bot, query_id: str, user: User, message: Any, key: str) -> None:
-        text = t(key, pick_locale(user.language_code))
-        if query_id not in self.answered:
-            await bot.answer_callback_query(query_id, text, show_alert=True)
-        elif message is not None and getattr(message, "chat", None) is not None:
-            await bot.send_message(message.chat.id, text, parse_mode=None)
-
-    async def _message(self, bot: Bot, message: Message, key: str) -> None:
-        user = message.from_user
-        locale = pick_locale(user.language_code if user else None)
-        if key == "delivery.press_failed" and message.chat.type == ChatType.PRIVATE:
-            key = "citizen.error"  # what the citizen typed is kept: they are asked to send it again
-        await message.reply(t(key, locale), parse_mode=None)
 
 
 async def _database_answers(core: Core | None) -> bool:
@@ -120,20 +88,77 @@ async def _database_answers(core: Core | None) -> bool:
     return True
 
 
-def _asked_the_bot(message: Message, bot: Bot) -> bool:
-    """A private message, or in a group a command or a reply to the bot: an apology in a group to every
-    ordinary chat message during an outage would be noise."""
+def _locale(user: User | None) -> str:
+    return pick_locale(user.language_code if user else None)
+
+
+def apology(chat: Chat | None, locale: str, down: bool = False) -> str:
+    """The system is briefly down; else a citizen in a private chat keeps their draft, and an officer's
+    action in a group did not happen."""
+    if down:
+        return t("system.busy", locale)
+    private = chat is None or chat.type == ChatType.PRIVATE
+    return t("citizen.error" if private else "delivery.press_failed", locale)
+
+
+def _asked_the_bot(message: Message, bot: Bot | None) -> bool:
+    """A private message, or in a group a command or a reply to the bot."""
     if message.chat.type == ChatType.PRIVATE:
         return True
     if message.text and message.text.startswith("/"):
         return True
     replied = message.reply_to_message
-    return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
+    return (bot is not None and replied is not None and replied.from_user is not None
+            and replied.from_user.id == bot.id)
+
+
+async def apologise(update: Update, press: Press | None, down: bool = False, bot: Bot | None = None) -> None:
+    """Tell whoever caused `update` that it failed: the press's answer if still unanswered, else a message."""
+    query = update.callback_query
+    if query is not None:
+        press = press or Press(query)
+        locale = _locale(query.from_user)
+        message = query.message if isinstance(query.message, Message) else None
+        if not press.answered:
+            text = t("system.busy", locale) if down else t("delivery.press_failed", locale)
+            await press.answer(text, show_alert=True)
+        elif message is not None:
+            await message.answer(apology(message.chat, locale, down), parse_mode=None)
+        return
+    message = update.message
+    if message is None or not _asked_the_bot(message, bot):
+        return
+    text = apology(message.chat, _locale(message.from_user), down)
+    if message.chat.type == ChatType.PRIVATE:
+        await message.answer(text, parse_mode=None)
+    else:
+        await message.answer(text, parse_mode=None, reply_parameters=ReplyParameters(
+            message_id=message.message_id, allow_sending_without_reply=True))
+
+
+class ErrorReplies:
+    """The dispatcher's error handler, with the outage it is living through (if any)."""
+
+    def __init__(self) -> None:
+        self.outage = OutageLog(log, "handling updates", cap=0)
+
+    async def on_error(self, event: ErrorEvent, press: Press | None = None, bot: Bot | None = None) -> bool:
+        """Any handler failed: log it (an outage once), apologise to whoever caused the update, stop."""
+        down = is_unreachable(event.exception)
+        if down:
+            self.outage.failed(event.exception)
+        else:
+            log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+        try:
+            await apologise(event.update, press, down, bot)
+        except Exception as exc:  # the same outage often stops the apology too; it is already logged
+            log.debug("could not apologise for update %s: %s", event.update.update_id, exc)
+        return True
 
 
 def install(dp: Dispatcher) -> ErrorReplies:
-    """Register the error handler on `dp`, with the watch that feeds it."""
-    replies = ErrorReplies(AnsweredPresses())
-    dp.errors.register(replies.handle)
-    dp.update.outer_middleware(Watch(replies.outage, replies.answered))
+    """Every update's presses answered once, and one error handler for the whole dispatcher."""
+    replies = ErrorReplies()
+    dp.update.outer_middleware(AnswerEveryPress(replies.outage))
+    dp.errors.register(replies.on_error, ExceptionTypeFilter(Exception))
     return replies

@@ -12,15 +12,11 @@ from bot.i18n import pick_locale
 from bot.officer import ActionRefused
 from handlers.telegram.groups import GROUPS, BoundGroup, actor, reply
 
-router = Router(name="figures")
-router.message.filter(F.chat.type.in_(GROUPS))
-
 
 def _locale(user: User | None) -> str:
     return pick_locale(user.language_code if user else None)
 
 
-@router.message(Command("stats"), BoundGroup())
 async def on_stats(message: Message, command: CommandObject, core: Core) -> None:
     locale = _locale(message.from_user)
     try:
@@ -30,7 +26,6 @@ async def on_stats(message: Message, command: CommandObject, core: Core) -> None
     await reply(message, text)
 
 
-@router.message(Command("report"), BoundGroup())
 async def on_report(message: Message, command: CommandObject, core: Core) -> None:
     locale = _locale(message.from_user)
     try:
@@ -38,3 +33,12 @@ async def on_report(message: Message, command: CommandObject, core: Core) -> Non
     except ActionRefused as refused:
         text = refused.text(locale)
     await reply(message, text)
+
+
+def router() -> Router:
+    """A fresh router (a router belongs to one dispatcher, and tests build several)."""
+    figures = Router(name="figures")
+    figures.message.filter(F.chat.type.in_(GROUPS))
+    figures.message.register(on_stats, Command("stats"), BoundGroup())
+    figures.message.register(on_report, Command("report"), BoundGroup())
+    return figures

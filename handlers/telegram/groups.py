@@ -18,15 +18,11 @@ from bot.core import Core
 from bot.i18n import pick_locale, t
 from bot.officer import ActionRefused, Actor
 from handlers.telegram.callbacks import CaseAction
+from handlers.telegram.errors import Press
 from handlers.telegram.sender import chunks
 
 CHANNEL = "telegram"
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
-
-router = Router(name="groups")
-router.message.filter(F.chat.type.in_(GROUPS))
-router.callback_query.filter(F.message.chat.type.in_(GROUPS))
-
 
 class BoundGroup(Filter):
     """Passes only messages from a group bound to an agency."""
@@ -57,8 +53,7 @@ def _locale(user: User | None) -> str:
     return pick_locale(user.language_code if user else None)
 
 
-@router.callback_query(CaseAction.filter())
-async def on_button(query: CallbackQuery, core: Core) -> None:
+async def on_button(query: CallbackQuery, core: Core, press: Press) -> None:
     """A card button: the core acts, offers a choice or asks for a text; refusals are alerts."""
     if query.message is None or query.data is None:
         return
@@ -66,18 +61,16 @@ async def on_button(query: CallbackQuery, core: Core) -> None:
     try:
         outcome = await officer.press(core, actor(query.from_user, query.message.chat), query.data)
     except ActionRefused as refused:
-        await query.answer(refused.text(locale), show_alert=True)
+        await press.answer(refused.text(locale), show_alert=True)
         return
-    await query.answer(outcome.text(locale))
+    await press.answer(outcome.text(locale))
 
 
-@router.callback_query(F.data.startswith("ca:"))
-async def on_malformed_button(query: CallbackQuery) -> None:
+async def on_malformed_button(query: CallbackQuery, press: Press) -> None:
     """Callback data that is not even well-formed: refuse like a forged one."""
-    await query.answer(t("officer.refused.forged", _locale(query.from_user)), show_alert=True)
+    await press.answer(t("officer.refused.forged", _locale(query.from_user)), show_alert=True)
 
 
-@router.message(Command("case"), BoundGroup())
 async def on_case(message: Message, command: CommandObject, core: Core) -> None:
     locale = _locale(message.from_user)
     if not command.args:
@@ -90,7 +83,6 @@ async def on_case(message: Message, command: CommandObject, core: Core) -> None:
     await reply(message, text)
 
 
-@router.message(Command("cases"), BoundGroup())
 async def on_cases(message: Message, core: Core) -> None:
     try:
         text = await officer.open_cases(core, actor(message.from_user, message.chat))
@@ -99,7 +91,6 @@ async def on_cases(message: Message, core: Core) -> None:
     await reply(message, text)
 
 
-@router.message(F.reply_to_message, F.text | F.caption, BoundGroup())
 async def on_reply(message: Message, core: Core) -> None:
     """A reply to a card (a question or a comment) or to the bot's prompt (the text an action needs)."""
     replied = message.reply_to_message
@@ -114,3 +105,16 @@ async def on_reply(message: Message, core: Core) -> None:
         )
     except ActionRefused as refused:
         await reply(message, refused.text(_locale(message.from_user)))
+
+
+def router() -> Router:
+    """A fresh router (a router belongs to one dispatcher, and tests build several)."""
+    groups = Router(name="groups")
+    groups.message.filter(F.chat.type.in_(GROUPS))
+    groups.callback_query.filter(F.message.chat.type.in_(GROUPS))
+    groups.callback_query.register(on_button, CaseAction.filter())
+    groups.callback_query.register(on_malformed_button, F.data.startswith("ca:"))
+    groups.message.register(on_case, Command("case"), BoundGroup())
+    groups.message.register(on_cases, Command("cases"), BoundGroup())
+    groups.message.register(on_reply, F.reply_to_message, F.text | F.caption, BoundGroup())
+    return groups

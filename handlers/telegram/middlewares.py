@@ -1,18 +1,15 @@
-"""Middlewares: hand the citizen's handlers the dialogue, answer presses first, keep each user's order."""
+"""Middlewares: the citizen router's dialogue for handlers, and one user's updates handled in order."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import TelegramObject
 
 from bot.intake import Intake
-
-log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -29,20 +26,6 @@ class IntakeMiddleware(BaseMiddleware):
         if intake is None or intake.core is not core:
             intake = self._intakes[id(core)] = Intake(core, queue_changes=True)
         data["intake"] = intake
-        return await handler(event, data)
-
-
-class AnswerFirst(BaseMiddleware):
-    """A dialogue button press is answered before its handler runs: the citizen's button stops spinning
-    at once, and if the handler fails, the error handler sees the press answered and apologises with a
-    message in the chat (Telegram refuses a second answer to one press)."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if isinstance(event, CallbackQuery):
-            try:
-                await event.answer()
-            except Exception:
-                log.warning("could not answer a button press", exc_info=True)
         return await handler(event, data)
 
 

@@ -16,10 +16,6 @@ from handlers.telegram.files import keep_items
 
 CHANNEL = "telegram"
 
-router = Router(name="relay")
-router.message.filter(F.chat.type == ChatType.PRIVATE, F.reply_to_message)
-
-
 class AnswersQuestion(Filter):
     """Passes a reply to one of the bot's relayed questions (so the intake dialogue never sees it)."""
 
@@ -46,7 +42,6 @@ def media_of(message: Message) -> list[dict[str, Any]]:
     return []
 
 
-@router.message(AnswersQuestion())
 async def on_answer(message: Message, core: Core, bot: Bot, store: FileStore | None = None) -> None:
     replied = message.reply_to_message
     assert replied is not None
@@ -63,3 +58,11 @@ async def on_answer(message: Message, core: Core, bot: Bot, store: FileStore | N
     if answered is not None:
         for text in answered.texts():
             await message.answer(text, parse_mode=None)
+
+
+def router() -> Router:
+    """A fresh router (a router belongs to one dispatcher, and tests build several)."""
+    relayed = Router(name="relay")
+    relayed.message.filter(F.chat.type == ChatType.PRIVATE, F.reply_to_message)
+    relayed.message.register(on_answer, AnswersQuestion())
+    return relayed

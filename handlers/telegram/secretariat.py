@@ -22,11 +22,8 @@ from bot.i18n import pick_locale
 from bot.officer import Actor
 from bot.secretariat import dialogue, meetings
 from bot.secretariat.common import Reply, SecretariatRefused
+from handlers.telegram.errors import Press
 from handlers.telegram.groups import actor
-
-router = Router(name="secretariat")
-router.message.filter(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
-router.callback_query.filter(F.message.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
 
 
 class Awaited(Filter):
@@ -69,7 +66,6 @@ def _locale(message: Message | CallbackQuery) -> str:
     return pick_locale(user.language_code if user else None)
 
 
-@router.message(Command("meeting"))
 async def on_meeting(message: Message, core: Core) -> None:
     locale = _locale(message)
     try:
@@ -79,7 +75,6 @@ async def on_meeting(message: Message, core: Core) -> None:
     await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
 
 
-@router.message(Command("meetings"))
 async def on_meetings(message: Message, core: Core) -> None:
     locale = _locale(message)
     try:
@@ -89,23 +84,21 @@ async def on_meetings(message: Message, core: Core) -> None:
     await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
 
 
-@router.callback_query(F.data.startswith("mt:") | F.data.startswith("dc:"))
-async def on_button(query: CallbackQuery, core: Core) -> None:
+async def on_button(query: CallbackQuery, core: Core, press: Press) -> None:
     if query.message is None or query.data is None:
         return
     locale = _locale(query)
     try:
         reply = await dialogue.press(core, actor(query.from_user, query.message.chat), query.data, locale)
     except SecretariatRefused as refused:
-        await query.answer(refused.text(locale), show_alert=True)
+        await press.answer(refused.text(locale), show_alert=True)
         return
-    await query.answer()
+    await press.answer()
     if isinstance(query.message, Message):
         person = actor(query.from_user, query.message.chat)
         await show(query.message, reply, core, person, reply_to=query.message.message_id)
 
 
-@router.message(F.text, Awaited())
 async def on_reply(message: Message, core: Core) -> None:
     locale = _locale(message)
     try:
@@ -113,3 +106,16 @@ async def on_reply(message: Message, core: Core) -> None:
     except SecretariatRefused as refused:
         reply = Reply(refused.text(locale), force_reply=True)
     await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
+
+
+def router() -> Router:
+    """A fresh router (a router belongs to one dispatcher, and tests build several)."""
+    groups = {ChatType.GROUP, ChatType.SUPERGROUP}
+    secretariat = Router(name="secretariat")
+    secretariat.message.filter(F.chat.type.in_(groups))
+    secretariat.callback_query.filter(F.message.chat.type.in_(groups))
+    secretariat.message.register(on_meeting, Command("meeting"))
+    secretariat.message.register(on_meetings, Command("meetings"))
+    secretariat.callback_query.register(on_button, F.data.startswith("mt:") | F.data.startswith("dc:"))
+    secretariat.message.register(on_reply, F.text, Awaited())
+    return secretariat
