@@ -7,11 +7,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def reveal(value: SecretStr | str | None) -> str:
+    """A secret setting's text ("" when unset): tokens and keys are `SecretStr`, so a logged or printed
+    Settings shows them as stars; only the code that uses one reads it."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return value or ""
 
 
 class Settings(BaseSettings):
@@ -19,22 +27,22 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    bot_token: str | None = None
+    bot_token: SecretStr | None = None
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     database_url: str = "sqlite+aiosqlite:///data/bot.db"
     rules_file: str = "rules/quang-ninh.yaml"
     admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     timezone: str = "Asia/Ho_Chi_Minh"
-    encryption_key: str | None = None
+    encryption_key: SecretStr | None = None
     webhook_url: str | None = None
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
-    webhook_secret: str | None = None
+    webhook_secret: SecretStr | None = None
     # Zalo (citizens only; agencies stay on Telegram). Zalo runs when its token is set.
-    zalo_bot_token: str | None = None
+    zalo_bot_token: SecretStr | None = None
     zalo_api_url: str = "https://bot-api.zaloplatforms.com"
     zalo_webhook_url: str | None = None  # unset: long polling
-    zalo_webhook_secret: str | None = None
+    zalo_webhook_secret: SecretStr | None = None
     zalo_webhook_port: int = 8081
     # Where evidence received as bytes is kept, encrypted (default: files/ beside the database).
     files_dir: str | None = None

@@ -34,7 +34,7 @@ from bot.privacy import KeyProblem, privacy_for, sealed_sample
 from bot.redaction import configure_logging, redact
 from bot.rules import RulesError, load_rules
 from bot.sender import Sender, Transport
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 from bot.unreachable import tell_unreachable
 from bot.workdays import WorkCalendar
 from handlers.zalo import CHANNEL as ZALO
@@ -156,7 +156,7 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         raise StartupError(f"cannot use the database {shown}: {one_line(exc)}") from None
     try:
-        privacy = privacy_for(settings.encryption_key, key_file(settings), sample)
+        privacy = privacy_for(reveal(settings.encryption_key) or None, key_file(settings), sample)
     except KeyProblem as exc:
         await engine.dispose()
         raise StartupError(str(exc)) from None
@@ -174,7 +174,7 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
     sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids,
                     send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal,
                     agency_unreachable=partial(_unreachable, core),
-                    secrets=[s or "" for s in (settings.bot_token, settings.zalo_bot_token)])
+                    secrets=[reveal(s) for s in (settings.bot_token, settings.zalo_bot_token)])
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
     app = App(core=core, sender=sender, jobs=jobs, engine=engine, telegram=telegram, zalo=zalo)
     try:
@@ -209,7 +209,7 @@ async def _main(settings: Settings) -> int:
             print(problem, file=sys.stderr)
         return 1
     except StartupError as exc:
-        print(f"error: {redact(str(exc), [settings.bot_token or ''])}", file=sys.stderr)
+        print(f"error: {redact(str(exc), [reveal(settings.bot_token)])}", file=sys.stderr)
         return 1
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -225,7 +225,7 @@ async def _main(settings: Settings) -> int:
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
     secrets = (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret)
-    configure_logging([s or "" for s in secrets])
+    configure_logging([reveal(s) for s in secrets])
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

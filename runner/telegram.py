@@ -23,7 +23,7 @@ from bot.core import Core
 from bot.filestore import FileStore
 from bot.i18n import LOCALES, t
 from bot.redaction import redact
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
 
@@ -42,7 +42,7 @@ def check(settings: Settings) -> None:
     """BOT_TOKEN and TELEGRAM_API_URL are usable, before anything is touched; else one line saying why."""
     assert settings.bot_token
     try:
-        validate_token(settings.bot_token)
+        validate_token(reveal(settings.bot_token))
     except TokenValidationError:
         raise TelegramStartError("BOT_TOKEN is malformed: expected the form 123456789:AAE... that "
                                  "@BotFather gives") from None
@@ -54,14 +54,14 @@ def check(settings: Settings) -> None:
         valid = False
     if not valid:
         raise TelegramStartError(f"TELEGRAM_API_URL is not an http(s) URL: "
-                                 f"{redact(url, [settings.bot_token])!r}")
+                                 f"{redact(url, [reveal(settings.bot_token)])!r}")
 
 
 def webhook_secret(settings: Settings) -> str:
     """WEBHOOK_SECRET, else one derived from the token so every instance agrees on it."""
     if settings.webhook_secret:
-        return settings.webhook_secret
-    return hashlib.sha256(f"webhook:{settings.bot_token}".encode()).hexdigest()[:48]
+        return reveal(settings.webhook_secret)
+    return hashlib.sha256(f"webhook:{reveal(settings.bot_token)}".encode()).hexdigest()[:48]
 
 
 async def set_commands(bot: Bot) -> None:
@@ -83,7 +83,7 @@ class TelegramChannel:
     def __init__(self, core: Core, settings: Settings, store: FileStore, request_timeout: float) -> None:
         assert settings.bot_token
         self.settings = settings
-        self.bot = Bot(settings.bot_token, default=DefaultBotProperties(parse_mode=None),
+        self.bot = Bot(reveal(settings.bot_token), default=DefaultBotProperties(parse_mode=None),
                        session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                                               timeout=request_timeout))
         self.dispatcher: Dispatcher = build_dispatcher(core, store)
@@ -99,7 +99,7 @@ class TelegramChannel:
             raise TelegramStartError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
         except TelegramNetworkError as exc:
             raise TelegramStartError(redact(f"cannot reach the Bot API at {self.settings.telegram_api_url}: "
-                                            f"{exc}", [self.settings.bot_token or ""])) from None
+                                            f"{exc}", [reveal(self.settings.bot_token)])) from None
         log.info("running as @%s (worker %s)", me.username, worker)
         await set_commands(self.bot)
 

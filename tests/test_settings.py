@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 
 
 def test_defaults(monkeypatch, tmp_path) -> None:
@@ -26,8 +26,21 @@ def test_env_file_and_comma_separated_admins(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("BOT_TOKEN", raising=False)
     (tmp_path / ".env").write_text("BOT_TOKEN=1:abc\nADMIN_IDS=111, 222,,333\n")
     s = Settings()
-    assert s.bot_token == "1:abc"
+    assert reveal(s.bot_token) == "1:abc"
     assert s.admin_ids == ["111", "222", "333"]
+
+
+def test_secrets_never_show_when_settings_are_printed(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    secrets = {"BOT_TOKEN": "123456:AAE-secret-token", "ZALO_BOT_TOKEN": "zalo-secret-token",
+               "WEBHOOK_SECRET": "hook-secret-1", "ZALO_WEBHOOK_SECRET": "zhook-secret-2",
+               "ENCRYPTION_KEY": "fernet-key-secret="}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    s = Settings()
+    shown = f"{s} {s!r} {s.model_dump()}"
+    assert not [value for value in secrets.values() if value in shown]
+    assert reveal(s.zalo_bot_token) == "zalo-secret-token" and reveal(None) == ""
 
 
 def test_environment_overrides_env_file(monkeypatch, tmp_path) -> None:

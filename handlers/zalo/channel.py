@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.core import Core
 from bot.filestore import FileStore
 from bot.intake import Intake
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 from handlers.zalo.receiver import ZaloReceiver
 from handlers.zalo.transport import ZaloTransport
@@ -29,7 +29,7 @@ class ZaloChannel:
     def __init__(self, core: Core, settings: Settings) -> None:
         assert settings.zalo_bot_token
         self.core, self.settings = core, settings
-        self.client = ZaloClient(settings.zalo_bot_token, settings.zalo_api_url)
+        self.client = ZaloClient(reveal(settings.zalo_bot_token), settings.zalo_api_url)
         self.transport = ZaloTransport(self.client)
         self.receiver: ZaloReceiver | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -50,7 +50,7 @@ class ZaloChannel:
         if not url:
             self._poller = asyncio.create_task(self.receiver.poll_forever(stopping), name="zalo-polling")
             return
-        secret = self.settings.zalo_webhook_secret
+        secret = reveal(self.settings.zalo_webhook_secret) or None
         if not secret or len(secret) < 8:
             raise ZaloStartError("ZALO_WEBHOOK_SECRET (8 characters or more) is needed with ZALO_WEBHOOK_URL")
         self._runner = web.AppRunner(self.receiver.webhook(secret), handle_signals=False)
