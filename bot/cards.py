@@ -107,8 +107,8 @@ def holders(case: Case) -> list[tuple[str, str]]:
     rows = _loaded(case, "agencies")
     if rows is None:
         coop = [a for a in case.routing.get("cooperating", []) if a != case.lead_agency_id]
-        return [(case.lead_agency_id, "lead"), *((a, "cooperating") for a in coop)]
-    order = {"lead": 0, "cooperating": 1, "former": 2}
+        return [(case.lead_agency_id, st.LEAD), *((a, st.COOPERATING) for a in coop)]
+    order = {st.LEAD: 0, st.COOPERATING: 1, st.FORMER: 2}
     return sorted(((a.agency_id, a.role) for a in rows), key=lambda pair: order.get(pair[1], 3))
 
 
@@ -146,11 +146,11 @@ def card_text(
 ) -> str:
     """The card's text for one holding agency: what it needs to act, and nothing about the reporter."""
     lines = [t("officer.card.title", locale, code=case.code, kind=t(f"kind.{case.kind}", locale))]
-    if role == "cooperating":
+    if role == st.COOPERATING:
         lines.append(
             t("officer.card.cooperating_mark", locale, lead=agency_name(core, case.lead_agency_id, locale))
         )
-    if role == "former":
+    if role == st.FORMER:
         lines.append(t("officer.card.moved", locale, lead=agency_name(core, case.lead_agency_id, locale)))
     lines.append(t("officer.card.status", locale, status=t(f"status.{case.status}", locale)))
     if case.field:
@@ -177,7 +177,7 @@ def card_text(
     if explanation:
         lines.append(t("officer.card.routing", locale, explanation=explanation))
     lines.append(t("officer.card.lead", locale, lead=agency_name(core, case.lead_agency_id, locale)))
-    coop = [agency_name(core, a, locale) for a, r in holders(case) if r == "cooperating"]
+    coop = [agency_name(core, a, locale) for a, r in holders(case) if r == st.COOPERATING]
     if coop:
         lines.append(t("officer.card.cooperating", locale, agencies=", ".join(coop)))
     if case.due_on and case.is_open:
@@ -255,10 +255,10 @@ def buttons(
     core: Core, case: Case, agency_id: str, role: str, locale: str = "vi"
 ) -> list[list[dict[str, str]]]:
     """The card's buttons, two a row; a closed case or a former holder gets none."""
-    if not case.is_open or role == "former":
+    if not case.is_open or role == st.FORMER:
         return []
     version = case.version or 1
-    if role == "lead":
+    if role == st.LEAD:
         pairs = _lead_buttons(core, case, agency_id, locale)
     else:
         pairs = [(COMMENT, _label(COMMENT, case, locale))]
@@ -269,7 +269,7 @@ def buttons(
         for action, label in pairs
     ]
     rows = [flat[i : i + 2] for i in range(0, len(flat), 2)]
-    if role == "lead":
+    if role == st.LEAD:
         for item in _likely(case):
             rows.append(
                 [
@@ -342,7 +342,7 @@ def open_cases_text(core: Core, cases: list[Case], agency_id: str, today: dt.dat
         return t("officer.cases.none", locale)
     lines = [t("officer.cases.title", locale, agency=agency_name(core, agency_id, locale), count=len(cases))]
     for case in cases:
-        role = next((r for a, r in holders(case) if a == agency_id), "lead")
+        role = next((r for a, r in holders(case) if a == agency_id), st.LEAD)
         overdue = case.due_on is not None and case.due_on < today and case.paused_at is None
         key = "officer.cases.line_overdue" if overdue else "officer.cases.line"
         lines.append(

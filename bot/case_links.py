@@ -44,7 +44,7 @@ def mirror(primary: Case, follower: Case) -> tuple[str, ...]:
     for name in ("status", "accepted_on", "stage", "due_on", "extensions", "paused_at", "assignee", "result",
                  "closed_at", "watched", "lead_agency_id"):
         setattr(follower, name, getattr(primary, name))
-    wanted = {a.agency_id: a for a in primary.agencies if a.role in ("lead", "cooperating")}
+    wanted = {a.agency_id: a for a in primary.agencies if a.role in st.HOLDING}
     held = {a.agency_id: a for a in follower.agencies}
     new: list[str] = []
     for agency_id, row in wanted.items():
@@ -53,10 +53,10 @@ def mirror(primary: Case, follower: Case) -> tuple[str, ...]:
             follower.agencies.append(CaseAgency(agency_id=agency_id, role=row.role, reason=row.reason))
             new.append(agency_id)
         else:
-            if mine.role == "former":
+            if mine.role == st.FORMER:
                 new.append(agency_id)
             mine.role = row.role
     for agency_id, mine in held.items():
-        if agency_id not in wanted and mine.role != "former":
-            mine.role = "former"
+        if agency_id not in wanted and mine.role != st.FORMER:
+            mine.role = st.FORMER
     return tuple(new)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import status as st
 from bot.audit import record
 from bot.cards import agency_name, card_payload
 from bot.core import Core
@@ -145,13 +146,13 @@ async def submit(
         due_on=first.due if first else None,
     )
     reasons = {a.agency: a.reason for a in decision.added}
-    case.agencies.append(CaseAgency(agency_id=decision.lead, role="lead", reason=decision.explanation))
+    case.agencies.append(CaseAgency(agency_id=decision.lead, role=st.LEAD, reason=decision.explanation))
     for agency_id in dict.fromkeys(decision.cooperating):
         if agency_id != decision.lead:
             case.agencies.append(
                 CaseAgency(
                     agency_id=agency_id,
-                    role="cooperating",
+                    role=st.COOPERATING,
                     reason=reasons.get(agency_id, decision.explanation),
                 )
             )
@@ -408,7 +409,7 @@ async def add_information(
     )
     case.updated_at = dt.datetime.now(dt.UTC)
     await session.flush()
-    holders = [a.agency_id for a in case.agencies if a.role in ("lead", "cooperating")]
+    holders = [a.agency_id for a in case.agencies if a.role in st.HOLDING]
     chats = await bound_chats(session, holders)
     for agency_id in holders:
         chat_id = chats.get(agency_id)

@@ -288,7 +288,7 @@ async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, as
     body = t("officer.relay.answer", "vi", code=case.code, text=text or t("officer.relay.no_text"))
     targets = [case.lead_agency_id] + ([asker] if asker and asker != case.lead_agency_id else [])
     for agency_id in targets:
-        if dict(cards.holders(case)).get(agency_id) not in ("lead", "cooperating"):
+        if dict(cards.holders(case)).get(agency_id) not in st.HOLDING:
             continue
         await to_group(session, case, agency_id, body, key=f"answer:{key}:{agency_id}")
         chat = await chat_of_agency(session, agency_id) if media else None

@@ -14,3 +14,10 @@ MERGED: Final = "merged"  # joined to an earlier report of the same incident; it
 
 STATUSES: Final = (NEW, ACCEPTED, WAITING_INFO, INVESTIGATING, RESOLVED, REJECTED, MERGED)
 CLOSED: Final = frozenset({RESOLVED, REJECTED, MERGED})
+
+# How an agency holds a case (CaseAgency.role): the lead answers for it, co-operating agencies work on it
+# beside the lead, and a former holder (transferred away) keeps read access to what it already had.
+LEAD: Final = "lead"
+COOPERATING: Final = "cooperating"
+FORMER: Final = "former"
+HOLDING: Final = (LEAD, COOPERATING)  # the agencies working on a case now

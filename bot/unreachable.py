@@ -20,15 +20,13 @@ from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence
 from storage.models import AgencyChat, CardMessage, Case, CaseAgency, ChatUser
 
-HOLDING = ("lead", "cooperating")
-
 
 async def open_cases(session: AsyncSession, agency_id: str) -> list[Case]:
     """The open cases an agency holds (as lead or co-operating), oldest first."""
     query = (
         select(Case)
         .join(CaseAgency, CaseAgency.case_id == Case.id)
-        .where(CaseAgency.agency_id == agency_id, CaseAgency.role.in_(HOLDING),
+        .where(CaseAgency.agency_id == agency_id, CaseAgency.role.in_(st.HOLDING),
                Case.status.not_in((st.RESOLVED, st.REJECTED)))
         .order_by(Case.id)
     )
@@ -82,7 +80,7 @@ async def deliver_missed(session: AsyncSession, core: Core, chat: AgencyChat, no
     delivered: list[str] = []
     stamp = int(now.timestamp())
     for case in await open_cases(session, chat.agency_id):
-        role = next((r for a, r in cards.holders(case) if a == chat.agency_id), "lead")
+        role = next((r for a, r in cards.holders(case) if a == chat.agency_id), st.LEAD)
         duplicate = None
         if case.duplicate_of_id is not None:
             duplicate = (await session.execute(select(Case.code).where(Case.id == case.duplicate_of_id))

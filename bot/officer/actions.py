@@ -111,8 +111,8 @@ async def _transfer(ctx: _Ctx, target: str, reason: str) -> Outcome:
     _check_agency(core, target)
     if target == case.lead_agency_id:
         raise ActionRefused("officer.refused.same_agency")
-    _hold(case, case.lead_agency_id, "former", reason)
-    _hold(case, target, "lead", reason)
+    _hold(case, case.lead_agency_id, st.FORMER, reason)
+    _hold(case, target, st.LEAD, reason)
     case.lead_agency_id = target
     case.status, case.accepted_on, case.assignee, case.paused_at = st.NEW, None, None, None
     _start_stage(ctx, _first_stage(core, case.kind, ctx.today, None))
@@ -155,9 +155,9 @@ async def transfer(
 async def _cooperate(ctx: _Ctx, target: str, reason: str) -> Outcome:
     case, before = ctx.case, _snapshot(ctx.case)
     _check_agency(ctx.core, target)
-    if _role(case, target) in ("lead", "cooperating"):
+    if _role(case, target) in st.HOLDING:
         raise ActionRefused("officer.refused.already_holds", agency=cards.agency_name(ctx.core, target))
-    _hold(case, target, "cooperating", reason)
+    _hold(case, target, st.COOPERATING, reason)
     return await _finish(
         ctx,
         "cooperating_added",
@@ -247,13 +247,13 @@ async def _refer(ctx: _Ctx, reason: str) -> Outcome:
     new_cards: list[str] = []
     if case.lead_agency_id != INVESTIGATORS:
         _check_agency(core, INVESTIGATORS)
-        if _role(case, INVESTIGATORS) != "cooperating":
+        if _role(case, INVESTIGATORS) != st.COOPERATING:
             new_cards.append(INVESTIGATORS)
-        _hold(case, case.lead_agency_id, "cooperating", reason)
-        _hold(case, INVESTIGATORS, "lead", reason)
+        _hold(case, case.lead_agency_id, st.COOPERATING, reason)
+        _hold(case, INVESTIGATORS, st.LEAD, reason)
         case.lead_agency_id = INVESTIGATORS
     if PROSECUTORS in {a.id for a in core.rules.agencies} and _role(case, PROSECUTORS) is None:
-        _hold(case, PROSECUTORS, "cooperating", reason)
+        _hold(case, PROSECUTORS, st.COOPERATING, reason)
         new_cards.append(PROSECUTORS)
     case.status, case.paused_at = st.INVESTIGATING, None
     _start_stage(ctx, _first_stage(core, "crime_report", ctx.today, None))
@@ -356,7 +356,7 @@ async def _comment(ctx: _Ctx, text: str) -> Outcome:
     key = uuid.uuid4().hex
     sender = cards.agency_name(ctx.core, ctx.agency_id)
     for agency_id, role in cards.holders(case):
-        if role in ("lead", "cooperating") and agency_id != ctx.agency_id:
+        if role in st.HOLDING and agency_id != ctx.agency_id:
             await to_group(
                 ctx.session,
                 case,

@@ -119,15 +119,15 @@ async def _context(
     if case is None:
         raise ActionRefused("officer.refused.unknown_case")
     role = _role(case, agency_id)
-    if role not in ("lead", "cooperating"):
+    if role not in st.HOLDING:
         raise ActionRefused("officer.refused.not_holder")
     if not case.is_open:
         raise ActionRefused("officer.refused.closed", status=t(f"status.{case.status}"))
     if version is not None and version != case.version:
         raise ActionRefused("officer.refused.stale")
-    if action in LEAD_ONLY and role != "lead":
+    if action in LEAD_ONLY and role != st.LEAD:
         raise ActionRefused("officer.refused.cooperating_only")
-    if action == cards.WATCH and role != "lead" and not core.rules.agency(agency_id).secretariat:
+    if action == cards.WATCH and role != st.LEAD and not core.rules.agency(agency_id).secretariat:
         raise ActionRefused("officer.refused.cooperating_only")
     if case.status not in _ALLOWED[action]:
         raise ActionRefused("officer.refused.status", status=t(f"status.{case.status}"))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import cards
+from bot import status as st
 from bot.core import Core
 from bot.i18n import t
 from bot.officer.actions import (
@@ -79,7 +80,7 @@ async def press(core: Core, actor: Actor, data: str, now: dt.datetime | None = N
 def _choices(core: Core, case: Case, action: str) -> list[tuple[str, str]]:
     if action == cards.REJECT:
         return [(code, t(f"officer.reject.{code}")) for code in cards.REJECT_REASONS]
-    holding = {a for a, r in cards.holders(case) if r in ("lead", "cooperating")}
+    holding = {a for a, r in cards.holders(case) if r in st.HOLDING}
     if action == cards.TRANSFER:
         return [(a.id, a.name.vi) for a in core.rules.agencies if a.id != case.lead_agency_id]
     return [(a.id, a.name.vi) for a in core.rules.agencies if a.id not in holding]

@@ -43,7 +43,7 @@ async def reply_to_card(
         agency_id = await _acting_agency(session, actor)
         case = await session.get(Case, case_id)
         role = _role(case, agency_id) if case else None
-    if role == "lead":
+    if role == st.LEAD:
         return await request_info(core, actor, case_id, None, text, now)
     return await comment(core, actor, case_id, None, text, now)
 
@@ -104,7 +104,7 @@ async def open_cases(core: Core, actor: Actor, now: dt.datetime | None = None) -
                     .join(CaseAgency, CaseAgency.case_id == Case.id)
                     .where(
                         CaseAgency.agency_id == agency_id,
-                        CaseAgency.role.in_(("lead", "cooperating")),
+                        CaseAgency.role.in_(st.HOLDING),
                         Case.status.not_in(tuple(st.CLOSED)),
                     )
                 )
