@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.agency_chats import chat_of_agency
 from bot.audit import record
 from bot.core import Core
 from bot.refusals import Refused
@@ -72,16 +73,6 @@ async def agency_of_chat(session: AsyncSession, channel: str, chat_id: str) -> s
             )
         )
     ).scalar_one_or_none()
-
-
-async def chat_of_agency(
-    session: AsyncSession, agency_id: str, channel: str | None = None
-) -> AgencyChat | None:
-    """The group chat bound to an agency (on `channel`, or on any channel)."""
-    query = select(AgencyChat).where(AgencyChat.agency_id == agency_id).order_by(AgencyChat.id)
-    if channel:
-        query = query.where(AgencyChat.channel == channel)
-    return (await session.execute(query)).scalars().first()
 
 
 async def bound_agency(core: Core, channel: str, chat_id: str) -> str | None:

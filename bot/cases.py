@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import status as st
+from bot.agency_chats import chats_of_agencies
 from bot.audit import record
 from bot.cards import agency_name, card_payload
 from bot.core import Core
@@ -91,15 +92,6 @@ async def own_similar_cases(
     return await own_similar(session, report, reporter_key(core, sender))
 
 
-async def bound_chats(
-    session: AsyncSession, agency_ids: list[str], channel: str | None = None
-) -> dict[str, str]:
-    """agency id -> group chat id, for the agencies that have a working bound group."""
-    query = select(AgencyChat).where(AgencyChat.agency_id.in_(agency_ids), AgencyChat.failed_at.is_(None))
-    if channel:
-        query = query.where(AgencyChat.channel == channel)
-    rows = (await session.execute(query)).scalars().all()
-    return {row.agency_id: row.chat_id for row in rows}
 
 
 async def _unique_code(session: AsyncSession) -> str:
@@ -190,7 +182,7 @@ async def submit(
         )
     )
     holders = [(a.agency_id, a.role) for a in case.agencies]
-    chats = await bound_chats(session, [a for a, _ in holders])
+    chats = await chats_of_agencies(session, [a for a, _ in holders], working=True)
     unbound = [a for a, _ in holders if a not in chats]
     record(
         session,
@@ -219,10 +211,10 @@ async def submit(
             after={"agencies": unbound},
         )
     for agency_id, role in holders:
-        chat_id = chats.get(agency_id)
-        if chat_id is None:
+        chat = chats.get(agency_id)
+        if chat is None:
             continue
-        channel = await _chat_channel(session, agency_id, chat_id)
+        channel, chat_id = chat.channel, chat.chat_id
         await enqueue(
             session,
             channel=channel,
@@ -268,13 +260,6 @@ async def deadline_unknown(session: AsyncSession, core: Core, case: Case, error:
                       key=f"deadline-unknown:{case.id}:{admin}")
 
 
-async def _chat_channel(session: AsyncSession, agency_id: str, chat_id: str) -> str:
-    row = (
-        await session.execute(
-            select(AgencyChat.channel).where(AgencyChat.agency_id == agency_id, AgencyChat.chat_id == chat_id)
-        )
-    ).scalar_one()
-    return row
 
 
 def _attachment_fields(item: Evidence) -> dict[str, Any]:
@@ -410,12 +395,12 @@ async def add_information(
     case.updated_at = dt.datetime.now(dt.UTC)
     await session.flush()
     holders = [a.agency_id for a in case.agencies if a.role in st.HOLDING]
-    chats = await bound_chats(session, holders)
+    chats = await chats_of_agencies(session, holders, working=True)
     for agency_id in holders:
-        chat_id = chats.get(agency_id)
-        if chat_id is None:
+        chat = chats.get(agency_id)
+        if chat is None:
             continue
-        channel = await _chat_channel(session, agency_id, chat_id)
+        channel, chat_id = chat.channel, chat.chat_id
         if text:
             await enqueue(
                 session,

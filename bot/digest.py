@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import jobs
 from bot import status as st
-from bot.agencies import chat_of_agency
+from bot.agency_chats import chat_of_agency
 from bot.core import Core
 from bot.deadlines import stage_of
 from bot.i18n import fmt_date, t

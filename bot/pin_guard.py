@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agency_chats import chat_of_agency
 from bot.audit import record
 from bot.core import Core
 from bot.i18n import t
 from bot.outbox import enqueue
 from bot.receipts import check_pin, hash_pin, new_pin, normalize_code
-from storage.models import AgencyChat, Case, LookupFailure
+from storage.models import Case, LookupFailure
 
 _DUMMY_HASH: list[str] = []
 
@@ -99,12 +100,7 @@ async def wrong_pin(session: AsyncSession, core: Core, case: Case, requester_key
     case.pin_locked_until = now + window
     record(session, "pin_locked", case_id=case.id, reason=f"{failures} wrong PINs",
            after={"until": case.pin_locked_until.isoformat()})
-    chat = (
-        await session.execute(
-            select(AgencyChat)
-            .where(AgencyChat.agency_id == case.lead_agency_id, AgencyChat.failed_at.is_(None))
-        )
-    ).scalars().first()
+    chat = await chat_of_agency(session, case.lead_agency_id, working=True)
     if chat is None:
         return
     text = t("privacy.pin_lockout.group", "vi", code=case.code, n=failures,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cards
 from bot import status as st
-from bot.agencies import chat_of_agency
+from bot.agency_chats import chat_of_agency
 from bot.audit import record
 from bot.core import Core
 from bot.deadline_jobs import replan

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cards
 from bot import status as st
+from bot.agency_chats import chat_of_agency
 from bot.core import Core
 from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence
@@ -66,9 +67,7 @@ async def tell_unreachable(session: AsyncSession, core: Core, agency_id: str, *,
     for spec in core.rules.agencies:
         if not spec.secretariat or spec.id == agency_id:
             continue
-        group = (await session.execute(select(AgencyChat).where(
-            AgencyChat.agency_id == spec.id, AgencyChat.failed_at.is_(None)).order_by(AgencyChat.id))
-        ).scalars().first()
+        group = await chat_of_agency(session, spec.id, working=True)
         if group is not None:
             await enqueue(session, channel=group.channel, chat_id=group.chat_id, kind="text",
                           payload={"text": text("vi")}, key=f"{key}:secretariat:{spec.id}")

@@ -7,7 +7,7 @@ import uuid
 
 from bot import cards, case_links
 from bot import status as st
-from bot.agencies import chat_of_agency
+from bot.agency_chats import chat_of_agency
 from bot.audit import record
 from bot.channels import capabilities
 from bot.core import Core

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cards, case_links
-from bot.agencies import chat_of_agency
+from bot.agency_chats import chat_of_agency
 from bot.core import Core
 from bot.i18n import t
 from bot.outbox import enqueue, enqueue_evidence

@@ -12,16 +12,16 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agencies import agency_of_chat
+from bot.agency_chats import chats_of_agencies
 from bot.audit import record
 from bot.core import Core
 from bot.officer import Actor
 from bot.outbox import enqueue
 from bot.refusals import Refused
-from storage.models import AgencyChat, Meeting
+from storage.models import Meeting
 
 TAG_CHARS = 10
 MAX_DATA = 64
@@ -120,12 +120,8 @@ def may_manage(core: Core, meeting: Meeting | None, agency_id: str) -> bool:
 
 async def groups(session: AsyncSession, agency_ids: list[str]) -> dict[str, str]:
     """The bound group chat of each agency that has one."""
-    rows = (
-        await session.execute(
-            select(AgencyChat).where(AgencyChat.agency_id.in_(agency_ids), AgencyChat.channel == CHANNEL)
-        )
-    ).scalars()
-    return {row.agency_id: row.chat_id for row in rows}
+    chats = await chats_of_agencies(session, agency_ids, channel=CHANNEL)
+    return {agency_id: chat.chat_id for agency_id, chat in chats.items()}
 
 
 def local(core: Core, moment: dt.datetime) -> dt.datetime:
