@@ -392,7 +392,7 @@ async def add_information(
         public=True,
         after={"text": text, "files": len(files)},
     )
-    case.updated_at = dt.datetime.now(dt.UTC)
+    case.updated_at = core.clock.now()
     await session.flush()
     holders = [a.agency_id for a in case.agencies if a.role in st.HOLDING]
     chats = await chats_of_agencies(session, holders, working=True)

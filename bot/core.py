@@ -21,3 +21,7 @@ class Core:
     privacy: Privacy
     calendar: WorkCalendar
     clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        # every session carries the clock, so what it writes (audit events) is dated by it
+        self.sessions.configure(info={"clock": self.clock})

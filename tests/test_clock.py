@@ -50,3 +50,34 @@ def test_movable_clock_moves_forward_only() -> None:
 def test_working_time_waits_for_a_working_morning(local: dt.datetime, expected: dt.datetime) -> None:
     calendar = WorkCalendar()
     assert calendar.working_time(local) == expected.astimezone(dt.UTC)
+
+
+async def test_a_moved_clock_dates_actions_and_so_the_figures(core) -> None:
+    """In the demo the clock moves: an officer's action is dated by it, and the figures, counted from the
+    audit log, follow (they used to stay on the real day)."""
+    from sqlalchemy import select
+
+    from bot import officer as ca
+    from bot.core import Core
+    from bot.figures import scorecards
+    from storage.models import AuditEvent
+    from tests.officer_kit import bind_groups, make_case, officer
+
+    demo = Core(settings=core.settings, rules=core.rules, sessions=core.sessions, privacy=core.privacy,
+                calendar=core.calendar, clock=Clock(movable=True))
+    moved = demo.clock.set(dt.datetime(2031, 5, 12, 3, 0, tzinfo=dt.UTC))
+    await bind_groups(demo)
+    case = await make_case(demo)
+    await ca.accept(demo, officer("thanh-tra"), case.id, case.version)
+    async with demo.sessions() as session:
+        accepted = (await session.execute(
+            select(AuditEvent.at).where(AuditEvent.case_id == case.id, AuditEvent.action == "accepted")
+        )).scalar_one()
+    assert abs((accepted.replace(tzinfo=dt.UTC) if accepted.tzinfo is None else accepted) - moved) < \
+        dt.timedelta(minutes=1)
+    async with demo.sessions() as session, session.begin():
+        may = (dt.date(2031, 5, 1), dt.date(2031, 5, 31))
+        [then] = await scorecards(session, demo.rules, demo.calendar, *may, ["thanh-tra"])
+        [today] = await scorecards(session, demo.rules, demo.calendar, *(2 * [dt.date.today()]),
+                                   ["thanh-tra"])
+    assert (then.accepted, today.accepted) == (1, 0)

@@ -352,6 +352,7 @@ async def _comment(ctx: _Ctx, text: str) -> Outcome:
         actor_id=ctx.actor.user_id,
         agency_id=ctx.agency_id,
         reason=text,
+        at=ctx.now,
     )
     key = uuid.uuid4().hex
     sender = cards.agency_name(ctx.core, ctx.agency_id)

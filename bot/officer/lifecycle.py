@@ -98,6 +98,7 @@ async def _finish(
         reason=reason,
         before=before,
         after={**_snapshot(case), "officer": ctx.actor.name},
+        at=ctx.now,
         public=public,
     )
     who = ctx.actor.name or t("officer.actor.officer")
