@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot.intake import option_data
+from handlers.telegram.keyboards import option_data
 from simulator.botapi import FakeBotAPI, Request
 from tests import tg
 from tests.conftest import ROOT, SAMPLE_RULES

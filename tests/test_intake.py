@@ -47,7 +47,7 @@ class Citizen:
             )).scalars().all()
         self._seen = max([self._seen, *(r.id for r in rows)])
         return [
-            Reply(r.payload["text"], [[Option(b["text"], b["data"].removeprefix("in|")) for b in row]
+            Reply(r.payload["text"], [[Option(b["text"], b["value"]) for b in row]
                                       for row in r.payload.get("buttons", [])], durable=True)
             for r in rows
         ]

@@ -9,12 +9,11 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
-from bot.intake import option_data
 from bot.ratelimit import Limits
 from bot.sender import Sender
 from handlers.telegram import build_dispatcher
 from handlers.telegram.citizen import chunks
-from handlers.telegram.keyboards import IntakeCallback
+from handlers.telegram.keyboards import IntakeCallback, option_data
 from handlers.telegram.sender import TelegramTransport
 from storage.models import Case, DialogState, OutboxMessage, utcnow
 from tests import tg

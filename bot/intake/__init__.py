@@ -15,12 +15,11 @@ from bot.intake.events import (
     Other,
     Reply,
     Text,
-    option_data,
     reply_payload,
 )
 from bot.intake.state import IDLE, STEPS, UNLOCK_TTL, normalize_phone
 
 __all__ = [
     "IDLE", "STEPS", "UNLOCK_TTL", "Attachment", "Choice", "Command", "Event", "Intake", "Option", "Other",
-    "Reply", "Text", "normalize_phone", "option_data", "reply_payload",
+    "Reply", "Text", "normalize_phone", "reply_payload",
 ]

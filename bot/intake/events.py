@@ -53,12 +53,8 @@ class Reply:
     durable: bool = False
 
 
-def option_data(value: str) -> str:
-    """The button payload of an option; the Telegram adapter's IntakeCallback reads the same format."""
-    return f"in|{value}"
-
-
 def reply_payload(reply: Reply) -> dict[str, Any]:
-    """A reply as a platform-neutral outbox payload."""
-    buttons = [[{"text": o.label, "data": option_data(o.value)} for o in row] for row in reply.options]
+    """A reply as a platform-neutral outbox payload: each button is its label and the option's value; an
+    adapter encodes the value its own way (Telegram as callback data, Zalo as a menu number)."""
+    buttons = [[{"text": o.label, "value": o.value} for o in row] for row in reply.options]
     return {"text": reply.text, "buttons": buttons} if buttons else {"text": reply.text}

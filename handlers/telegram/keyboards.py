@@ -6,13 +6,18 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.intake import Option, option_data
+from bot.intake import Option
 
 
 class IntakeCallback(CallbackData, prefix="in", sep="|"):
     """A button of the intake dialogue; `value` is the core's Option.value (it may contain ':')."""
 
     value: str
+
+
+def option_data(value: str) -> str:
+    """The callback data of an intake option (`in|value`); the core knows only the value."""
+    return IntakeCallback(value=value).pack()
 
 
 def inline_keyboard(rows: list[list[Option]]) -> InlineKeyboardMarkup | None:

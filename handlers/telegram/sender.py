@@ -43,6 +43,7 @@ from bot.filestore import FileMissing, FileStore, store_key
 from bot.longtext import split_text, utf16_length
 from bot.ratelimit import Limits
 from bot.sender import Delivery, DeliveryResult
+from handlers.telegram.keyboards import option_data
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +65,23 @@ EXTENSIONS = {"photo": "jpg", "video": "mp4", "voice": "ogg", "audio": "mp3", "d
 ALBUM_FAMILY = {"photo": "visual", "video": "visual", "document": "document", "audio": "audio"}
 
 
+def _data(button: dict[str, Any]) -> str:
+    """A button's callback data: an intake option's value encoded here; other data as the core wrote it."""
+    if "value" in button:
+        return option_data(str(button["value"]))
+    return str(button.get("data", "-"))
+
+
 def keyboard(payload: dict[str, Any]) -> Markup:
-    """Inline buttons from payload["buttons"] (rows of {"text","data"} or {"text","url"}), or ForceReply."""
+    """Inline buttons from payload["buttons"] (rows of {"text","value"} for the intake's options,
+    {"text","data"} for data already signed for Telegram, or {"text","url"}), or ForceReply."""
     rows = payload.get("buttons") or []
     if rows and isinstance(rows[0], dict):
         rows = [rows]
     if rows:
         return InlineKeyboardMarkup(inline_keyboard=[
             [InlineKeyboardButton(text=b["text"], url=b["url"]) if b.get("url")
-             else InlineKeyboardButton(text=b["text"], callback_data=b.get("data", "-")) for b in row]
+             else InlineKeyboardButton(text=b["text"], callback_data=_data(b)) for b in row]
             for row in rows
         ])
     if payload.get("force_reply"):

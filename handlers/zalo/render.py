@@ -15,7 +15,7 @@ def menu(payload: dict[str, Any]) -> str:
     rows = payload.get("buttons") or []
     if rows and isinstance(rows[0], dict):
         rows = [rows]
-    labels = [b["text"] for row in rows for b in row if b.get("data") or b.get("url")]
+    labels = [b["text"] for row in rows for b in row if b.get("value") or b.get("data") or b.get("url")]
     text = payload.get("text") or ""
     if not labels:
         return text
