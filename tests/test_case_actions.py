@@ -168,7 +168,7 @@ async def test_transfer_by_buttons_and_a_reply_with_the_reason(core, case) -> No
     outcome = await ca.press(core, lead, options["Ủy ban Kiểm tra Tỉnh ủy"])
     assert outcome.key == "officer.toast.prompt"
     prompt = (await outbox(core, chat_id=CHATS["thanh-tra"]))[-1]
-    assert prompt.payload["force_reply"] is True and "Ủy ban Kiểm tra Tỉnh ủy" in prompt.payload["text"]
+    assert prompt.payload["expects_answer"] is True and "Ủy ban Kiểm tra Tỉnh ủy" in prompt.payload["text"]
     assert (await load(core, case.id)).lead_agency_id == "thanh-tra"  # nothing moves before the reason
 
     assert await ca.submit_input(core, officer("thanh-tra", user_id="999"), "not me") is None

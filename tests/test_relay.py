@@ -41,7 +41,8 @@ async def test_question_reaches_the_reporter_without_the_officer(core) -> None:
     after = await load(core, case.id)
     assert after.status == st.WAITING_INFO and after.paused_at == NOW
     question = (await outbox(core, chat_id=CITIZEN))[-1]
-    assert question.payload["force_reply"] is True and "Ai nhận tiền, ngày nào?" in question.payload["text"]
+    assert question.payload["expects_answer"] is True
+    assert "Ai nhận tiền, ngày nào?" in question.payload["text"]
     assert "Trần Văn Bình" not in question.payload["text"] and "501" not in question.payload["text"]
     card = (await outbox(core, chat_id=CHATS["thanh-tra"], kind="edit_card"))[-1]
     assert "tạm dừng" in card.payload["text"]

@@ -34,7 +34,7 @@ async def _transfer_in_the_group(core, case_id: int, lead: str, target: str, rea
     await dp.feed_update(bot, tg.update(tg.callback_query(501, options[cards.agency_name(core, target)],
                                                           chat_id=chat)))
     prompt = (await outbox(core, chat_id=CHATS[lead]))[-1]
-    assert prompt.payload["force_reply"]
+    assert prompt.payload["expects_answer"]
     await mark_sent(core, prompt.id, "8800")
     await dp.feed_update(bot, tg.update(tg.reply(chat, 501, 8800, reason)))
 

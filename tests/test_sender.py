@@ -105,9 +105,10 @@ async def test_text_with_buttons_is_delivered_and_recorded(sessions, server, bot
     assert (row.status, row.message_id, row.sent_at, row.claimed_until) == ("sent", "1", clock.now, None)
 
 
-async def test_force_reply_and_reply_to(sessions, server, bot, clock) -> None:
+@pytest.mark.parametrize("asks", ["expects_answer", "force_reply"])  # force_reply: rows of earlier versions
+async def test_a_question_asks_for_a_reply_and_replies_to(sessions, server, bot, clock, asks) -> None:
     await put(sessions, 7, "first")
-    await put(sessions, 7, "q", payload={"text": "Câu hỏi?", "force_reply": True, "reply_to": 1})
+    await put(sessions, 7, "q", payload={"text": "Câu hỏi?", asks: True, "reply_to": 1})
     await drain(make_sender(sessions, bot, clock), clock)
     question = server.calls("sendMessage")[1]
     assert question.params["reply_markup"]["force_reply"] is True

@@ -78,7 +78,7 @@ async def test_reject_flow_with_a_reply_to_the_prompt(env) -> None:
         ),
     )
     prompt = (await outbox(core, chat_id=CHATS["thanh-tra"]))[-1]
-    assert prompt.payload["force_reply"]
+    assert prompt.payload["expects_answer"]
     await mark_sent(core, prompt.id, "8800")
     await dp.feed_update(bot, tg.update(tg.reply(LEAD_CHAT, 501, 8800, "Đề nghị nêu rõ thời gian, địa điểm")))
     after = await load(core, case.id)

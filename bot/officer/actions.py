@@ -76,7 +76,7 @@ async def _ask(ctx: _Ctx, question: str) -> Outcome:
         channel=chat[0],
         chat_id=chat[1],
         kind="text",
-        payload={"text": text, "force_reply": True, "relay": "question"},
+        payload={"text": text, "expects_answer": True, "relay": "question"},
         key=f"ask:{case.id}:v{case.version}",
         case_id=case.id,
         agency_id=ctx.agency_id,

@@ -50,7 +50,7 @@ async def to_group(
     text: str,
     key: str,
     buttons: list[list[dict[str, str]]] | None = None,
-    force_reply: bool = False,
+    expects_answer: bool = False,
 ) -> bool:
     """Post a text in an agency's group as a reply to its card of the case; False when it has no group."""
     chat = await chat_of_agency(session, agency_id)
@@ -62,8 +62,8 @@ async def to_group(
         payload["reply_to"] = reply_to
     if buttons:
         payload["buttons"] = buttons
-    if force_reply:
-        payload["force_reply"] = True
+    if expects_answer:
+        payload["expects_answer"] = True
     await enqueue(
         session,
         channel=chat.channel,

@@ -146,7 +146,8 @@ async def _prompt(ctx: _Ctx, action: str, arg: str | None) -> Outcome:
         who=actor.name or t("officer.actor.officer"),
         choice=arg_name,
     )
-    await to_group(session, ctx.case, ctx.agency_id, text, key=f"prompt:{uuid.uuid4().hex}", force_reply=True)
+    await to_group(session, ctx.case, ctx.agency_id, text, key=f"prompt:{uuid.uuid4().hex}",
+                   expects_answer=True)
     return Outcome("officer.toast.prompt", {"code": ctx.case.code}, ctx.case.code)
 
 

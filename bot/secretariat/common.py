@@ -38,7 +38,7 @@ class Reply:
 
     text: str
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
-    force_reply: bool = False
+    expects_answer: bool = False  # the adapter asks for a reply to this message (Telegram: ForceReply)
 
 
 @dataclass(frozen=True)

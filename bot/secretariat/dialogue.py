@@ -27,7 +27,7 @@ MANAGE = {"rs", "cx", "dec", "item", "ag", "own", "rsok"}
 
 
 def _prompt(key: str, locale: str, **params: Any) -> Reply:
-    return Reply(t(key, locale, **params), force_reply=True)
+    return Reply(t(key, locale, **params), expects_answer=True)
 
 
 async def _ask(
@@ -305,7 +305,7 @@ def _owner_picker(core: Core, agency_id: str, meeting: Meeting, locale: str) -> 
         for a in meeting.agencies
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return Reply(t("secretariat.decision.ask_owner", locale), rows, force_reply=False)
+    return Reply(t("secretariat.decision.ask_owner", locale), rows, expects_answer=False)
 
 
 async def _reply_item(

@@ -44,7 +44,7 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | ForceReply | None:
                 for row in reply.buttons
             ]
         )
-    if reply.force_reply:
+    if reply.expects_answer:
         return ForceReply(force_reply=True, selective=True)
     return None
 
@@ -57,7 +57,7 @@ async def show(
     sent = await message.answer(
         reply.text, parse_mode=None, reply_markup=markup(reply), reply_parameters=params
     )
-    if reply.force_reply:
+    if reply.expects_answer:
         await dialogue.prompted(core, person, str(sent.message_id))
 
 
@@ -104,7 +104,7 @@ async def on_reply(message: Message, core: Core) -> None:
     try:
         reply = await dialogue.reply(core, actor(message.from_user, message.chat), message.text or "", locale)
     except SecretariatRefused as refused:
-        reply = Reply(refused.text(locale), force_reply=True)
+        reply = Reply(refused.text(locale), expects_answer=True)
     await show(message, reply, core, actor(message.from_user, message.chat), reply_to=message.message_id)
 
 

@@ -1,8 +1,9 @@
 """Telegram transport for the outbox sender: renders platform-neutral payloads with aiogram and maps
 Telegram's answers onto the sender's outcomes (ok, retry after, transient, permanent for row or chat).
 
-Payloads (bot/outbox.py): text and card: {"text", "buttons"?: [[{"text","data"} | {"text","url"}]],
-"reply_to"?: message id, "force_reply"?: true}; edit_card: like text, applied to the recorded cards;
+Payloads (bot/outbox.py): text and card: {"text", "buttons"?: [[{"text","value"} | {"text","data"} |
+{"text","url"}]], "reply_to"?: message id, "expects_answer"?: true (sent as a ForceReply)}; edit_card:
+like text, applied to the recorded cards;
 media: {"items": [{"media": photo|document|voice|video|audio, "file_id" | "data" + "filename", "caption"?}]}.
 file: a generated document, {"name", "data": base64, "caption"?}.
 """
@@ -84,7 +85,7 @@ def keyboard(payload: dict[str, Any]) -> Markup:
              else InlineKeyboardButton(text=b["text"], callback_data=_data(b)) for b in row]
             for row in rows
         ])
-    if payload.get("force_reply"):
+    if payload.get("expects_answer") or payload.get("force_reply"):  # force_reply: rows of earlier versions
         return ForceReply(force_reply=True, input_field_placeholder=payload.get("placeholder"))
     return None
 
