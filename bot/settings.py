@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # When the working morning opens (local time): deadline, meeting and decision reminders and the daily
     # digest wait for it.
     digest_time: dt.time = dt.time(8, 0)
+    # Messages a second the bot may send on Telegram in all (Telegram's limit is about 30; a bot with paid
+    # broadcasts enabled may send up to 1,000).
+    telegram_messages_per_second: float = Field(default=30.0, gt=0, le=1000)
 
     @field_validator("rules_file")
     @classmethod

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from dataclasses import replace
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -25,7 +26,7 @@ from bot.i18n import LOCALES, t
 from bot.redaction import redact
 from bot.settings import Settings, reveal
 from handlers.telegram import build_dispatcher
-from handlers.telegram.sender import TelegramTransport
+from handlers.telegram.sender import LIMITS, TelegramTransport
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ class TelegramChannel:
                        session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                                               timeout=request_timeout))
         self.dispatcher: Dispatcher = build_dispatcher(core, store)
-        self.transport = TelegramTransport(self.bot, store)
+        self.transport = TelegramTransport(self.bot, store, replace(
+            LIMITS, per_second=settings.telegram_messages_per_second))
         self.polling: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
 

@@ -48,3 +48,21 @@ def test_environment_overrides_env_file(monkeypatch, tmp_path) -> None:
     (tmp_path / ".env").write_text("DATABASE_URL=sqlite+aiosqlite:///x.db\n")
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@h/db")
     assert Settings().database_url == "postgresql+asyncpg://u@h/db"
+
+
+async def test_telegrams_send_rate_is_a_setting_within_telegrams_bounds(core, tmp_path) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from bot.filestore import LocalFileStore
+    from runner.telegram import TelegramChannel
+
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, telegram_messages_per_second=5000)
+    settings = Settings(_env_file=None, bot_token="42:TEST", telegram_messages_per_second=200)
+    channel = TelegramChannel(core, settings, LocalFileStore(tmp_path, core.privacy), 30)
+    try:
+        limits = channel.transport.limits
+        assert (limits.per_second, limits.chat_interval, limits.group_per_minute) == (200, 1.0, 20)
+    finally:
+        await channel.close()

@@ -104,11 +104,10 @@ LIMITS = Limits(per_second=30.0, chat_interval=1.0, group_per_minute=20)
 class TelegramTransport:
     """Delivers outbox rows with an aiogram Bot."""
 
-    limits = LIMITS
-
-    def __init__(self, bot: Bot, store: FileStore | None = None) -> None:
+    def __init__(self, bot: Bot, store: FileStore | None = None, limits: Limits = LIMITS) -> None:
         self.bot = bot
         self.store = store
+        self.limits = limits
 
     @staticmethod
     def is_group(chat_id: str) -> bool:
