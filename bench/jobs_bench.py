@@ -32,10 +32,10 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.outbox_bench import PG_URL, drop, pg_database
+from bot.delivery.outbox import enqueue
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Sender
 from bot.jobs import JobRunner
-from bot.outbox import enqueue
-from bot.ratelimit import Limits
-from bot.sender import Sender
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, migrate, session_factory

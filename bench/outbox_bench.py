@@ -26,8 +26,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, insert, select
 
-from bot.ratelimit import Limits
-from bot.sender import Sender
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Sender
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, migrate, session_factory

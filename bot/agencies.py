@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.agency_chats import chat_of_agency
 from bot.audit import record
 from bot.core import Core
+from bot.delivery.unreachable import deliver_missed
 from bot.refusals import Refused
 from bot.rules import Rules
-from bot.unreachable import deliver_missed
 from storage.models import Agency, AgencyChat
 
 

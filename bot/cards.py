@@ -1,14 +1,13 @@
 """The case card an agency group sees: platform-neutral text and action buttons. Never the reporter.
 
 The card carries only what the agency needs to act (Luật Tố cáo 2018 Điều 47-48: the reporter's identity
-stays sealed in `Reporter`); buttons carry signed callback strings so a forged or replayed press is refused.
+stays sealed in `Reporter`); buttons carry signed presses (`bot.presses`) so a forged or replayed press is
+refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,15 +16,12 @@ from sqlalchemy.orm import object_session
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.util import identity_key
 
+from bot import presses
 from bot import status as st
 from bot.core import Core
 from bot.deadlines import stage_of
 from bot.i18n import catalog, fmt_date, t
 from storage.models import Case
-
-PREFIX = "ca"
-TAG_CHARS = 12
-MAX_DATA = 64  # Telegram's limit on callback_data, in bytes
 
 # Button action codes (short: they travel in callback data).
 ACCEPT, ASK, TRANSFER, COOPERATE, EXTEND, WATCH, REFER, REJECT, RESOLVE, COMMENT = (
@@ -44,49 +40,17 @@ LINK, MERGE = "lk", "mg"  # with the other case's id as argument
 REJECT_REASONS = ("not_competent", "anonymous", "duplicate", "insufficient")
 
 
-@dataclass(frozen=True)
-class Press:
-    """A parsed button press: which case, which action (with its argument) at which case version."""
-
-    case_id: int
-    action: str
-    arg: str | None
-    version: int
-    tag: str
-
-
-def _tag(core: Core, agency_id: str, body: str) -> str:
-    return core.privacy.key_for("card-button", f"{agency_id}|{body}")[:TAG_CHARS]
-
-
-def button_data(
+def signed(
     core: Core, agency_id: str, case_id: int, version: int, action: str, arg: str | None = None
-) -> str:
-    """Signed callback data of one button of `agency_id`'s card: `ca:<case>:<action[.arg]>:<version>:<tag>`.
-
-    The tag binds the press to the agency the card was sent to, so it cannot be replayed elsewhere."""
-    code = f"{action}.{arg}" if arg else action
-    body = f"{PREFIX}:{case_id}:{code}:{version}"
-    data = f"{body}:{_tag(core, agency_id, body)}"
-    if len(data.encode()) > MAX_DATA:
-        raise ValueError(f"callback data too long for Telegram: {data!r}")
-    return data
+) -> presses.Press:
+    """The press of one button of `agency_id`'s card, signed for that agency, so it cannot be replayed
+    in another group or after the case has changed."""
+    return presses.sign(core, agency_id, presses.CASE, case_id, action, version, arg)
 
 
-def parse_press(core: Core, agency_id: str, data: str) -> Press | None:
-    """The press encoded in `data` if it was signed for `agency_id`; None when forged or malformed."""
-    parts = data.split(":")
-    if len(parts) != 5 or parts[0] != PREFIX:
-        return None
-    body, tag = ":".join(parts[:4]), parts[4]
-    if not hmac.compare_digest(tag, _tag(core, agency_id, body)):
-        return None
-    try:
-        case_id, version = int(parts[1]), int(parts[3])
-    except ValueError:
-        return None
-    action, _, arg = parts[2].partition(".")
-    return Press(case_id=case_id, action=action, arg=arg or None, version=version, tag=tag)
+def verified(core: Core, agency_id: str, press: presses.Press | None) -> presses.Press | None:
+    """`press` if it is a case button signed for `agency_id`; None when forged or foreign."""
+    return presses.verified(core, agency_id, press, (presses.CASE,))
 
 
 def agency_name(core: Core, agency_id: str, locale: str = "vi") -> str:
@@ -253,7 +217,7 @@ def _label(action: str, case: Case, locale: str) -> str:
 
 def buttons(
     core: Core, case: Case, agency_id: str, role: str, locale: str = "vi"
-) -> list[list[dict[str, str]]]:
+) -> list[list[dict[str, Any]]]:
     """The card's buttons, two a row; a closed case or a former holder gets none."""
     if not case.is_open or role == st.FORMER:
         return []
@@ -265,18 +229,17 @@ def buttons(
         if _may_watch(core, agency_id):
             pairs.insert(0, (WATCH, _label(WATCH, case, locale)))
     flat = [
-        {"text": label, "data": button_data(core, agency_id, case.id, version, action)}
-        for action, label in pairs
+        presses.button(label, signed(core, agency_id, case.id, version, action)) for action, label in pairs
     ]
     rows = [flat[i : i + 2] for i in range(0, len(flat), 2)]
     if role == st.LEAD:
         for item in _likely(case):
             rows.append(
                 [
-                    {
-                        "text": t(f"duplicates.button.{action}", locale, code=item["code"]),
-                        "data": button_data(core, agency_id, case.id, version, action, str(item["id"])),
-                    }
+                    presses.button(
+                        t(f"duplicates.button.{action}", locale, code=item["code"]),
+                        signed(core, agency_id, case.id, version, action, str(item["id"])),
+                    )
                     for action in (LINK, MERGE)
                 ]
             )
@@ -308,11 +271,11 @@ def card_payload(
 
 def picker(
     core: Core, case: Case, agency_id: str, action: str, options: list[tuple[str, str]]
-) -> list[list[dict[str, str]]]:
+) -> list[list[dict[str, Any]]]:
     """Buttons to pick an argument for an action (a target agency, a reason), one a row."""
     version = case.version or 1
     return [
-        [{"text": label, "data": button_data(core, agency_id, case.id, version, action, arg)}]
+        [presses.button(label, signed(core, agency_id, case.id, version, action, arg))]
         for arg, label in options
     ]
 

@@ -22,16 +22,16 @@ from bot.cards import agency_name, card_payload
 from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import schedule
+from bot.delivery.outbox import enqueue, enqueue_evidence
+from bot.delivery.unreachable import tell_unreachable
 from bot.duplicates import Similar, find_likely, index_case, own_similar, report_text
 from bot.dupscore import Report
 from bot.evidence import Evidence
 from bot.i18n import t
-from bot.outbox import enqueue, enqueue_evidence
 from bot.pin_guard import Verdict, dummy_hash, is_locked, matches, new_pin_hash, wrong_pin
 from bot.receipts import new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
-from bot.unreachable import tell_unreachable
 from storage.models import AgencyChat, Attachment, AuditEvent, Case, CaseAgency, LookupFailure, Reporter
 
 log = logging.getLogger(__name__)

@@ -87,7 +87,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 def main(
     argv: Sequence[str] | None = None,
     *,
-    run: Callable[[Settings], int] | None = None,
+    run: Callable[[], int] | None = None,
     demo: Callable[[list[str]], int] | None = None,
 ) -> int:
     """The commands; `run` and `demo` start the bot on its chat platforms, so the caller that knows
@@ -102,7 +102,7 @@ def main(
     args = _parser(settings).parse_args(argv)
     command = args.command or "run"
     if command == "run":
-        return _run(settings, run)
+        return _run(run)
     if command == "check-rules":
         return _check_rules(args.file)
     if command == "route":
@@ -124,15 +124,12 @@ def main(
     return 2
 
 
-def _run(settings: Settings, run: Callable[[Settings], int] | None) -> int:
-    if not settings.bot_token and not settings.zalo_bot_token:
-        print("error: BOT_TOKEN is not set (nor ZALO_BOT_TOKEN); put it in .env or the environment "
-              "(see .env.example)", file=sys.stderr)
-        return 1
+def _run(run: Callable[[], int] | None) -> int:
+    """The bot itself, which reads its chat platforms' settings (`runner`)."""
     if run is None:
         print("error: the bot is started with python -m bot run", file=sys.stderr)
         return 2
-    return run(settings)
+    return run()
 
 
 def _load(path: str) -> Rules | None:

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import jobs
 from bot.core import Core
+from bot.delivery.outbox import enqueue
 from bot.i18n import t
 from bot.intake import UNLOCK_TTL
-from bot.outbox import enqueue
 from storage.models import ChatUser, DialogState, Job
 
 KIND = "dialogs.expire"
@@ -52,7 +52,8 @@ async def expire_stale(session: AsyncSession, core: Core, now: dt.datetime) -> i
         await enqueue(
             session,
             channel=row.channel,
-            chat_id=row.user_id,  # a private chat's id is the user's id on Telegram and Zalo
+            chat_id=row.chat_id or row.user_id,  # rows saved before chats were recorded: Telegram's and
+            # Zalo's private chat ids are their users' ids
             kind="text",
             payload={"text": t("citizen.expired", locale, hours=hours)},
             key=f"dialog-expired:{row.channel}:{row.user_id}:{row.updated_at.isoformat()}",

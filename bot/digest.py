@@ -25,8 +25,8 @@ from bot import status as st
 from bot.agency_chats import chat_of_agency
 from bot.core import Core
 from bot.deadlines import stage_of
+from bot.delivery.outbox import enqueue
 from bot.i18n import fmt_date, t
-from bot.outbox import enqueue
 from storage.models import Case, DigestLine, Job
 
 KIND = "deadline.digest"

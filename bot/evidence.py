@@ -11,7 +11,8 @@ from bot.settings import Settings
 
 @dataclass(frozen=True)
 class Evidence:
-    """A file a citizen sent: a platform's file id, or (`bot.filestore.stored_id`) the bot's own copy.
+    """A file a citizen sent: a platform's file id, or the bot's own copy
+    (`bot.delivery.filestore.stored_id`).
 
     The one shape of a file from the intake event to the case's attachment and the delivery to a group."""
 

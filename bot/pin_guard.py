@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.agency_chats import chat_of_agency
 from bot.audit import record
 from bot.core import Core
+from bot.delivery.outbox import enqueue
 from bot.i18n import t
-from bot.outbox import enqueue
 from bot.receipts import check_pin, hash_pin, new_pin, normalize_code
 from storage.models import Case, LookupFailure
 

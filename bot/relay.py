@@ -23,7 +23,8 @@ from bot.audit import record
 from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import resume
-from bot.evidence import refusal
+from bot.delivery.outbox import enqueue_evidence
+from bot.evidence import Evidence, refusal
 from bot.i18n import t
 from bot.officer import (
     current_stage,
@@ -32,7 +33,6 @@ from bot.officer import (
     reporter_chat,
     to_group,
 )
-from bot.outbox import enqueue_evidence
 from bot.receipts import normalize_code
 from storage.models import Attachment, AuditEvent, Case, OutboxMessage, Reporter
 
@@ -81,7 +81,7 @@ async def _question_case(session: AsyncSession, core: Core, channel: str, chat_i
 
 def _note(core: Core, row: OutboxMessage) -> tuple[int | None, str | None]:
     """(case id, agency id) a message to a reporter was about: from the row while it waits, from its
-    sealed note once delivered (delivered rows to reporters are scrubbed, bot/sender.py)."""
+    sealed note once delivered (delivered rows to reporters are scrubbed, bot/delivery/sender.py)."""
     if row.case_id is not None:
         return row.case_id, row.agency_id
     sealed = (row.payload or {}).get("sealed")
@@ -130,7 +130,7 @@ async def citizen_answer(
     chat_id: str,
     replied_to: str,
     text: str,
-    media: list[dict[str, Any]] | None = None,
+    media: list[Evidence] | None = None,
     now: dt.datetime | None = None,
 ) -> Answered | None:
     """Relay the reporter's answer under the case's card in the lead's (and the asker's) group.
@@ -188,7 +188,7 @@ async def unreplied_answer(
     user_id: str,
     chat_id: str,
     text: str,
-    media: list[dict[str, Any]] | None = None,
+    media: list[Evidence] | None = None,
     dialogue_busy: bool = False,
 ) -> Answered | list[str] | None:
     """On a platform without "reply to this message": read a message as the answer to an officer's
@@ -222,7 +222,7 @@ async def answer_case(
     chat_id: str,
     case_id: int,
     text: str,
-    media: list[dict[str, Any]] | None = None,
+    media: list[Evidence] | None = None,
     now: dt.datetime | None = None,
 ) -> Answered | None:
     """Relay an answer to a case the reporter named (by its code) rather than by replying to the question;
@@ -239,7 +239,7 @@ async def answer_case(
 
 
 async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, asker: str | None, text: str,
-                 media: list[dict[str, Any]] | None, now: dt.datetime) -> Answered:
+                 media: list[Evidence] | None, now: dt.datetime) -> Answered:
     """Put the answer under the case's card in the lead's (and the asker's) group; resume the clock.
 
     Files go through the same checks as a report's evidence; one that is refused is left out (the text
@@ -247,7 +247,7 @@ async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, as
     refused = None
     accepted = []
     for item in media or []:
-        why = refusal(core.settings, item["media"], item.get("size"), item.get("mime"), item.get("name"))
+        why = refusal(core.settings, item.media, item.size, item.mime, item.name)
         if why is None:
             accepted.append(item)
         else:
@@ -262,9 +262,9 @@ async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, as
         case.attachments.append(
             Attachment(
                 channel=channel,
-                media=item["media"],
-                file_id=item["file_id"],
-                file_unique_id=item.get("file_unique_id"),
+                media=item.media,
+                file_id=item.file_id,
+                file_unique_id=item.file_unique_id,
                 added_by="citizen",
             )
         )
@@ -297,7 +297,7 @@ async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, as
                 session,
                 channel=chat.channel,
                 chat_id=chat.chat_id,
-                files=((m["media"], m["file_id"]) for m in media),
+                files=((m.media, m.file_id) for m in media),
                 caption=case.code,
                 key=f"answer-media:{key}:{agency_id}",
                 case_id=case.id,

@@ -10,7 +10,6 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,27 +22,16 @@ def reveal(value: SecretStr | str | None) -> str:
 
 
 class Settings(BaseSettings):
-    """Every setting the bot reads; names match the environment variables."""
+    """The core's settings; names match the environment variables. Each chat platform reads its own
+    (`handlers/<platform>/settings.py`), and the composition root joins them (`runner.settings`)."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    bot_token: SecretStr | None = None
-    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     database_url: str = "sqlite+aiosqlite:///data/bot.db"
     rules_file: str = "rules/quang-ninh.yaml"
     admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     timezone: str = "Asia/Ho_Chi_Minh"
     encryption_key: SecretStr | None = None
-    webhook_url: str | None = None
-    webhook_host: str = "0.0.0.0"
-    webhook_port: int = 8080
-    webhook_secret: SecretStr | None = None
-    # Zalo (citizens only; agencies stay on Telegram). Zalo runs when its token is set.
-    zalo_bot_token: SecretStr | None = None
-    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
-    zalo_webhook_url: str | None = None  # unset: long polling
-    zalo_webhook_secret: SecretStr | None = None
-    zalo_webhook_port: int = 8081
     # Where evidence received as bytes is kept, encrypted (default: files/ beside the database).
     files_dir: str | None = None
     # Take part in delivering the outbox. Of all instances that do, one at a time holds the sender role
@@ -68,9 +56,6 @@ class Settings(BaseSettings):
     # When the working morning opens (local time): deadline, meeting and decision reminders and the daily
     # digest wait for it.
     digest_time: dt.time = dt.time(8, 0)
-    # Messages a second the bot may send on Telegram in all (Telegram's limit is about 30; a bot with paid
-    # broadcasts enabled may send up to 1,000).
-    telegram_messages_per_second: float = Field(default=30.0, gt=0, le=1000)
 
     @field_validator("rules_file")
     @classmethod

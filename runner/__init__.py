@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.settings import Settings
 
-
-def run(settings: Settings) -> int:
+def run() -> int:
     from runner.app import run as run_bot
 
-    return run_bot(settings)
+    return run_bot()
 
 
 def demo(argv: list[str]) -> int:

@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,21 +26,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import deadline_jobs, dialog_expiry, retention, secretariat
 from bot.agencies import sync_agencies
+from bot.channels import Channel, ChannelError
 from bot.clock import Clock
 from bot.core import Core
-from bot.filestore import LocalFileStore
+from bot.delivery.filestore import FileStore, LocalFileStore
+from bot.delivery.sender import Sender, Transport
+from bot.delivery.unreachable import tell_unreachable
 from bot.jobs import Handler, JobRunner
 from bot.outage import one_line
 from bot.privacy import KeyProblem, privacy_for, sealed_sample
 from bot.redaction import configure_logging, redact
 from bot.rules import RulesError, load_rules
-from bot.sender import Sender, Transport
-from bot.settings import Settings, reveal
-from bot.unreachable import tell_unreachable
+from bot.settings import reveal
 from bot.workdays import WorkCalendar
-from handlers.zalo import CHANNEL as ZALO
-from handlers.zalo.channel import ZaloChannel, ZaloStartError
-from runner.telegram import TelegramChannel, TelegramStartError, check
+from handlers.telegram import channel as telegram
+from handlers.zalo import channel as zalo
+from runner.settings import AppSettings
 from storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,23 @@ log = logging.getLogger(__name__)
 # The kinds of timed work: each module has job_handlers(core) and on_start(core); add a line for a new one.
 JOB_MODULES = (dialog_expiry, deadline_jobs, secretariat, retention)
 REQUEST_TIMEOUT = 30  # seconds; below the sender's lease, so a hung request cannot outlive its claim
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A chat platform the bot can run on: whether its settings are given, a check of them before anything
+    starts, and how to build its `Channel`. A new platform is one adapter package and one line below."""
+
+    configured: Callable[[AppSettings], bool]
+    check: Callable[[AppSettings], None]
+    build: Callable[[Core, AppSettings, FileStore], Channel]
+
+
+PLATFORMS = (
+    Platform(telegram.configured, telegram.check,
+             lambda core, s, store: telegram.TelegramChannel(core, s, store, REQUEST_TIMEOUT)),
+    Platform(zalo.configured, zalo.check, zalo.ZaloChannel),
+)
 
 
 class StartupError(Exception):
@@ -61,10 +80,14 @@ class App:
     sender: Sender
     jobs: JobRunner
     engine: AsyncEngine
-    telegram: TelegramChannel | None = None
-    zalo: ZaloChannel | None = None
+    channels: dict[str, Channel] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def telegram(self) -> telegram.TelegramChannel | None:
+        found = self.channels.get(telegram.CHANNEL)
+        return found if isinstance(found, telegram.TelegramChannel) else None
 
     @property
     def bot(self) -> Bot | None:
@@ -79,10 +102,12 @@ class App:
         return self.telegram.polling if self.telegram is not None else None
 
     async def wait(self) -> None:
-        """Until a stop is requested or polling ends by itself."""
+        """Until a stop is requested or a channel stops receiving by itself."""
         waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(self.stopping.wait())]
-        if self.polling is not None:
-            waiters.append(self.polling)  # type: ignore[arg-type]
+        for channel in self.channels.values():
+            ended = channel.ended()
+            if ended is not None:
+                waiters.append(ended)  # type: ignore[arg-type]
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         waiters[0].cancel()
 
@@ -90,19 +115,16 @@ class App:
         self.stopping.set()
 
     async def stop(self) -> None:
-        """Stop receiving updates, let the loops finish their round, close connections."""
+        """Let the loops finish their round (the sender still needs the channels' connections), then stop
+        receiving updates and close the channels, then the database."""
         self.stopping.set()
-        if self.telegram is not None:
-            await self.telegram.stop_receiving()
-        if self.zalo is not None:
-            await self.zalo.stop()
         if self.tasks:
             _, pending = await asyncio.wait(self.tasks, timeout=10)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self.telegram is not None:
-            await self.telegram.close()
+        for channel in self.channels.values():
+            await channel.stop()
         await self.engine.dispose()
 
 
@@ -110,7 +132,7 @@ async def _unreachable(core: Core, session: AsyncSession, agency_id: str, key: s
     await tell_unreachable(session, core, agency_id, why="removed", key=key)
 
 
-def key_file(settings: Settings) -> Path:
+def key_file(settings: AppSettings) -> Path:
     """Where a generated encryption key lives: beside the SQLite database, else in data/."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
@@ -125,29 +147,32 @@ def job_handlers(core: Core) -> dict[str, Handler]:
     return handlers
 
 
-def check_settings(settings: Settings) -> None:
-    """Some chat platform is configured and its settings are usable; else one line saying why."""
-    if not settings.bot_token and not settings.zalo_bot_token:
-        raise StartupError("BOT_TOKEN is not set (nor ZALO_BOT_TOKEN): the bot has no chat platform")
-    if settings.bot_token:
+def check_settings(settings: AppSettings) -> list[Platform]:
+    """The platforms whose settings are given, once each has checked them; else one line saying why."""
+    enabled = [platform for platform in PLATFORMS if platform.configured(settings)]
+    if not enabled:
+        raise StartupError("BOT_TOKEN is not set (nor ZALO_BOT_TOKEN): the bot has no chat platform; put it "
+                           "in .env or the environment (see .env.example), or try `python -m bot demo`")
+    for platform in enabled:
         try:
-            check(settings)
-        except TelegramStartError as exc:
+            platform.check(settings)
+        except ChannelError as exc:
             raise StartupError(str(exc)) from None
+    return enabled
 
 
-async def start(settings: Settings, *, worker_id: str | None = None, demo: bool = False) -> App:
+async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bool = False) -> App:
     """Build everything and start the loops and update delivery; raises RulesError or StartupError.
 
     `demo` is set only by `python -m bot demo`: the one mode in which MOVABLE_CLOCK is allowed.
     """
-    check_settings(settings)
+    platforms = check_settings(settings)
     if settings.movable_clock and not demo:
         raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
     rules = load_rules(settings.rules_file)
     engine = create_engine(settings.database_url)
     try:
-        await migrate(settings.database_url)
+        await migrate(settings.database_url, engine)
         sessions = session_factory(engine)
         await sync_agencies(sessions, rules)
         sample = await sealed_sample(sessions)
@@ -163,45 +188,36 @@ async def start(settings: Settings, *, worker_id: str | None = None, demo: bool 
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
                 calendar=WorkCalendar(settings.timezone), clock=Clock(movable=settings.movable_clock))
     store = LocalFileStore(settings.files_dir or key_file(settings).parent / "files", privacy)
-    telegram = TelegramChannel(core, settings, store, REQUEST_TIMEOUT) if settings.bot_token else None
-    zalo = ZaloChannel(core, settings) if settings.zalo_bot_token else None
-    transports: dict[str, Transport] = {}
-    if telegram is not None:
-        transports["telegram"] = telegram.transport
-    if zalo is not None:
-        transports[ZALO] = zalo.transport
+    channels = {channel.name: channel for channel in (p.build(core, settings, store) for p in platforms)}
+    transports: dict[str, Transport] = {name: channel.transport for name, channel in channels.items()}
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids,
+    # ADMIN_IDS are Telegram user ids: delivery alerts go there when Telegram runs
+    admin_channel = telegram.CHANNEL if telegram.CHANNEL in channels else None
+    sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids, admin_channel=admin_channel,
                     send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal,
                     agency_unreachable=partial(_unreachable, core),
-                    secrets=[reveal(s) for s in (settings.bot_token, settings.zalo_bot_token)])
+                    secrets=settings.secrets())
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
-    app = App(core=core, sender=sender, jobs=jobs, engine=engine, telegram=telegram, zalo=zalo)
+    app = App(core=core, sender=sender, jobs=jobs, engine=engine)
     try:
-        if telegram is not None:
-            try:
-                await telegram.start(worker)
-            except TelegramStartError as exc:
-                raise StartupError(str(exc)) from None
-        if zalo is not None:
-            try:
-                await zalo.start(store, app.stopping)
-            except ZaloStartError as exc:
-                raise StartupError(str(exc)) from None
         for module in JOB_MODULES:
             await module.on_start(core)
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
-        if telegram is not None:
-            await telegram.receive()
+        for name, channel in channels.items():
+            app.channels[name] = channel  # stopped with the app even if it fails to start
+            try:
+                await channel.start(worker, app.stopping)
+            except ChannelError as exc:
+                raise StartupError(str(exc)) from None
     except BaseException:
         await app.stop()
         raise
     return app
 
 
-async def _main(settings: Settings) -> int:
+async def _main(settings: AppSettings) -> int:
     try:
         app = await start(settings)
     except RulesError as exc:
@@ -222,10 +238,10 @@ async def _main(settings: Settings) -> int:
     return 0
 
 
-def run(settings: Settings) -> int:
+def run(settings: AppSettings | None = None) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
-    secrets = (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret)
-    configure_logging([reveal(s) for s in secrets])
+    settings = settings or AppSettings()
+    configure_logging(settings.secrets())
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

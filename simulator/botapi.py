@@ -16,11 +16,12 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from simulator.fakeserver import FakeServer
 
 JSON_FIELDS = {
     "reply_markup", "media", "reply_parameters", "commands", "scope", "entities", "caption_entities",
@@ -124,14 +125,16 @@ def _decode(key: str, value: Any) -> Any:
     return value
 
 
-class FakeBotAPI:
+class FakeBotAPI(FakeServer[Request]):
     """The server; start it with `await server.start()` or `async with FakeBotAPI() as server`."""
+
+    max_body = 64 * 1024 * 1024
 
     def __init__(self, *, bot_id: int = 42, username: str = "test_bot", first_name: str = "Test Bot") -> None:
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": first_name, "username": username,
                          "can_join_groups": True, "can_read_all_group_messages": False,
                          "supports_inline_queries": False}
-        self.requests: list[Request] = []
+        super().__init__()
         self.messages: dict[tuple[str, int], dict[str, Any]] = {}
         self.chats: dict[str, dict[str, Any]] = {}
         self.members: dict[tuple[str, str], str] = {}
@@ -144,37 +147,10 @@ class FakeBotAPI:
         self.answered: set[str] = set()  # callback query ids already answered
         self._query_ids = itertools.count(1)
         self.files: dict[str, StoredFile] = {}
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._closing = False
-        self.url = ""
 
-    # life cycle -------------------------------------------------------------------------------------------
-    async def start(self) -> FakeBotAPI:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def stop(self) -> None:
-        self._closing = True
-        async with self._changed:
-            self._changed.notify_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeBotAPI:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # test controls ----------------------------------------------------------------------------------------
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
@@ -203,47 +179,6 @@ class FakeBotAPI:
 
     def clear_faults(self) -> None:
         self._faults.clear()
-
-    def calls(self, method: str | None = None, *, chat_id: int | str | None = None,
-              ok: bool | None = None) -> list[Request]:
-        """The recorded requests, filtered by method, chat and success."""
-        return [
-            r for r in self.requests
-            if (method is None or r.method == method)
-            and (chat_id is None or _same_chat(r.chat_id, chat_id))
-            and (ok is None or r.ok == ok)
-        ]
-
-    def texts(self, chat_id: int | str | None = None) -> list[str]:
-        """Texts of the messages accepted by sendMessage, in order, optionally for one chat."""
-        return [r.params.get("text", "") for r in self.calls("sendMessage", chat_id=chat_id, ok=True)]
-
-    async def wait_for(
-        self,
-        method: str | None = None,
-        predicate: Callable[[Request], bool] | None = None,
-        *,
-        chat_id: int | str | None = None,
-        count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109
-    ) -> Request:
-        """Wait until `count` requests match; return the last of them. Raises TimeoutError otherwise."""
-
-        def matching() -> list[Request]:
-            return [r for r in self.calls(method, chat_id=chat_id) if predicate is None or predicate(r)]
-
-        async def _wait() -> Request:
-            async with self._changed:
-                while len(found := matching()) < count:
-                    await self._changed.wait()
-                return found[count - 1]
-
-        try:
-            return await asyncio.wait_for(_wait(), timeout)
-        except TimeoutError:
-            seen = ", ".join(r.method for r in self.requests[-10:])
-            message = f"no {method or 'request'} matching within {timeout}s; last seen: {seen}"
-            raise TimeoutError(message) from None
 
     def set_chat(self, chat_id: int | str, **chat: Any) -> None:
         """Describe a chat for getChat and message objects (type, title, username...)."""
@@ -300,10 +235,6 @@ class FakeBotAPI:
         return web.Response(body=stored.data, content_type=stored.mime_type)
 
     # request handling -------------------------------------------------------------------------------------
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
     async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, str]]:
         params: dict[str, Any] = {}
         files: dict[str, str] = {}

@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 
 from bot.redaction import configure_logging
 from bot.rules import RulesError
-from bot.settings import Settings
 from runner.app import App, StartupError, start
+from runner.settings import AppSettings as Settings
 from simulator.botapi import FakeBotAPI
 from storage.models import OutboxMessage
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from simulator.fakeserver import FakeServer
 
 MAX_TEXT = 2000
 TOKEN = "zalo-bot:TEST"
@@ -42,38 +43,24 @@ class Request:
         return None if value is None else str(value)
 
 
-class FakeZaloAPI:
+class FakeZaloAPI(FakeServer[Request]):
+    """The Zalo Bot Platform's stand-in: citizens' updates pushed by tests, the bot's calls recorded."""
+
+    wait_timeout = 10.0
+    wait_for_accepted = True
+
     def __init__(self, *, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
-        self.requests: list[Request] = []
         self.webhook: dict[str, Any] | None = None
         self.files: dict[str, bytes] = {}
         self._updates: list[dict[str, Any]] = []
         self._faults: list[tuple[str, int, str, int]] = []  # method, status, description, times left
         self._ids = itertools.count(1)
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    async def start(self) -> FakeZaloAPI:
-        app = web.Application(client_max_size=8 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/files/{name}", self._file)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeZaloAPI:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # what citizens do -----------------------------------------------------------------------------------
     def _message(self, user_id: str, **fields: Any) -> dict[str, Any]:
@@ -107,40 +94,7 @@ class FakeZaloAPI:
                   times: int = 1) -> None:
         self._faults.append((method, status, description, times))
 
-    # what tests read ------------------------------------------------------------------------------------
-    def calls(self, method: str | None = None, *, chat_id: str | None = None,
-              ok: bool | None = None) -> list[Request]:
-        return [r for r in self.requests
-                if (method is None or r.method == method) and (chat_id is None or r.chat_id == str(chat_id))
-                and (ok is None or r.ok == ok)]
-
-    def texts(self, chat_id: str) -> list[str]:
-        return [r.params.get("text", "") for r in self.calls("sendMessage", chat_id=chat_id, ok=True)]
-
-    async def wait_for(self, method: str | None = None, predicate: Callable[[Request], bool] | None = None,
-                       *, chat_id: str | None = None, count: int = 1,
-                       timeout: float = 10.0) -> Request:  # noqa: ASYNC109
-        def matching() -> list[Request]:
-            found = self.calls(method, chat_id=chat_id, ok=True)
-            return [r for r in found if predicate is None or predicate(r)]
-
-        async def _wait() -> Request:
-            async with self._changed:
-                while len(found := matching()) < count:
-                    await self._changed.wait()
-                return found[count - 1]
-
-        try:
-            return await asyncio.wait_for(_wait(), timeout)
-        except TimeoutError:
-            seen = ", ".join(r.method for r in self.requests[-10:])
-            raise TimeoutError(f"no {method or 'request'} within {timeout}s; last seen: {seen}") from None
-
     # the API ----------------------------------------------------------------------------------------------
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
     async def _file(self, request: web.Request) -> web.Response:
         data = self.files.get(request.match_info["name"])
         if data is None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*(None|"([^"]*)")', re.M)
 
 
 def _prepare_sqlite_path(url: str) -> None:
@@ -31,9 +35,16 @@ def _prepare_sqlite_path(url: str) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; on SQLite with WAL, foreign keys on and a busy timeout for concurrent writers."""
+    """An async engine; on SQLite with WAL, foreign keys on and a busy timeout for other processes.
+
+    SQLite lets one writer in at a time, and a connection that finds the file locked sleeps and retries
+    (1 ms, then longer, up to 100 ms a try): with many connections in one process, a burst of updates spent
+    its time in those sleeps. So one process uses one connection, and its transactions queue in the pool
+    instead; other processes (a second instance, the CLI) still wait through the busy timeout."""
     if url.startswith("sqlite"):
         _prepare_sqlite_path(url)
+        if ":memory:" not in url and "mode=memory" not in url:
+            kwargs = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60, **kwargs}
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -54,6 +65,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -61,11 +74,43 @@ def alembic_config(url: str) -> Config:
 
 
 def _upgrade(url: str) -> None:
+    from alembic import command
+
     if url.startswith("sqlite"):
         _prepare_sqlite_path(url)
     command.upgrade(alembic_config(url), "head")
 
 
-async def migrate(url: str) -> None:
-    """Bring the database schema to the newest revision (runs Alembic in a worker thread)."""
+def script_head() -> str | None:
+    """The newest revision of the migration scripts, read from their text (Alembic itself takes a third
+    of a second to import); None when the scripts do not have exactly one head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for name, _, value in _REVISION.findall(script.read_text(encoding="utf-8")):
+            if value:
+                (revisions if name == "revision" else parents).add(value)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+async def at_head(engine: AsyncEngine) -> bool:
+    """Whether the database is already at the scripts' newest revision."""
+    head = script_head()
+    if head is None:
+        return False
+    try:
+        async with engine.connect() as connection:
+            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            found = result.scalars().all()
+    except DBAPIError:
+        return False  # a new database: no alembic_version table yet
+    return found == [head]
+
+
+async def migrate(url: str, engine: AsyncEngine | None = None) -> None:
+    """Bring the database schema to the newest revision (runs Alembic in a worker thread); with the
+    running `engine`, a database already there is recognised without loading Alembic."""
+    if engine is not None and await at_head(engine):
+        return
     await asyncio.to_thread(_upgrade, url)

@@ -466,6 +466,7 @@ class DialogState(Base):
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[str | None] = mapped_column(String(64))  # where it happens (None: saved before 0003)
     state: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     history: Mapped[list[Any]] = mapped_column(default=list)  # previous states, for /back

@@ -124,7 +124,7 @@ def sample_rules():
 def settings(db_url: str):
     from bot.settings import Settings
 
-    return Settings(_env_file=None, bot_token="42:TEST", database_url=db_url, admin_ids=["1000"])
+    return Settings(_env_file=None, database_url=db_url, admin_ids=["1000"])
 
 
 @pytest.fixture

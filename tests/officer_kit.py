@@ -32,6 +32,17 @@ CHATS = {
 }  # nhnn stays unbound
 CITIZEN = "7001"
 IDENTITY = {"name": "Nguyễn Thị Mai", "phone": "0912345678", "address": "Số 8 phố Hạ Long, Bãi Cháy"}
+
+
+def shown_text(payload: object) -> str:
+    """Every text a payload carries, but a press's signature, whose hex may spell any digits."""
+    if isinstance(payload, dict):
+        return " ".join(shown_text(v) for k, v in payload.items() if k != "tag")
+    if isinstance(payload, list | tuple):
+        return " ".join(shown_text(v) for v in payload)
+    return "" if payload is None else str(payload)
+
+
 NOW = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # Monday 10:00 in Hanoi
 TODAY = dt.date(2026, 3, 2)
 
@@ -176,3 +187,4 @@ async def mark_sent(core: Core, row_id: int, message_id: str) -> None:
         row = await session.get(OutboxMessage, row_id)
         assert row is not None
         row.status, row.message_id = "sent", message_id
+

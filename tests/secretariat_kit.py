@@ -13,6 +13,7 @@ from bot.core import Core
 from bot.jobs import JobRunner
 from bot.secretariat import job_handlers
 from storage.models import AgencyChat, Job, Meeting, OutboxMessage
+from tests import tg
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 NOI_CHINH, THANH_TRA = "-1001", "-1002"
@@ -88,8 +89,9 @@ async def jobs_of(core: Core, prefix: str) -> list[Job]:
 
 
 def button_data(message: OutboxMessage, index: int = 0) -> str:
+    """The Telegram callback data of a queued message's button."""
     buttons = [b for row in message.payload["buttons"] for b in row]
-    return buttons[index]["data"]
+    return tg.wire(buttons[index])
 
 
 async def prompt_id(core: Core, chat_id: str, user_id: int) -> int:

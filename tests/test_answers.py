@@ -9,11 +9,11 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
 from bot import agencies, cards, officer
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Sender
 from bot.intake import Intake
-from bot.ratelimit import Limits
 from bot.secretariat import dialogue
 from bot.secretariat.common import Reply as SecretariatReply
-from bot.sender import Sender
 from handlers.telegram import build_dispatcher, secretariat
 from handlers.telegram.sender import TelegramTransport
 from storage.models import OutboxMessage, utcnow
@@ -58,7 +58,7 @@ async def test_presses_no_handler_takes_are_answered(core) -> None:
     await bind_groups(core)
     case = await make_case(core)
     dp, bot = build_dispatcher(core), tg.MockedBot()
-    officer_button = cards.button_data(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
+    officer_button = tg.case_button(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
     for update in (tg.callback_query(501, officer_button),  # an officer's button in a private chat
                    tg.callback_query(501, "zz-garbage"),
                    tg.callback_query(501, "zz-garbage", chat_id=int(CHATS["thanh-tra"]))):
@@ -77,7 +77,7 @@ async def test_a_failing_officer_press_is_answered(core, monkeypatch) -> None:
         raise RuntimeError("database down")
 
     monkeypatch.setattr(officer, "press", broken)
-    data = cards.button_data(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
+    data = tg.case_button(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
     await dp.feed_update(bot, tg.update(tg.callback_query(501, data, chat_id=int(CHATS["thanh-tra"]))))
     [answer] = bot.calls(AnswerCallbackQuery)
     assert answer.show_alert and "sự cố" in answer.text

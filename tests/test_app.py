@@ -13,10 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.outbox import enqueue
-from bot.settings import Settings
+from bot.delivery.outbox import enqueue
+from handlers.telegram.channel import webhook_secret
 from runner.app import App, start
-from runner.telegram import webhook_secret
+from runner.settings import AppSettings as Settings
 from simulator.botapi import FakeBotAPI
 from tests import tg
 from tests.conftest import SAMPLE_RULES
@@ -39,6 +39,8 @@ async def test_polling_app_answers_delivers_outbox_and_stops(tmp_path: Path, ser
     try:
         await server.wait_for("getUpdates")
         assert server.calls("getMe") and server.calls("deleteWebhook")
+        assert app.telegram is not None and app.telegram.menus is not None
+        await app.telegram.menus  # set beside the first updates, not before them
         menus = {r.params.get("language_code") for r in server.calls("setMyCommands")}
         assert {"vi", "en"} <= menus
         by_scope: dict[str, set[str]] = {}
@@ -139,3 +141,17 @@ async def test_an_instance_without_the_sender_leaves_delivery_to_the_one_with_it
     finally:
         await sending.stop()
     assert server.texts(-100).count("Hồ sơ chờ gửi") == 1
+
+
+async def test_menus_that_cannot_be_set_do_not_stop_the_bot(tmp_path: Path, server: FakeBotAPI,
+                                                          caplog) -> None:
+    server.fail_next("setMyCommands", 400, description="Bad Request: too many commands", times=None)
+    app: App = await start(app_settings(tmp_path, server))
+    try:
+        assert app.telegram is not None and app.telegram.menus is not None
+        await app.telegram.menus
+        assert "command menus could not be set" in caplog.text
+        server.push_update(tg.private_message(7, "/start"))
+        await server.wait_for("sendMessage", chat_id=7)
+    finally:
+        await app.stop()

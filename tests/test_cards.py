@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from bot import cards
-from tests.officer_kit import IDENTITY, bind_groups, load, make_case
+import dataclasses
+
+import pytest
+
+from bot import cards, presses
+from handlers.telegram import callbacks
+from tests.officer_kit import IDENTITY, bind_groups, load, make_case, shown_text
 
 
 async def test_lead_card_shows_what_officers_need(core) -> None:
@@ -35,7 +40,7 @@ async def test_lead_card_shows_what_officers_need(core) -> None:
     ):
         assert expected in text, expected
     for secret in IDENTITY.values():
-        assert secret not in str(payload)
+        assert secret not in shown_text(payload)
     labels = [b["text"] for row in payload["buttons"] for b in row]
     assert "✅ Thụ lý" in labels and "⛔ Không thụ lý" in labels and "🏁 Đã giải quyết" not in labels
 
@@ -56,16 +61,26 @@ async def test_card_renders_in_english(core) -> None:
 
 
 async def test_signed_buttons_are_bound_to_their_agency(core) -> None:
-    data = cards.button_data(core, "thanh-tra", 12, 3, cards.TRANSFER, "ubkt")
-    press = cards.parse_press(core, "thanh-tra", data)
-    assert press is not None and (press.case_id, press.action, press.arg, press.version) == (
-        12,
-        "tr",
-        "ubkt",
-        3,
-    )
-    assert cards.parse_press(core, "noi-chinh", data) is None
-    assert cards.parse_press(core, "thanh-tra", data.replace(":3:", ":4:")) is None
+    signed = cards.signed(core, "thanh-tra", 12, 3, cards.TRANSFER, "ubkt")
+    press = cards.verified(core, "thanh-tra", signed)
+    assert press is not None
+    assert (press.target, press.action, press.arg, press.version) == (12, "tr", "ubkt", 3)
+    assert cards.verified(core, "noi-chinh", signed) is None
+    assert cards.verified(core, "thanh-tra", dataclasses.replace(signed, version=4)) is None
+    assert cards.verified(core, "thanh-tra", dataclasses.replace(signed, arg="ca")) is None
+    meeting = presses.sign(core, "thanh-tra", presses.MEETING, 12, "tr", 3, "ubkt")
+    assert cards.verified(core, "thanh-tra", dataclasses.replace(meeting, kind=presses.CASE)) is None
+
+
+async def test_telegram_carries_a_press_in_64_bytes_and_reads_back_the_same(core) -> None:
+    signed = cards.signed(core, "thanh-tra", 12, 3, cards.TRANSFER, "ubkt")
+    data = callbacks.pack(signed)
+    assert data == f"ca:12:tr.ubkt:3:{signed.tag}"  # the format cards in groups already carry
+    assert callbacks.unpack(data) == signed
+    for junk in ("ca:nonsense", "ca:x:acc:1:t", "mt:1", "", None, "in|kind:x"):
+        assert callbacks.unpack(junk) is None
+    with pytest.raises(ValueError):  # Telegram would refuse it: never sent
+        callbacks.pack(dataclasses.replace(signed, arg="x" * 50))
 
 
 async def test_card_cites_the_legal_basis_of_its_own_kind(core) -> None:

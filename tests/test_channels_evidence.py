@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from bot import channels
 from bot.cases import Citizen, Draft, Evidence, submit
-from bot.filestore import LocalFileStore, store_key, stored_id
-from bot.ratelimit import Limits
-from bot.sender import Delivery, DeliveryResult, Sender
+from bot.delivery.filestore import LocalFileStore, store_key, stored_id
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Delivery, DeliveryResult, Sender
 from handlers.telegram.files import keep
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
@@ -121,3 +121,21 @@ async def test_a_file_telegram_cannot_hand_over_keeps_its_telegram_id(
     too_big = (core.settings.max_file_mb + 1) * 1024 * 1024
     kept = await keep(telegram, store, core.settings, "document", "big", too_big, None, "a.pdf")
     assert kept == ("big", too_big), "a file the checks refuse is not downloaded"
+
+
+async def test_the_telegram_channel_fetches_a_files_bytes(
+        core, server: FakeBotAPI, store: LocalFileStore) -> None:
+    from aiogram.exceptions import TelegramAPIError
+
+    from handlers.telegram.channel import TelegramChannel
+    from handlers.telegram.settings import TelegramSettings
+
+    settings = TelegramSettings(_env_file=None, bot_token="42:TEST", telegram_api_url=server.url)
+    channel = TelegramChannel(core, settings, store, 30)
+    try:
+        file_id = server.store_file(PHOTO, name="anh.png", mime_type="image/png")
+        assert await channel.fetch(file_id) == PHOTO
+        with pytest.raises((TelegramAPIError, OSError)):
+            await channel.fetch("no-such-file")
+    finally:
+        await channel.stop()

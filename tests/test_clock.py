@@ -57,10 +57,10 @@ async def test_a_moved_clock_dates_actions_and_so_the_figures(core) -> None:
     audit log, follow (they used to stay on the real day)."""
     from sqlalchemy import select
 
-    from bot import officer as ca
     from bot.core import Core
     from bot.figures import scorecards
     from storage.models import AuditEvent
+    from tests import officer_acts as acts
     from tests.officer_kit import bind_groups, make_case, officer
 
     demo = Core(settings=core.settings, rules=core.rules, sessions=core.sessions, privacy=core.privacy,
@@ -68,7 +68,7 @@ async def test_a_moved_clock_dates_actions_and_so_the_figures(core) -> None:
     moved = demo.clock.set(dt.datetime(2031, 5, 12, 3, 0, tzinfo=dt.UTC))
     await bind_groups(demo)
     case = await make_case(demo)
-    await ca.accept(demo, officer("thanh-tra"), case.id, case.version)
+    await acts.accept(demo, officer("thanh-tra"), case.id, case.version)
     async with demo.sessions() as session:
         accepted = (await session.execute(
             select(AuditEvent.at).where(AuditEvent.case_id == case.id, AuditEvent.action == "accepted")

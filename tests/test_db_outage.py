@@ -32,7 +32,7 @@ async def test_an_outage_answers_everyone_and_logs_once(core, monkeypatch: pytes
 
     for n in range(3):  # three citizens write while the database is down
         await dp.feed_update(bot, tg.update(tg.private_message(7000 + n, "Chủ tịch xã nhận hối lộ")))
-    press = cards.button_data(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
+    press = tg.case_button(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
     await dp.feed_update(bot, tg.update(tg.callback_query(501, press, chat_id=group)))
     await dp.feed_update(bot, tg.update(tg.group_message(group, 501, "/cases")))
     await dp.feed_update(bot, tg.update(tg.group_message(group, 502, "họp lúc 3 giờ nhé")))

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot import deadline_jobs, digest
-from bot import officer as ca
 from bot.cases import Citizen, Draft, submit
 from bot.cli import main
 from bot.clock import Clock
 from bot.jobs import JobRunner
 from bot.rules import Rules
 from storage.models import Case, Job, OutboxMessage
+from tests import officer_acts as acts
 from tests.officer_kit import CHATS, bind_groups, load, make_case, officer
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -110,7 +110,7 @@ async def test_each_deadline_change_moves_or_cancels_the_jobs(core) -> None:
     lead = officer("thanh-tra")
     case = await new_case(core, stage="classify", due_on=dt.date(2027, 2, 12))
 
-    await ca.accept(core, lead, case.id, (await load(core, case.id)).version)
+    await acts.accept(core, lead, case.id, (await load(core, case.id)).version)
     jobs = await pending(core, case.id)
     assert set(jobs) == {
         "resolve:2027-02-26:remind:3",
@@ -119,16 +119,16 @@ async def test_each_deadline_change_moves_or_cancels_the_jobs(core) -> None:
         "resolve:2027-02-26:overdue:2027-03-01",
     }
 
-    await ca.request_info(core, lead, case.id, None, "Ông/Bà cho biết thêm thời gian?")
+    await acts.request_info(core, lead, case.id, None, "Ông/Bà cho biết thêm thời gian?")
     jobs = await pending(core, case.id)
     assert list(jobs) == [f"waiting:{(await load(core, case.id)).paused_at.isoformat()}:10"]  # type: ignore
     assert jobs.popitem()[1] == local(2027, 2, 11, 8), "10 days after 27/01 is Tết: the next working morning"
 
-    await ca.transfer(core, lead, case.id, None, "ubkt", "Đảng viên vi phạm")
+    await acts.transfer(core, lead, case.id, None, "ubkt", "Đảng viên vi phạm")
     jobs = await pending(core, case.id)
     assert {k.split(":")[0] for k in jobs} == {"classify"}, "the new lead's acceptance stage"
 
-    await ca.reject(core, officer("ubkt"), case.id, None, "anonymous", "Không rõ nội dung")
+    await acts.reject(core, officer("ubkt"), case.id, None, "anonymous", "Không rõ nội dung")
     assert await pending(core, case.id) == {}
 
 
@@ -137,13 +137,13 @@ async def test_extend_and_resolve_replan(core) -> None:
     await bind_groups(core)
     lead = officer("thanh-tra")
     case = await new_case(core, stage="classify", due_on=dt.date(2027, 3, 10))
-    await ca.accept(core, lead, case.id, (await load(core, case.id)).version)
-    await ca.extend(core, lead, case.id, None, "Phức tạp")
+    await acts.accept(core, lead, case.id, (await load(core, case.id)).version)
+    await acts.extend(core, lead, case.id, None, "Phức tạp")
     due = (await load(core, case.id)).due_on
     assert due == dt.date(2027, 5, 4), "31/03 + 30 days is 30/04, a holiday, then 1/5 and a weekend"
     jobs = await pending(core, case.id)
     assert jobs and all(k.startswith(f"resolve:{due.isoformat()}:") for k in jobs)  # type: ignore[union-attr]
-    await ca.resolve(core, lead, case.id, None, "Đã giải quyết")
+    await acts.resolve(core, lead, case.id, None, "Đã giải quyết")
     assert await pending(core, case.id) == {}
 
 
@@ -188,7 +188,7 @@ async def test_an_action_on_an_overdue_case_keeps_the_daily_overdue_notice(core)
     core.clock.set(local(2027, 3, 4, 9))  # Thursday: the first overdue notice ran at 08:00
     while await runner.run_once():
         pass
-    await ca.watch(core, officer("thanh-tra"), case.id, None)
+    await acts.watch(core, officer("thanh-tra"), case.id, None)
     assert list(await pending(core, case.id)) == ["classify:2027-03-03:overdue:2027-03-05"]
     for minute in (30, 40):  # the notice at 08:30 goes out in a digest within five minutes
         core.clock.set(local(2027, 3, 5, 8, minute))
@@ -209,7 +209,7 @@ async def test_referring_to_investigators_moves_the_reminders_to_the_new_lead(co
     core.clock = Clock(movable=True, start=local(2027, 3, 1))
     await bind_groups(core)
     case = await new_case(core, stage="classify", due_on=dt.date(2027, 3, 10))
-    await ca.refer_to_investigators(core, officer("thanh-tra"), case.id, None, "Có dấu hiệu tội phạm")
+    await acts.refer_to_investigators(core, officer("thanh-tra"), case.id, None, "Có dấu hiệu tội phạm")
     row = await load(core, case.id)
     assert row.lead_agency_id == "cong-an" and row.stage == "verify"
     jobs = await pending(core, case.id)

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot import deadline_jobs
-from bot import officer as ca
 from bot.clock import Clock
 from bot.jobs import JobRunner
 from bot.relay import citizen_answer
 from storage.models import Case, Job, OutboxMessage
+from tests import officer_acts as acts
 from tests.officer_kit import CHATS, CITIZEN, bind_groups, load, make_case, mark_sent, officer
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -126,13 +126,13 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
     assert "đôn đốc" not in sup[1].text and "quá 2 ngày làm việc" in sup[1].text
 
     # Accepted on 16/02 (resolution due 18/03) and put on the watch list
-    await ca.accept(core, lead, case.id, await _version(core, case.id))
-    await ca.watch(core, lead, case.id, await _version(core, case.id))
+    await acts.accept(core, lead, case.id, await _version(core, case.id))
+    await acts.watch(core, lead, case.id, await _version(core, case.id))
     assert (await load(core, case.id)).due_on == dt.date(2027, 3, 18)
 
     # Asked the citizen on 22/02: the clock stops; after 10 days (04/03) the officer is told
     await walk.until(local(2027, 2, 22, 10))
-    await ca.request_info(core, lead, case.id, await _version(core, case.id), "Ông/Bà gửi thêm biên lai?")
+    await acts.request_info(core, lead, case.id, await _version(core, case.id), "Ông/Bà gửi thêm biên lai?")
     async with core.sessions() as session:
         question = (
             await session.scalars(
@@ -154,7 +154,7 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
     assert days(walk.to(LEAD, since=dt.date(2027, 3, 5))) == [dt.date(2027, 3, 29)]
 
     # Extended on 30/03: 01/04 + 30 days is Sat 01/05, a holiday; the deadline is Tue 04/05
-    await ca.extend(core, lead, case.id, await _version(core, case.id), "Vụ việc phức tạp")
+    await acts.extend(core, lead, case.id, await _version(core, case.id), "Vụ việc phức tạp")
     assert (await load(core, case.id)).due_on == dt.date(2027, 5, 4)
     await walk.until(local(2027, 5, 6, 12))
     assert days(walk.to(LEAD, since=dt.date(2027, 3, 30))) == [
@@ -175,7 +175,7 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
     assert len(watch_weeks) == len(set(watch_weeks)) >= 10
 
     # Resolved: every deadline job is cancelled and the digests go quiet
-    await ca.resolve(core, lead, case.id, await _version(core, case.id), "Kết luận: tố cáo đúng một phần")
+    await acts.resolve(core, lead, case.id, await _version(core, case.id), "Kết luận: tố cáo đúng một phần")
     before = len(walk.sent)
     await walk.until(local(2027, 6, 1, 12))
     assert len(walk.sent) == before

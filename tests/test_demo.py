@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.i18n import t
-from bot.settings import Settings
 from runner.app import StartupError, start
+from runner.settings import AppSettings as Settings
 from simulator.demo import CITIZEN_ID, Demo, start_demo
 from simulator.story import PNG, Story
 from simulator.web import serve_page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.dialog_expiry import KIND, expire_stale, job_handlers, on_start, schedule_sweep
 from bot.i18n import t
@@ -75,3 +75,18 @@ async def test_the_citizen_returning_after_the_sweep_starts_fresh(core) -> None:
     assert replies[0].text == t("citizen.idle.short", "vi")  # the main menu, not the old step
     expired = t("citizen.expired", "vi", hours=core.settings.dialogue_ttl_hours)
     assert expired not in [r.text for r in replies]  # told once, by the sweep
+
+
+async def test_the_notice_goes_to_the_chat_the_dialogue_happened_in(core) -> None:
+    """A platform whose private chats are not numbered like its users (a web form's session, say) gets
+    the notice in the chat the citizen wrote from."""
+    await Intake(core).handle("web", "user-5", "session-77", Text("Cán bộ xã nhận tiền để cấp sổ đỏ sai"))
+    async with core.sessions() as session, session.begin():
+        row = (await session.execute(select(DialogState))).scalar_one()
+        assert row.chat_id == "session-77"
+        row.updated_at = utcnow() - dt.timedelta(hours=core.settings.dialogue_ttl_hours + 1)
+    async with core.sessions() as session, session.begin():
+        await session.execute(delete(OutboxMessage))
+        assert await expire_stale(session, core, utcnow()) == 1
+    [notice] = await _notices(core)
+    assert (notice.channel, notice.chat_id) == ("web", "session-77")

@@ -7,11 +7,12 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery
 from sqlalchemy import select, update
 
-from bot import cards
+from bot import cards, presses
 from bot import officer as ca
 from bot import status as st
-from handlers.telegram import build_dispatcher
+from handlers.telegram import build_dispatcher, callbacks
 from storage.models import AuditEvent, Case
+from tests import officer_acts as acts
 from tests import tg
 from tests.officer_kit import CHATS, bind_groups, load, make_case, officer, outbox
 
@@ -30,8 +31,9 @@ async def pair(core):
     return first, await load(core, second.id)
 
 
-def _button(payload: dict, action: str) -> str:
-    return next(b["data"] for row in payload["buttons"] for b in row if f":{action}." in b["data"])
+def _button(payload: dict, action: str) -> presses.Press:
+    found = (presses.from_button(b) for row in payload["buttons"] for b in row)
+    return next(p for p in found if p is not None and p.action == action)
 
 
 async def _card(core, case_id: int, agency: str, role: str = "lead") -> dict:
@@ -52,7 +54,7 @@ async def test_the_card_lists_likely_duplicates_with_code_score_and_why(core, pa
     assert "AAAA-1111 — 81 điểm" in payload["text"] and "cùng số tiền" in payload["text"]
     labels = [b["text"] for row in payload["buttons"] for b in row]
     assert "🔗 Liên kết với AAAA-1111" in labels and "⤵️ Gộp vào AAAA-1111" in labels
-    assert all(len(b["data"].encode()) <= 64 for row in payload["buttons"] for b in row)
+    assert all(len(tg.wire(b).encode()) <= 64 for row in payload["buttons"] for b in row)
 
 
 async def test_linked_cases_move_together_and_each_citizen_keeps_their_own_code(core, pair):
@@ -67,12 +69,12 @@ async def test_linked_cases_move_together_and_each_citizen_keeps_their_own_code(
     # the new lead gets the linked case's card; the earlier lead's group hears it was linked
     assert any(m.case_id == second.id for m in await outbox(core, chat_id=CHATS["thanh-tra"], kind="card"))
 
-    await ca.accept(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version)
+    await acts.accept(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version)
     assert (await load(core, second.id)).status == st.ACCEPTED
     accepted = (await outbox(core, chat_id=SECOND_CITIZEN))[-1].payload["text"]
     assert "BBBB-2222" in accepted and "AAAA-1111" not in accepted
 
-    await ca.resolve(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version, "Đã xử lý")
+    await acts.resolve(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version, "Đã xử lý")
     both = [await load(core, first.id), await load(core, second.id)]
     assert [c.status for c in both] == [st.RESOLVED, st.RESOLVED]
     for citizen, own, other in ((FIRST_CITIZEN, "AAAA-1111", "BBBB-2222"),
@@ -89,8 +91,8 @@ async def test_a_merged_case_closes_into_the_earlier_one_and_still_hears_the_out
     assert merged.status == st.MERGED and merged.duplicate_of_id == first.id and not merged.is_open
     edit = (await outbox(core, chat_id=CHATS["noi-chinh"], kind="edit_card"))[-1]
     assert edit.payload["buttons"] == [] and "Đã gộp vào hồ sơ AAAA-1111" in edit.payload["text"]
-    await ca.accept(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version)
-    await ca.resolve(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version, "Đã xử lý")
+    await acts.accept(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version)
+    await acts.resolve(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version, "Đã xử lý")
     assert (await load(core, second.id)).status == st.MERGED
     result = (await outbox(core, chat_id=SECOND_CITIZEN))[-1].payload["text"]
     assert "Đã xử lý" in result and "BBBB-2222" in result and "AAAA-1111" not in result
@@ -98,7 +100,7 @@ async def test_a_merged_case_closes_into_the_earlier_one_and_still_hears_the_out
 
 async def test_link_to_an_unlisted_or_closed_case_is_refused(core, pair):
     first, second = pair
-    forged = cards.button_data(core, "noi-chinh", second.id, second.version, cards.LINK, "999")
+    forged = cards.signed(core, "noi-chinh", second.id, second.version, cards.LINK, "999")
     with pytest.raises(ca.ActionRefused):
         await ca.press(core, officer("noi-chinh"), forged)
     async with core.sessions() as session, session.begin():
@@ -114,10 +116,11 @@ async def test_link_button_pressed_in_the_telegram_group(core, pair):
     first, second = pair
     link = _button(await _card(core, second.id, "noi-chinh"), cards.LINK)
     dp, bot = build_dispatcher(core), tg.MockedBot()
-    await dp.feed_update(bot, tg.update(tg.callback_query(501, link, chat_id=int(CHATS["noi-chinh"]))))
+    pressed = tg.callback_query(501, callbacks.pack(link), chat_id=int(CHATS["noi-chinh"]))
+    await dp.feed_update(bot, tg.update(pressed))
     answer = bot.calls(AnswerCallbackQuery)[-1]
     assert not answer.show_alert and "AAAA-1111" in answer.text
     assert (await load(core, second.id)).duplicate_of_id == first.id
     # a co-operating agency's card offers no link buttons
     coop = await _card(core, second.id, "thanh-tra", "cooperating")
-    assert not any(f":{cards.LINK}." in b["data"] for row in coop["buttons"] for b in row)
+    assert not any(presses.from_button(b).action == cards.LINK for row in coop["buttons"] for b in row)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
 from runner.app import App, start
+from runner.settings import AppSettings as Settings
 from simulator.botapi import FakeBotAPI, Request
 from storage.models import AgencyChat
 from tests import tg

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import deadline_jobs
-from bot.settings import Settings
 from runner.app import App, start
+from runner.settings import AppSettings as Settings
 from simulator.botapi import FakeBotAPI
 from storage.models import Case, Job
 from tests.conftest import SAMPLE_RULES

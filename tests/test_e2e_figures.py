@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
 from runner.app import App, start
+from runner.settings import AppSettings as Settings
 from simulator.botapi import FakeBotAPI
 from tests import tg
 from tests.conftest import SAMPLE_RULES

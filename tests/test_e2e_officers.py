@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cases import Citizen, Draft, Evidence, submit
-from bot.settings import Settings
 from runner.app import App, start
+from runner.settings import AppSettings as Settings
 from simulator.botapi import FakeBotAPI, Request
 from storage.models import OutboxMessage
 from tests import tg

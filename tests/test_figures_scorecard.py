@@ -9,10 +9,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from bot import officer
 from bot.figures import Durations, scorecards, total
 from bot.workdays import WorkCalendar
 from storage.models import AuditEvent, Case
+from tests import officer_acts as acts
 from tests import officer_kit as kit
 from tests.figures_kit import EXPECTED, TODAY, YEAR, seed_year
 
@@ -137,14 +137,14 @@ async def test_scorecards_agree_with_the_audit_log_after_real_actions(core) -> N
             session.add(AuditEvent(case_id=case.id, at=now, actor_type="citizen", action="submitted",
                                    after={"lead": case.lead_agency_id}))
     tt = kit.officer("thanh-tra")
-    await officer.accept(core, tt, a.id, None, now=now + dt.timedelta(days=2))
+    await acts.accept(core, tt, a.id, None, now=now + dt.timedelta(days=2))
     case = await kit.load(core, a.id)
-    await officer.resolve(core, tt, a.id, case.version, "Đã giải quyết", now=now + dt.timedelta(days=9))
-    await officer.reject(core, tt, b.id, None, "insufficient", "thiếu thông tin",
+    await acts.resolve(core, tt, a.id, case.version, "Đã giải quyết", now=now + dt.timedelta(days=9))
+    await acts.reject(core, tt, b.id, None, "insufficient", "thiếu thông tin",
                               now=now + dt.timedelta(days=1))
-    await officer.transfer(core, kit.officer("noi-chinh"), d.id, None, "ubkt", "thẩm quyền UBKT",
+    await acts.transfer(core, kit.officer("noi-chinh"), d.id, None, "ubkt", "thẩm quyền UBKT",
                                 now=now + dt.timedelta(days=3))
-    await officer.refer_to_investigators(core, tt, c.id, None, "dấu hiệu tội phạm",
+    await acts.refer_to_investigators(core, tt, c.id, None, "dấu hiệu tội phạm",
                                               now=now + dt.timedelta(days=4))
     # the audit log dates events by the real clock: count from the cases' receipt up to today
     start, today = dt.date(2026, 3, 1), core.calendar.today()

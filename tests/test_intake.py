@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -564,3 +565,21 @@ async def test_message_rate_limit_warns_once(core):
     await c.cmd("help")
     assert "quá nhanh" in c.text
     assert await c.cmd("help") == []
+
+
+async def test_two_first_messages_of_one_newcomer_at_once_both_get_answers_and_one_dialogue(core) -> None:
+    """Two instances (each its own `Intake`) take a newcomer's first two messages at the same moment: the
+    second to commit collides on the new person's rows, is run again as a returning user's, and nothing
+    is lost or doubled."""
+    from storage.models import ChatUser
+
+    story = "Cán bộ địa chính xã Hạ Long đòi tôi 30 triệu mới cấp sổ đỏ cho thửa đất của gia đình"
+    first, second = Intake(core), Intake(core)
+    answers = await asyncio.gather(first.handle("telegram", "8080", "8080", Text(story)),
+                                   second.handle("telegram", "8080", "8080", Command("help")))
+    async with core.sessions() as session:
+        users = (await session.execute(select(ChatUser).where(ChatUser.user_id == "8080"))).scalars().all()
+        dialogues = (await session.execute(select(DialogState).where(DialogState.user_id == "8080"))).all()
+        queued = (await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == "8080"))).all()
+    assert len(users) == 1 and len(dialogues) == 1
+    assert sum(len(a) for a in answers) + len(queued) >= 2, "each message was answered"

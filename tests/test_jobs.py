@@ -8,8 +8,8 @@ import random
 
 from sqlalchemy import func, select
 
+from bot.delivery.outbox import enqueue
 from bot.jobs import JobRunner, cancel, schedule
-from bot.outbox import enqueue
 from storage.db import create_engine, session_factory
 from storage.models import Job, OutboxMessage
 from storage.queue import claim_jobs

@@ -8,11 +8,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot import officer as ca
 from bot import relay
 from bot.i18n import catalog
 from bot.intake import Intake
 from storage.models import Case, OutboxMessage
+from tests import officer_acts as acts
 from tests.officer_kit import bind_groups, mark_sent, officer
 from tests.test_intake import Citizen, fill_guided
 
@@ -54,9 +54,9 @@ async def _walk(core, c: Citizen) -> list[str]:
     async with core.sessions() as session:
         case = (await session.execute(select(Case))).scalar_one()
     lead = officer(case.lead_agency_id)
-    await ca.accept(core, lead, case.id, case.version)
-    await ca.extend(core, lead, case.id, None, TYPED[1])
-    await ca.request_info(core, lead, case.id, None, TYPED[0])
+    await acts.accept(core, lead, case.id, case.version)
+    await acts.extend(core, lead, case.id, None, TYPED[1])
+    await acts.request_info(core, lead, case.id, None, TYPED[0])
     async with core.sessions() as session:
         asked = (await session.execute(
             select(OutboxMessage).where(OutboxMessage.idempotency_key.like("ask:%"))
@@ -64,7 +64,7 @@ async def _walk(core, c: Citizen) -> list[str]:
     await mark_sent(core, asked.id, "900")
     assert await relay.citizen_answer(core, channel="telegram", user_id=c.user_id, chat_id=c.user_id,
                                       replied_to="900", text=TYPED[3])
-    await ca.resolve(core, lead, case.id, None, TYPED[2])
+    await acts.resolve(core, lead, case.id, None, TYPED[2])
     await c.cmd("mycases")
     said += [r.text for r in c.replies]
     return said + await _citizen_texts(core, c.user_id)
@@ -107,8 +107,8 @@ async def test_switching_language_after_filing_changes_the_notices(core) -> None
     async with core.sessions() as session:
         case = (await session.execute(select(Case))).scalar_one()
     lead = officer(case.lead_agency_id)
-    await ca.accept(core, lead, case.id, case.version)
-    await ca.resolve(core, lead, case.id, None, "Done")
+    await acts.accept(core, lead, case.id, case.version)
+    await acts.resolve(core, lead, case.id, None, "Done")
     resolved = (await _citizen_texts(core, "32"))[-1]
     assert resolved.startswith(f"Your case {case.code} has been resolved")
     assert _foreign([resolved], "en") == []

@@ -8,9 +8,9 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from bot.delivery.sender import Sender
 from bot.jobs import JobRunner
 from bot.outage import OutageLog
-from bot.sender import Sender
 
 REFUSED = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
 DOWN = OperationalError("SELECT 1", {}, REFUSED)

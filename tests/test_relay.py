@@ -10,6 +10,8 @@ from bot import officer as ca
 from bot import relay
 from bot import status as st
 from bot.deadlines import resume
+from bot.evidence import Evidence
+from tests import officer_acts as acts
 from tests.officer_kit import (
     CHATS,
     CITIZEN,
@@ -22,12 +24,13 @@ from tests.officer_kit import (
     mark_sent,
     officer,
     outbox,
+    shown_text,
 )
 
 
 async def _ask(core, case, question: str, message_id: str, now=NOW) -> None:
     current = await load(core, case.id)
-    await ca.request_info(core, officer("thanh-tra"), case.id, current.version, question, now=now)
+    await acts.request_info(core, officer("thanh-tra"), case.id, current.version, question, now=now)
     sent = [m for m in await outbox(core, chat_id=CITIZEN) if m.payload.get("relay") == "question"][-1]
     await mark_sent(core, sent.id, message_id)
 
@@ -35,7 +38,7 @@ async def _ask(core, case, question: str, message_id: str, now=NOW) -> None:
 async def test_question_reaches_the_reporter_without_the_officer(core) -> None:
     await bind_groups(core)
     case = await make_case(core)
-    await ca.request_info(
+    await acts.request_info(
         core, officer("thanh-tra"), case.id, case.version, "Ai nhận tiền, ngày nào?", now=NOW
     )
     after = await load(core, case.id)
@@ -52,7 +55,7 @@ async def test_answer_resumes_the_clock_and_lands_under_the_card(core) -> None:
     await bind_groups(core)
     case = await make_case(core)
     lead = officer("thanh-tra")
-    await ca.accept(core, lead, case.id, case.version, now=NOW)
+    await acts.accept(core, lead, case.id, case.version, now=NOW)
     accepted = await load(core, case.id)
     await _ask(core, case, "Có biên lai không?", "9001")
     later = NOW + dt.timedelta(days=9)
@@ -64,7 +67,7 @@ async def test_answer_resumes_the_clock_and_lands_under_the_card(core) -> None:
         replied_to="9001",
         text="Có, tôi gửi ảnh",
         now=later,
-        media=[{"media": "photo", "file_id": "receipt"}],
+        media=[Evidence("photo", "receipt")],
     )
     assert answered is not None and answered.code == "ABCD-EFGH" and answered.resumed
     after = await load(core, case.id)
@@ -76,7 +79,7 @@ async def test_answer_resumes_the_clock_and_lands_under_the_card(core) -> None:
     assert relayed and relayed[0].payload["reply_to"] == await card_id(core, case.id, "thanh-tra")
     assert any(m.kind == "media" and m.payload["items"][0]["file_id"] == "receipt" for m in lead_msgs)
     for m in lead_msgs:
-        assert all(secret not in str(m.payload) for secret in (*IDENTITY.values(), CITIZEN))
+        assert all(secret not in shown_text(m.payload) for secret in (*IDENTITY.values(), CITIZEN))
     assert "tiếp tục được giải quyết" in (await outbox(core, chat_id=CITIZEN))[-1].payload["text"]
 
 
@@ -151,9 +154,9 @@ async def test_an_answers_files_pass_the_evidence_checks(core) -> None:
     answered = await relay.citizen_answer(
         core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN, replied_to="9002",
         text="Biên lai đây", now=NOW + dt.timedelta(days=1),
-        media=[{"media": "document", "file_id": "huge", "size": too_big, "name": "bien-lai.pdf"},
-               {"media": "document", "file_id": "virus", "size": 1000, "name": "bien-lai.exe"},
-               {"media": "photo", "file_id": "fine", "size": 50_000, "mime": "image/jpeg"}],
+        media=[Evidence("document", "huge", size=too_big, name="bien-lai.pdf"),
+               Evidence("document", "virus", size=1000, name="bien-lai.exe"),
+               Evidence("photo", "fine", size=50_000, mime="image/jpeg")],
     )
     assert answered is not None
     said = answered.texts()

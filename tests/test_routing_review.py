@@ -8,11 +8,11 @@ import json
 import pytest
 
 from bot import cards, cases
-from bot import officer as ca
 from bot.cases import Citizen, Draft
 from bot.cli import main
 from bot.routing_review import corrections, render
 from handlers.telegram import build_dispatcher
+from tests import officer_acts as acts
 from tests import tg
 from tests.officer_kit import CHATS, bind_groups, mark_sent, officer, outbox
 
@@ -27,10 +27,10 @@ async def _file(core, summary: str, kind: str) -> cases.Filed:
 async def _transfer_in_the_group(core, case_id: int, lead: str, target: str, reason: str) -> None:
     """Transfer as an officer does on Telegram: the button, the agency picked, the reason as a reply."""
     dp, bot, chat = build_dispatcher(core), tg.MockedBot(), int(CHATS[lead])
-    data = cards.button_data(core, lead, case_id, await _version(core, case_id), cards.TRANSFER)
+    data = tg.case_button(core, lead, case_id, await _version(core, case_id), cards.TRANSFER)
     await dp.feed_update(bot, tg.update(tg.callback_query(501, data, chat_id=chat)))
     picker = (await outbox(core, chat_id=CHATS[lead]))[-1]
-    options = {b["text"]: b["data"] for row in picker.payload["buttons"] for b in row}
+    options = {b["text"]: tg.wire(b) for row in picker.payload["buttons"] for b in row}
     await dp.feed_update(bot, tg.update(tg.callback_query(501, options[cards.agency_name(core, target)],
                                                           chat_id=chat)))
     prompt = (await outbox(core, chat_id=CHATS[lead]))[-1]
@@ -56,7 +56,7 @@ async def corrected(core):
     assert bribe.decision.rule == "tham-nhung" and bribe.case.lead_agency_id == "noi-chinh"
     await _transfer_in_the_group(core, bribe.case.id, "noi-chinh", "ubkt", "Người bị tố cáo là đảng viên")
     theft = await _file(core, "Nhà tôi bị mất trộm xe máy đêm qua", "crime_report")
-    await ca.add_cooperating(core, officer("cong-an"), theft.case.id, await _version(core, theft.case.id),
+    await acts.add_cooperating(core, officer("cong-an"), theft.case.id, await _version(core, theft.case.id),
                              "mttq", "Nhiều hộ trong xóm bị mất trộm")
     await _file(core, "Đề nghị sửa đường thôn 5", "petition")
     return bribe, theft

@@ -95,3 +95,27 @@ def test_deadline_from_year_9999_is_one_line() -> None:
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.strip() == ("error: --from 9999-12-31 is out of range: a date between 1945 and 2100 "
                                    "is expected")
+
+
+def test_the_fast_reader_and_the_careful_one_read_the_sample_alike() -> None:
+    """libyaml reads a sound file (fast); the same data and the same lines as PyYAML's own reader, which
+    still reads any file with a problem, to report it."""
+    from yaml.constructor import SafeConstructor
+
+    from bot.rules_yaml import _BoundedLoader, _fast_compose
+
+    text = (Path(__file__).parent.parent / "rules" / "quang-ninh.yaml").read_text(encoding="utf-8")
+    fast = _fast_compose(text)
+    careful = _BoundedLoader(text).get_single_node()
+    assert fast is not None and careful is not None
+    assert SafeConstructor().construct_document(fast) == SafeConstructor().construct_document(careful)
+
+    def lines(node, out):  # every node's line, in document order
+        out.append(node.start_mark.line)
+        for child in node.value if isinstance(node.value, list) else []:
+            for part in child if isinstance(child, tuple) else (child,):
+                lines(part, out)
+        return out
+
+    assert lines(fast, []) == lines(careful, [])
+    assert _fast_compose("a: [1, 2") is None and _fast_compose("[" * 50 + "]" * 50) is None

@@ -14,15 +14,15 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot import officer as ca
 from bot import relay
-from bot.ratelimit import Limits
-from bot.sender import Sender
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Sender
 from handlers.telegram.sender import TelegramTransport
 from runner.app import App
 from simulator.botapi import FakeBotAPI
 from storage.db import migrate
 from storage.models import OutboxMessage
+from tests import officer_acts as acts
 from tests.officer_kit import CHATS, CITIZEN, NOW, bind_groups, make_case, officer
 from tests.test_e2e_citizen import USER, Citizen, app  # noqa: F401  (the running bot, as a fixture)
 
@@ -79,7 +79,7 @@ async def test_delivered_receipt_leaves_no_pin_and_no_link_to_the_case(app: App,
 async def test_delivered_question_is_sealed_and_the_reply_still_reaches_the_case(core, server) -> None:
     await bind_groups(core)
     case = await make_case(core)
-    await ca.request_info(core, officer("thanh-tra"), case.id, case.version, "Ai nhận tiền?", now=NOW)
+    await acts.request_info(core, officer("thanh-tra"), case.id, case.version, "Ai nhận tiền?", now=NOW)
     bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     try:
         sender = Sender(core.sessions, {"telegram": TelegramTransport(bot)}, "w", limits=Limits.off(),
@@ -104,12 +104,12 @@ async def test_delivered_question_is_sealed_and_the_reply_still_reaches_the_case
 async def test_failed_message_to_a_reporter_is_scrubbed_too(core, server) -> None:
     await bind_groups(core)
     case = await make_case(core)
-    await ca.request_info(core, officer("thanh-tra"), case.id, case.version, "Ai nhận tiền?", now=NOW)
+    await acts.request_info(core, officer("thanh-tra"), case.id, case.version, "Ai nhận tiền?", now=NOW)
     server.fail_next("sendMessage", 403, chat_id=CITIZEN, times=None)
     bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     try:
         sender = Sender(core.sessions, {"telegram": TelegramTransport(bot)}, "w", limits=Limits.off(),
-                        admin_ids=["1000"], seal=core.privacy.seal)
+                        admin_ids=["1000"], admin_channel="telegram", seal=core.privacy.seal)
         for _ in range(3):
             await sender.run_once()
     finally:

@@ -7,7 +7,7 @@ from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import ForceReply, InlineKeyboardMarkup
 from sqlalchemy import select
 
-from bot.secretariat import common, schedules
+from bot.secretariat import schedules
 from handlers.telegram import build_dispatcher
 from storage.models import Meeting
 from tests import tg
@@ -130,7 +130,7 @@ async def test_rescheduling_from_the_card_tells_everyone_and_voids_old_buttons(c
     secretary, inspector = await _setup(core)
     await schedules.materialise(core, START)
     review = await meeting_of(core)
-    old_attend = common.button(core, "thanh-tra", "mt", review.id, "att", review.version)
+    old_attend = tg.meeting_button(core, "thanh-tra", review.id, "att", review.version)
     listing = await secretary.say("/meetings")
     assert "Họp đánh giá kết quả" in listing and "dự họp 0, vắng 0, trên 2 cơ quan" in listing
     await secretary.press(secretary.buttons()[f"Cuộc họp số {review.id}"])
@@ -154,13 +154,13 @@ async def test_rescheduling_from_the_card_tells_everyone_and_voids_old_buttons(c
     await inspector.say("/meetings")
     await inspector.press(inspector.buttons()[f"Cuộc họp số {review.id}"])
     assert "🕑 Dời lịch" not in inspector.buttons()
-    refused = await inspector.press(common.button(core, "thanh-tra", "mt", review.id, "cx", 1))
+    refused = await inspector.press(tg.meeting_button(core, "thanh-tra", review.id, "cx", 1))
     assert refused.show_alert and "Chỉ Ban Nội chính" in refused.text
 
-    await secretary.press(common.button(core, "noi-chinh", "mt", review.id, "cx", 1))
+    await secretary.press(tg.meeting_button(core, "noi-chinh", review.id, "cx", 1))
     await secretary.answer("Hoãn theo chỉ đạo của Thường trực Tỉnh ủy")
     assert any(t.startswith("✖️ Hủy cuộc họp") for t in await texts(core, THANH_TRA))
-    late = await inspector.press(common.button(core, "thanh-tra", "mt", review.id, "att", 1))
+    late = await inspector.press(tg.meeting_button(core, "thanh-tra", review.id, "att", 1))
     assert late.show_alert and "đã bị hủy" in late.text
 
 
@@ -169,21 +169,21 @@ async def test_forged_or_misplaced_buttons_and_stray_replies_change_nothing(core
     await schedules.materialise(core, START)
     review = await meeting_of(core)
     for data in (
-        common.button(core, "noi-chinh", "mt", review.id, "att", 0),  # signed for another group
-        f"mt:{review.id}:att:0:0000000000",
+        tg.meeting_button(core, "noi-chinh", review.id, "att", 0),  # signed for another group
+        f"mt:{review.id}:att:0:0000000000",  # a made-up signature
         "mt:nonsense",
     ):
         refused = await inspector.press(data)
         assert refused.show_alert and "không hợp lệ" in refused.text
     stranger = Chat(core, inspector.dp, inspector.bot, "-4242", 777)
-    refused = await stranger.press(common.button(core, "thanh-tra", "mt", review.id, "att", 0))
+    refused = await stranger.press(tg.meeting_button(core, "thanh-tra", review.id, "att", 0))
     assert refused.show_alert
     before = len(inspector.bot.sent)
     await inspector.dp.feed_update(
         inspector.bot, tg.update(tg.reply(int(THANH_TRA), INSPECTOR, 5, "xin chào"))
     )
     assert all("Đã ghi nhận" not in m.text for m in inspector.bot.sent[before:])
-    await inspector.press(common.button(core, "thanh-tra", "mt", review.id, "abs", 0))
+    await inspector.press(tg.meeting_button(core, "thanh-tra", review.id, "abs", 0))
     assert "Trả lời tin nhắn này" in inspector.bot.sent[-1].text
     before = len(inspector.bot.sent)
     await inspector.dp.feed_update(

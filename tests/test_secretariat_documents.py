@@ -14,9 +14,9 @@ from docx import Document
 from icalendar import Calendar
 
 from bot.cli import main
+from bot.delivery.sender import Delivery
 from bot.officer import Actor
 from bot.secretariat import agenda, attendance, documents, meetings, schedules
-from bot.sender import Delivery
 from handlers.telegram.sender import TelegramTransport
 from storage.models import Decision, Meeting
 from tests import tg

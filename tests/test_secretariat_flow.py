@@ -96,7 +96,7 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     for chat, agency in ((NOI_CHINH, "noi-chinh"), (THANH_TRA, "thanh-tra")):
         await dp.feed_update(bot, tg.update(tg.group_message(int(chat), ADMIN, f"/bind {agency}")))
     ids = await _cases(core)
-    accept = cards.button_data(
+    accept = tg.case_button(
         core, "thanh-tra", ids["new"], (await load(core, ids["new"])).version, cards.ACCEPT
     )
     await _press(dp, bot, int(THANH_TRA), INSPECTOR, accept)
@@ -161,7 +161,7 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     # after the meeting the secretary records a decision from the meeting card
     core.clock.set(local(2026, 12, 17, 11))
     [card_row] = [m for m in await outbox(core, NOI_CHINH, "text") if "Xác nhận dự họp:" in m.payload["text"]]
-    labels = {b["text"]: b["data"] for row in card_row.payload["buttons"] for b in row}
+    labels = {b["text"]: tg.wire(b) for row in card_row.payload["buttons"] for b in row}
     await _press(dp, bot, int(NOI_CHINH), SECRETARY, labels["📝 Ghi kết luận"])
     await _answer_prompt(
         core, dp, bot, int(NOI_CHINH), SECRETARY, "Rà soát, báo cáo các vụ việc tồn đọng trên 6 tháng"

@@ -15,9 +15,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import delete, func, select
 
-from bot.outbox import enqueue
-from bot.ratelimit import Limits
-from bot.sender import Delivery, DeliveryResult, Sender
+from bot.delivery.outbox import enqueue
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Delivery, DeliveryResult, Sender
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, session_factory
@@ -51,7 +51,8 @@ def clock() -> Clock:
 
 def make_sender(sessions, bot: Bot, clock: Clock, limits: Limits = FAST, **kw: Any) -> Sender:
     return Sender(sessions, {"telegram": TelegramTransport(bot)}, kw.pop("worker_id", "w1"), clock=clock,
-                  limits=limits, admin_ids=["1000", "1001"], rng=random.Random(1), **kw)
+                  limits=limits, admin_ids=["1000", "1001"], admin_channel="telegram", rng=random.Random(1),
+                  **kw)
 
 
 async def put(sessions, chat_id: str | int, text: str, kind: str = "text", **kw: Any) -> int:

@@ -16,9 +16,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from bot.outbox import enqueue
-from bot.ratelimit import Limits
-from bot.sender import ROLE, Sender
+from bot.delivery.outbox import enqueue
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import ROLE, Sender
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, session_factory

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bot.settings import Settings, reveal
+from bot.settings import Settings as CoreSettings
+from bot.settings import reveal
+from handlers.telegram.settings import TelegramSettings
+from handlers.zalo.settings import ZaloSettings
+from runner.settings import AppSettings as Settings
 
 
 def test_defaults(monkeypatch, tmp_path) -> None:
@@ -54,8 +58,8 @@ async def test_telegrams_send_rate_is_a_setting_within_telegrams_bounds(core, tm
     import pytest
     from pydantic import ValidationError
 
-    from bot.filestore import LocalFileStore
-    from runner.telegram import TelegramChannel
+    from bot.delivery.filestore import LocalFileStore
+    from handlers.telegram.channel import TelegramChannel
 
     with pytest.raises(ValidationError):
         Settings(_env_file=None, telegram_messages_per_second=5000)
@@ -65,4 +69,23 @@ async def test_telegrams_send_rate_is_a_setting_within_telegrams_bounds(core, tm
         limits = channel.transport.limits
         assert (limits.per_second, limits.chat_interval, limits.group_per_minute) == (200, 1.0, 20)
     finally:
-        await channel.close()
+        await channel.stop()
+
+
+def test_each_platform_reads_its_own_settings_and_the_core_none(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("BOT_TOKEN=1:abc\nZALO_BOT_TOKEN=z-token\nZALO_WEBHOOK_PORT=9091\n"
+                                   "TELEGRAM_API_URL=http://127.0.0.1:8081\nRETENTION_DAYS=7\n")
+    for name in ("BOT_TOKEN", "ZALO_BOT_TOKEN", "ZALO_WEBHOOK_PORT", "TELEGRAM_API_URL", "RETENTION_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    platform_fields = {"bot_token", "telegram_api_url", "webhook_url", "webhook_secret", "zalo_bot_token",
+                       "zalo_api_url", "telegram_messages_per_second"}
+    assert not platform_fields & set(CoreSettings.model_fields)
+    telegram, zalo = TelegramSettings(), ZaloSettings()
+    assert reveal(telegram.bot_token) == "1:abc" and telegram.telegram_api_url == "http://127.0.0.1:8081"
+    assert reveal(zalo.zalo_bot_token) == "z-token" and zalo.zalo_webhook_port == 9091
+    assert not {"bot_token", "database_url"} & set(ZaloSettings.model_fields)
+    assert not {"zalo_bot_token", "database_url"} & set(TelegramSettings.model_fields)
+    joined = Settings()  # what `python -m bot` runs with: every part, from the same environment
+    assert (reveal(joined.bot_token), reveal(joined.zalo_bot_token), joined.retention_days) == (
+        "1:abc", "z-token", 7)

@@ -9,8 +9,8 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
-from bot.ratelimit import Limits
-from bot.sender import Sender
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Sender
 from handlers.telegram import build_dispatcher
 from handlers.telegram.citizen import chunks
 from handlers.telegram.keyboards import IntakeCallback, option_data

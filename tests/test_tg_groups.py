@@ -28,7 +28,7 @@ def _alert(bot: tg.MockedBot) -> AnswerCallbackQuery:
 
 async def test_accept_button_in_the_lead_group(env) -> None:
     core, case, dp, bot = env
-    data = cards.button_data(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
+    data = tg.case_button(core, "thanh-tra", case.id, case.version, cards.ACCEPT)
     await dp.feed_update(bot, tg.update(tg.callback_query(501, data, chat_id=LEAD_CHAT)))
     answer = _alert(bot)
     assert not answer.show_alert and "thụ lý" in answer.text
@@ -47,7 +47,7 @@ async def test_accept_button_in_the_lead_group(env) -> None:
 async def test_buttons_pressed_where_they_may_not_act_are_refused(env, where, data_for, key_text) -> None:
     core, case, dp, bot = env
     chat = -4242 if where == "unbound" else int(CHATS[where])
-    data = cards.button_data(core, data_for, case.id, case.version, cards.ACCEPT)
+    data = tg.case_button(core, data_for, case.id, case.version, cards.ACCEPT)
     await dp.feed_update(bot, tg.update(tg.callback_query(501, data, chat_id=chat)))
     answer = _alert(bot)
     assert answer.show_alert and key_text in answer.text
@@ -72,7 +72,7 @@ async def test_reject_flow_with_a_reply_to_the_prompt(env) -> None:
         tg.update(
             tg.callback_query(
                 501,
-                cards.button_data(core, "thanh-tra", case.id, case.version, cards.REJECT, "insufficient"),
+                tg.case_button(core, "thanh-tra", case.id, case.version, cards.REJECT, "insufficient"),
                 chat_id=LEAD_CHAT,
             )
         ),

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from bot import agencies
 from bot import officer as ca
 from bot.cases import Citizen, Draft, Evidence, submit
-from bot.ratelimit import Limits
-from bot.sender import Sender
-from bot.unreachable import tell_unreachable
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Sender
+from bot.delivery.unreachable import tell_unreachable
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
@@ -44,7 +44,8 @@ async def _unreachable(core, session, agency_id: str, key: str) -> None:
 
 def make_sender(core, bot: Bot) -> Sender:
     return Sender(core.sessions, {"telegram": TelegramTransport(bot)}, "w", limits=Limits.off(),
-                  admin_ids=[ADMIN], seal=core.privacy.seal, agency_unreachable=partial(_unreachable, core))
+                  admin_ids=[ADMIN], admin_channel="telegram", seal=core.privacy.seal,
+                  agency_unreachable=partial(_unreachable, core))
 
 
 async def drain(sender: Sender) -> None:

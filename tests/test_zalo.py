@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
-from bot.filestore import FileMissing, LocalFileStore, store_key, stored_id
+from bot.delivery.filestore import FileMissing, LocalFileStore, store_key, stored_id
+from bot.delivery.sender import Delivery
 from bot.intake import Intake
 from bot.privacy import Privacy
-from bot.sender import Delivery
 from handlers.zalo import MAX_TEXT
 from handlers.zalo.client import ZaloClient
 from handlers.zalo.receiver import ZaloReceiver
@@ -144,8 +144,8 @@ async def test_file_store_seals_files_and_refuses_strange_keys(tmp_path: Path) -
 
 
 async def test_the_bot_runs_on_zalo_alone(zalo, tmp_path) -> None:
-    from bot.settings import Settings
     from runner.app import start
+    from runner.settings import AppSettings as Settings
     from tests.conftest import SAMPLE_RULES
 
     settings = Settings(_env_file=None, bot_token=None, zalo_bot_token=TOKEN, zalo_api_url=zalo.url,
@@ -162,8 +162,8 @@ async def test_the_bot_runs_on_zalo_alone(zalo, tmp_path) -> None:
 
 
 async def test_a_refused_zalo_token_stops_start_up_with_one_line(zalo, tmp_path) -> None:
-    from bot.settings import Settings
     from runner.app import StartupError, start
+    from runner.settings import AppSettings as Settings
     from tests.conftest import SAMPLE_RULES
 
     settings = Settings(_env_file=None, zalo_bot_token="wrong:token", zalo_api_url=zalo.url,

@@ -4,11 +4,11 @@ words, and answers to officers' questions matched by the case's code."""
 from __future__ import annotations
 
 import handlers.zalo  # noqa: F401  (registers Zalo's capabilities)
-from bot import officer as ca
 from bot import relay
 from bot import status as st
 from bot.intake import Command, Intake, Text
 from storage.models import Case
+from tests import officer_acts as acts
 from tests.officer_kit import bind_groups, load, make_case, officer
 
 ZALO = "zalo"
@@ -34,8 +34,8 @@ async def test_numbers_and_words_pick_options_only_where_there_are_no_buttons(co
 async def _ask(core, code: str) -> Case:
     case = await make_case(core, code=code, chat_id="zu-1", channel=ZALO)
     lead = officer("thanh-tra")
-    await ca.accept(core, lead, case.id, case.version)
-    await ca.request_info(core, lead, case.id, None, f"Câu hỏi về {code}?")
+    await acts.accept(core, lead, case.id, case.version)
+    await acts.request_info(core, lead, case.id, None, f"Câu hỏi về {code}?")
     return await load(core, case.id)
 
 
@@ -47,7 +47,7 @@ async def test_an_answer_goes_to_the_one_case_waiting_or_to_the_case_named(core)
     assert isinstance(one, relay.Answered) and one.code == "AAAA-BBBB"
     assert (await load(core, first.id)).status != st.WAITING_INFO
 
-    await ca.request_info(core, officer("thanh-tra"), first.id, None, "Hỏi lần hai?")
+    await acts.request_info(core, officer("thanh-tra"), first.id, None, "Hỏi lần hai?")
     second = await _ask(core, "CCCC-DDDD")
     which = await relay.unreplied_answer(core, channel=ZALO, user_id="zu-1", chat_id="zu-1", text="Có ạ")
     assert which == ["AAAA-BBBB", "CCCC-DDDD"], "with several waiting, the citizen is asked which"

@@ -251,3 +251,33 @@ def my_chat_member(chat_id: int, user_id: int, new_status: str = "member",
 def update(raw: dict[str, Any], bot: Bot | None = None) -> Update:
     """An aiogram Update from a raw dict (for Dispatcher.feed_update)."""
     return Update.model_validate(raw, context={"bot": bot} if bot else {})
+
+
+def case_button(
+    core: Any, agency_id: str, case_id: int, version: int, action: str, arg: str | None = None
+) -> str:
+    """The callback data Telegram carries for a case card's button shown in `agency_id`'s group."""
+    from bot import cards
+    from handlers.telegram.callbacks import pack
+
+    return pack(cards.signed(core, agency_id, case_id, version, action, arg))
+
+
+def meeting_button(
+    core: Any, agency_id: str, meeting_id: int, action: str, version: int = 0, arg: str | None = None
+) -> str:
+    """The callback data of a meeting message's button shown in `agency_id`'s group."""
+    from bot import presses
+    from handlers.telegram.callbacks import pack
+
+    return pack(presses.sign(core, agency_id, presses.MEETING, meeting_id, action, version, arg))
+
+
+def wire(button: dict[str, Any]) -> str:
+    """An outbox button as Telegram's callback data (what the transport sends)."""
+    from bot import presses
+    from handlers.telegram.callbacks import pack
+
+    press = presses.from_button(button)
+    assert press is not None, button
+    return pack(press)

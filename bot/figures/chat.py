@@ -13,12 +13,12 @@ import uuid
 
 from bot.agencies import agency_of_chat
 from bot.core import Core
+from bot.delivery.outbox import enqueue_file
 from bot.figures.periods import PeriodError, parse_period
 from bot.figures.targets import TargetResult
 from bot.figures.text import agency_name, number, percent, scorecard_text, side_by_side_text
 from bot.i18n import fmt_date, t
 from bot.officer import ActionRefused, Actor
-from bot.outbox import enqueue_file
 from bot.rules import Rules
 
 

@@ -25,6 +25,7 @@ from bot import cases
 from bot.cases import Citizen
 from bot.channels import capabilities
 from bot.core import Core
+from bot.delivery.outbox import enqueue
 from bot.i18n import LOCALES, pick_locale, t
 from bot.intake.events import (
     Choice,
@@ -50,7 +51,6 @@ from bot.intake.state import (
 )
 from bot.intake.steps import Steps
 from bot.limits import SlidingWindow
-from bot.outbox import enqueue
 from bot.pin_guard import Verdict, precheck
 from bot.receipts import normalize_code
 from storage.models import ChatUser, DialogState
@@ -143,10 +143,13 @@ class Intake(Prompts, Steps, Filing, Lookup):
 
     async def _load(self, session: AsyncSession, sender: Citizen, language_code: str | None) -> _Ctx:
         user = await session.get(ChatUser, (sender.channel, sender.user_id))
+        newcomer = user is None
         if user is None:
             user = ChatUser(channel=sender.channel, user_id=sender.user_id, locale=pick_locale(language_code))
             session.add(user)
-        row = (
+        # A newcomer has no dialogue yet; if another instance is starting one for them at this moment, the
+        # two inserts of the same person collide at commit and this update is run again (see `handle`).
+        row = None if newcomer else (
             await session.execute(
                 select(DialogState)
                 .where(DialogState.channel == sender.channel, DialogState.user_id == sender.user_id)
@@ -159,6 +162,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
             locale=user.locale or pick_locale(language_code),
             user=user,
             row=row,
+            newcomer=newcomer,
         )
         if row is not None:
             ctx.state, ctx.data, ctx.history = row.state, dict(row.data or {}), list(row.history or [])
@@ -174,6 +178,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
         if ctx.row is None:
             ctx.row = DialogState(channel=ctx.sender.channel, user_id=ctx.sender.user_id, state=ctx.state)
             ctx.session.add(ctx.row)
+        ctx.row.chat_id = ctx.sender.chat_id
         ctx.row.state = ctx.state
         ctx.row.data = ctx.data
         ctx.row.history = ctx.history[-MAX_HISTORY:]
@@ -192,6 +197,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
                 kind="text",
                 payload=reply_payload(reply),
                 key=f"reply:{ctx.sender.channel}:{ctx.sender.chat_id}:{step}:{i}",
+                fresh=True,
             )
 
     async def _expire_or_dispatch(self, ctx: _Ctx, event: Event) -> list[Reply]:

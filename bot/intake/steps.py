@@ -35,6 +35,8 @@ class Steps:
     core: Core
 
     async def _over_daily_limit(self, ctx: _Ctx) -> bool:
+        if ctx.newcomer:
+            return False  # someone writing to the bot for the first time has filed nothing
         count = await cases_last_day(ctx.session, cases.reporter_key(self.core, ctx.sender))
         return count >= self.core.settings.cases_per_day
 

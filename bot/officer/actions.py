@@ -1,8 +1,8 @@
-"""The officers' actions on a case, one function each, every one in one transaction."""
+"""The officers' actions on a case, one function each, run inside the transaction of the press or the
+typed reply that completes them (`prompts`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from bot import cards, case_links
@@ -13,23 +13,23 @@ from bot.channels import capabilities
 from bot.core import Core
 from bot.deadlines import ExtensionLimitError
 from bot.deadlines import extend as extend_deadline
+from bot.delivery.outbox import enqueue
 from bot.i18n import fmt_date, t
 from bot.officer.lifecycle import (
     _finish,
     _first_stage,
     _next_stage,
-    _run,
     _snapshot,
     _start_stage,
     current_stage,
 )
 from bot.officer.messages import _notify_one, notify_citizen, refresh_cards, reporter_chat, to_group
-from bot.officer.permissions import INVESTIGATORS, PROSECUTORS, ActionRefused, Actor, Outcome, _Ctx, _role
-from bot.outbox import enqueue
+from bot.officer.permissions import INVESTIGATORS, PROSECUTORS, ActionRefused, Outcome, _Ctx, _role
 from storage.models import Case, CaseAgency
 
 
-async def _accept(ctx: _Ctx) -> Outcome:
+async def accept(ctx: _Ctx) -> Outcome:
+    """Thụ lý: the lead agency accepts the case; the legal clock of the next stage starts today."""
     case, before = ctx.case, _snapshot(ctx.case)
     case.status, case.accepted_on, case.assignee = st.ACCEPTED, ctx.today, ctx.actor.name
     case.paused_at = None
@@ -52,14 +52,8 @@ async def _accept(ctx: _Ctx) -> Outcome:
     )
 
 
-async def accept(
-    core: Core, actor: Actor, case_id: int, version: int, now: dt.datetime | None = None
-) -> Outcome:
-    """Thụ lý: the lead agency accepts the case; the legal clock of the next stage starts today."""
-    return await _run(core, actor, case_id, version, cards.ACCEPT, _accept, now)
-
-
-async def _ask(ctx: _Ctx, question: str) -> Outcome:
+async def ask(ctx: _Ctx, question: str) -> Outcome:
+    """Relay a question to the reporter without saying who asked; the legal clock stops until they answer."""
     case, before = ctx.case, _snapshot(ctx.case)
     chat = await reporter_chat(ctx.session, ctx.core, case)
     if chat is None:
@@ -86,13 +80,6 @@ async def _ask(ctx: _Ctx, question: str) -> Outcome:
     )
 
 
-async def request_info(
-    core: Core, actor: Actor, case_id: int, version: int | None, question: str, now: dt.datetime | None = None
-) -> Outcome:
-    """Relay a question to the reporter without saying who asked; the legal clock stops until they answer."""
-    return await _run(core, actor, case_id, version, cards.ASK, lambda ctx: _ask(ctx, question.strip()), now)
-
-
 def _check_agency(core: Core, agency_id: str) -> None:
     if agency_id not in {a.id for a in core.rules.agencies}:
         raise ActionRefused("officer.refused.unknown_agency", agency=agency_id)
@@ -106,7 +93,8 @@ def _hold(case: Case, agency_id: str, role: str, reason: str | None) -> None:
         row.role, row.reason = role, reason
 
 
-async def _transfer(ctx: _Ctx, target: str, reason: str) -> Outcome:
+async def transfer(ctx: _Ctx, target: str, reason: str) -> Outcome:
+    """Chuyển đơn: hand the case to another agency; it gets the card, the old lead sees it moved."""
     case, before, core = ctx.case, _snapshot(ctx.case), ctx.core
     _check_agency(core, target)
     if target == case.lead_agency_id:
@@ -131,28 +119,8 @@ async def _transfer(ctx: _Ctx, target: str, reason: str) -> Outcome:
     )
 
 
-async def transfer(
-    core: Core,
-    actor: Actor,
-    case_id: int,
-    version: int | None,
-    to_agency: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Outcome:
-    """Chuyển đơn: hand the case to another agency; it gets the card, the old lead sees it moved."""
-    return await _run(
-        core,
-        actor,
-        case_id,
-        version,
-        cards.TRANSFER,
-        lambda ctx: _transfer(ctx, to_agency, reason.strip()),
-        now,
-    )
-
-
-async def _cooperate(ctx: _Ctx, target: str, reason: str) -> Outcome:
+async def cooperate(ctx: _Ctx, target: str, reason: str) -> Outcome:
+    """Bring another agency in as co-operating; it receives the card marked as such."""
     case, before = ctx.case, _snapshot(ctx.case)
     _check_agency(ctx.core, target)
     if _role(case, target) in st.HOLDING:
@@ -169,28 +137,8 @@ async def _cooperate(ctx: _Ctx, target: str, reason: str) -> Outcome:
     )
 
 
-async def add_cooperating(
-    core: Core,
-    actor: Actor,
-    case_id: int,
-    version: int | None,
-    agency_id: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Outcome:
-    """Bring another agency in as co-operating; it receives the card marked as such."""
-    return await _run(
-        core,
-        actor,
-        case_id,
-        version,
-        cards.COOPERATE,
-        lambda ctx: _cooperate(ctx, agency_id, reason.strip()),
-        now,
-    )
-
-
-async def _extend(ctx: _Ctx, reason: str) -> Outcome:
+async def extend(ctx: _Ctx, reason: str) -> Outcome:
+    """Gia hạn: push the deadline as far as the law allows for this stage; refused past the maximum."""
     case, before = ctx.case, _snapshot(ctx.case)
     stage = current_stage(ctx.core, case)
     if stage is None or case.due_on is None:
@@ -215,16 +163,8 @@ async def _extend(ctx: _Ctx, reason: str) -> Outcome:
     )
 
 
-async def extend(
-    core: Core, actor: Actor, case_id: int, version: int | None, reason: str, now: dt.datetime | None = None
-) -> Outcome:
-    """Gia hạn: push the deadline as far as the law allows for this stage; refused past the maximum."""
-    return await _run(
-        core, actor, case_id, version, cards.EXTEND, lambda ctx: _extend(ctx, reason.strip()), now
-    )
-
-
-async def _watch(ctx: _Ctx) -> Outcome:
+async def watch(ctx: _Ctx) -> Outcome:
+    """Put the case on (or take it off) the watch list (diện theo dõi, chỉ đạo)."""
     before = _snapshot(ctx.case)
     ctx.case.watched = not ctx.case.watched
     return await _finish(
@@ -235,14 +175,11 @@ async def _watch(ctx: _Ctx) -> Outcome:
     )
 
 
-async def watch(
-    core: Core, actor: Actor, case_id: int, version: int | None, now: dt.datetime | None = None
-) -> Outcome:
-    """Put the case on (or take it off) the watch list (diện theo dõi, chỉ đạo)."""
-    return await _run(core, actor, case_id, version, cards.WATCH, _watch, now)
+async def refer(ctx: _Ctx, reason: str) -> Outcome:
+    """Chuyển cơ quan điều tra: signs of a crime. Công an leads, the old lead co-operates, VKSND supervises.
 
-
-async def _refer(ctx: _Ctx, reason: str) -> Outcome:
+    BLTTHS 2015 Điều 145: other bodies forward crime reports to the investigators, and the procuracy
+    supervises how they are resolved; so the police become the lead rather than a mere co-operator."""
     case, before, core = ctx.case, _snapshot(ctx.case), ctx.core
     new_cards: list[str] = []
     if case.lead_agency_id != INVESTIGATORS:
@@ -277,19 +214,8 @@ async def _refer(ctx: _Ctx, reason: str) -> Outcome:
     )
 
 
-async def refer_to_investigators(
-    core: Core, actor: Actor, case_id: int, version: int | None, reason: str, now: dt.datetime | None = None
-) -> Outcome:
-    """Chuyển cơ quan điều tra: signs of a crime. Công an leads, the old lead co-operates, VKSND supervises.
-
-    BLTTHS 2015 Điều 145: other bodies forward crime reports to the investigators, and the procuracy
-    supervises how they are resolved; so the police become the lead rather than a mere co-operator."""
-    return await _run(
-        core, actor, case_id, version, cards.REFER, lambda ctx: _refer(ctx, reason.strip()), now
-    )
-
-
-async def _reject(ctx: _Ctx, reason_code: str, note: str) -> Outcome:
+async def reject(ctx: _Ctx, reason_code: str, note: str) -> Outcome:
+    """Không thụ lý, with one of the legal reasons; the citizen gets the guidance for that reason."""
     case, before = ctx.case, _snapshot(ctx.case)
     if reason_code not in cards.REJECT_REASONS:
         raise ActionRefused("officer.refused.unknown_reason")
@@ -309,22 +235,8 @@ async def _reject(ctx: _Ctx, reason_code: str, note: str) -> Outcome:
     )
 
 
-async def reject(
-    core: Core,
-    actor: Actor,
-    case_id: int,
-    version: int | None,
-    reason_code: str,
-    note: str,
-    now: dt.datetime | None = None,
-) -> Outcome:
-    """Không thụ lý, with one of the legal reasons; the citizen gets the guidance for that reason."""
-    return await _run(
-        core, actor, case_id, version, cards.REJECT, lambda ctx: _reject(ctx, reason_code, note.strip()), now
-    )
-
-
-async def _resolve(ctx: _Ctx, result: str) -> Outcome:
+async def resolve(ctx: _Ctx, result: str) -> Outcome:
+    """Close the case as resolved, with the result the citizen is told."""
     case, before = ctx.case, _snapshot(ctx.case)
     case.status, case.result, case.closed_at, case.paused_at = st.RESOLVED, result, ctx.now, None
     await notify_citizen(ctx.session, ctx.core, case, "notify.resolved", "resolved", result=result)
@@ -333,16 +245,8 @@ async def _resolve(ctx: _Ctx, result: str) -> Outcome:
     )
 
 
-async def resolve(
-    core: Core, actor: Actor, case_id: int, version: int | None, result: str, now: dt.datetime | None = None
-) -> Outcome:
-    """Close the case as resolved, with the result the citizen is told."""
-    return await _run(
-        core, actor, case_id, version, cards.RESOLVE, lambda ctx: _resolve(ctx, result.strip()), now
-    )
-
-
-async def _comment(ctx: _Ctx, text: str) -> Outcome:
+async def comment(ctx: _Ctx, text: str) -> Outcome:
+    """A note (or information supplied) by any holding agency, shared with the other holders."""
     case = ctx.case
     record(
         ctx.session,
@@ -375,14 +279,7 @@ async def _comment(ctx: _Ctx, text: str) -> Outcome:
     return Outcome("officer.done.commented", {"code": case.code}, case.code)
 
 
-async def comment(
-    core: Core, actor: Actor, case_id: int, version: int | None, text: str, now: dt.datetime | None = None
-) -> Outcome:
-    """A note (or information supplied) by any holding agency, shared with the other holders."""
-    return await _run(core, actor, case_id, None, cards.COMMENT, lambda ctx: _comment(ctx, text.strip()), now)
-
-
-async def _link(ctx: _Ctx, other_arg: str | None, *, merge: bool) -> Outcome:
+async def link(ctx: _Ctx, other_arg: str | None, *, merge: bool) -> Outcome:
     """This case tells the same incident as another: it follows that case's primary from now on
     (merged: closed into it). Its reporter is told, without learning anything of the other case."""
     case, session, before = ctx.case, ctx.session, _snapshot(ctx.case)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot import case_links
 from bot.audit import record
@@ -15,7 +12,7 @@ from bot.deadline_jobs import replan
 from bot.deadlines import DeadlineError, policy_for, stage_due, stage_of
 from bot.i18n import t
 from bot.officer.messages import refresh_cards, to_group
-from bot.officer.permissions import ActionRefused, Actor, Outcome, _context, _Ctx
+from bot.officer.permissions import Outcome, _Ctx
 from bot.rules import Stage
 from storage.models import Case
 
@@ -111,21 +108,3 @@ async def _finish(
         key=f"ok:{case.id}:v{case.version}:{ctx.agency_id}:{action}",
     )
     return Outcome(confirm, params, case.code)
-
-
-async def _run(
-    core: Core,
-    actor: Actor,
-    case_id: int,
-    version: int | None,
-    action: str,
-    body: Callable[[_Ctx], Awaitable[Outcome]],
-    now: dt.datetime | None = None,
-) -> Outcome:
-    """One transaction: check, change, record; a concurrent change of the same case is refused as stale."""
-    try:
-        async with core.sessions() as session, session.begin():
-            ctx = await _context(session, core, actor, case_id, version, action, now=now)
-            return await body(ctx)
-    except StaleDataError as exc:
-        raise ActionRefused("officer.refused.stale") from exc

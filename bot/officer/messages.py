@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import cards, case_links
 from bot.agency_chats import chat_of_agency
 from bot.core import Core
+from bot.delivery.outbox import enqueue, enqueue_evidence
 from bot.i18n import t
-from bot.outbox import enqueue, enqueue_evidence
 from storage.models import CardMessage, Case, Reporter
 
 

@@ -8,22 +8,22 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import cards
+from bot import cards, presses
 from bot import status as st
 from bot.core import Core
 from bot.i18n import t
 from bot.officer.actions import (
-    _accept,
-    _ask,
-    _comment,
-    _cooperate,
-    _extend,
-    _link,
-    _refer,
-    _reject,
-    _resolve,
-    _transfer,
-    _watch,
+    accept,
+    ask,
+    comment,
+    cooperate,
+    extend,
+    link,
+    refer,
+    reject,
+    resolve,
+    transfer,
+    watch,
 )
 from bot.officer.messages import to_group
 from bot.officer.permissions import _ALLOWED, ActionRefused, Actor, Outcome, _acting_agency, _context, _Ctx
@@ -44,30 +44,33 @@ _PROMPTED = {
 _PICKED = {cards.TRANSFER, cards.COOPERATE, cards.REJECT}
 
 
-async def press(core: Core, actor: Actor, data: str, now: dt.datetime | None = None) -> Outcome:
-    """A button on a card (or on a picker under it): act at once, offer a choice, or ask for a text."""
+async def press(
+    core: Core, actor: Actor, signed: presses.Press | None, now: dt.datetime | None = None
+) -> Outcome:
+    """A button on a card (or on a picker under it): act at once, offer a choice, or ask for a text.
+    `signed` is None when the adapter could not read the button's data: refused like a forged one."""
     try:
         async with core.sessions() as session, session.begin():
             agency_id = await _acting_agency(session, actor)
-            parsed = cards.parse_press(core, agency_id, data)
+            parsed = cards.verified(core, agency_id, signed)
             if parsed is None or parsed.action not in _ALLOWED:
                 raise ActionRefused("officer.refused.forged")
             ctx = await _context(
                 session,
                 core,
                 actor,
-                parsed.case_id,
+                parsed.target,
                 parsed.version,
                 parsed.action,
                 agency_id=agency_id,
                 now=now,
             )
             if parsed.action == cards.ACCEPT:
-                return await _accept(ctx)
+                return await accept(ctx)
             if parsed.action == cards.WATCH:
-                return await _watch(ctx)
+                return await watch(ctx)
             if parsed.action in (cards.LINK, cards.MERGE):
-                return await _link(ctx, parsed.arg, merge=parsed.action == cards.MERGE)
+                return await link(ctx, parsed.arg, merge=parsed.action == cards.MERGE)
             if parsed.action in _PICKED and parsed.arg is None:
                 return await _offer_choice(ctx, parsed.action)
             if parsed.action in _PICKED and not _valid_arg(core, ctx.case, parsed.action, parsed.arg):
@@ -217,19 +220,19 @@ async def _drop_pending(core: Core, actor: Actor) -> None:
 
 async def _complete(ctx: _Ctx, action: str, arg: str | None, text: str) -> Outcome:
     if action == cards.ASK:
-        return await _ask(ctx, text)
+        return await ask(ctx, text)
     if action == cards.TRANSFER and arg:
-        return await _transfer(ctx, arg, text)
+        return await transfer(ctx, arg, text)
     if action == cards.COOPERATE and arg:
-        return await _cooperate(ctx, arg, text)
+        return await cooperate(ctx, arg, text)
     if action == cards.EXTEND:
-        return await _extend(ctx, text)
+        return await extend(ctx, text)
     if action == cards.REFER:
-        return await _refer(ctx, text)
+        return await refer(ctx, text)
     if action == cards.REJECT and arg:
-        return await _reject(ctx, arg, text)
+        return await reject(ctx, arg, text)
     if action == cards.RESOLVE:
-        return await _resolve(ctx, text)
+        return await resolve(ctx, text)
     if action == cards.COMMENT:
-        return await _comment(ctx, text)
+        return await comment(ctx, text)
     raise ActionRefused("officer.refused.forged")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot import cards
 from bot import status as st
 from bot.core import Core
-from bot.officer.actions import comment, request_info
+from bot.officer.actions import ask, comment
 from bot.officer.messages import _duplicate_code
-from bot.officer.permissions import ActionRefused, Actor, Outcome, _acting_agency, _role
+from bot.officer.permissions import ActionRefused, Actor, Outcome, _acting_agency, _context, _role
 from bot.officer.prompts import has_pending, submit_input
 from storage.models import AuditEvent, CardMessage, Case, CaseAgency
 
@@ -38,14 +39,18 @@ async def card_of_message(core: Core, actor: Actor, message_id: str) -> int | No
 async def reply_to_card(
     core: Core, actor: Actor, case_id: int, text: str, now: dt.datetime | None = None
 ) -> Outcome:
-    """A reply to a card: from the lead it is a question relayed to the citizen, from others a comment."""
-    async with core.sessions() as session:
-        agency_id = await _acting_agency(session, actor)
-        case = await session.get(Case, case_id)
-        role = _role(case, agency_id) if case else None
-    if role == st.LEAD:
-        return await request_info(core, actor, case_id, None, text, now)
-    return await comment(core, actor, case_id, None, text, now)
+    """A reply to a card: from the lead it is a question relayed to the citizen, from others a comment;
+    one transaction, like a press."""
+    try:
+        async with core.sessions() as session, session.begin():
+            agency_id = await _acting_agency(session, actor)
+            case = await session.get(Case, case_id)
+            lead = case is not None and _role(case, agency_id) == st.LEAD
+            action = cards.ASK if lead else cards.COMMENT
+            ctx = await _context(session, core, actor, case_id, None, action, agency_id=agency_id, now=now)
+            return await (ask(ctx, text.strip()) if lead else comment(ctx, text.strip()))
+    except StaleDataError as exc:
+        raise ActionRefused("officer.refused.stale") from exc
 
 
 async def officer_reply(

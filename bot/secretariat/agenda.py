@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agency_chats import chats_of_agencies
 from bot.core import Core
 from bot.i18n import fmt_date, t
 from bot.secretariat import common, documents
 from bot.secretariat.agency_figures import AgencyFigures, compute
-from bot.secretariat.common import agency_name, fmt_when, groups, secretariat_id, send, send_file
+from bot.secretariat.common import agency_name, fmt_when, secretariat_id, send, send_file
 from bot.secretariat.reminders import header
 from storage.models import Decision, Meeting
 
@@ -153,16 +154,16 @@ async def publish(
     docx = documents.agenda_docx(core, agenda)
     ics = documents.invitation_ics(core, meeting)
     stamp = now.strftime("%Y%m%d%H%M%S")
-    chats = await groups(session, only or [*meeting.agencies, secretariat_id(core)])
+    chats = await chats_of_agencies(session, only or [*meeting.agencies, secretariat_id(core)])
     name = f"chuong-trinh-hop-{meeting.id}"
-    for agency_id, chat_id in chats.items():
+    for agency_id, chat in chats.items():
         key = f"meeting:{meeting.id}:v{meeting.version}:agenda:{stamp}:{agency_id}"
-        await send(session, chat_id, meeting.agenda, key, agency_id=agency_id)
+        await send(session, chat, meeting.agenda, key, agency_id=agency_id)
         caption = t("secretariat.agenda.caption", title=meeting.title, when=fmt_when(core, meeting.starts_at))
-        await send_file(session, chat_id, f"{name}.docx", docx, caption, f"{key}:docx", agency_id=agency_id)
+        await send_file(session, chat, f"{name}.docx", docx, caption, f"{key}:docx", agency_id=agency_id)
         await send_file(
             session,
-            chat_id,
+            chat,
             f"hop-{meeting.id}.ics",
             ics,
             header(core, meeting),

@@ -11,10 +11,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import presses
+from bot.agency_chats import chats_of_agencies
 from bot.core import Core
 from bot.officer import Actor
 from bot.secretariat import common, meetings
-from bot.secretariat.common import SecretariatRefused, groups, secretariat_id, send
+from bot.secretariat.common import SecretariatRefused, secretariat_id, send
 from storage.models import Meeting, MeetingAnswer
 
 MAX_DETAIL = 1000
@@ -58,15 +60,15 @@ async def answer(
         reason=detail,
     )
     targets = {meeting.chair or secretariat_id(core), secretariat_id(core)} - {agency_id}
-    chats = await groups(session, sorted(targets))
-    for target, chat_id in chats.items():
+    chats = await chats_of_agencies(session, sorted(targets))
+    for target, chat in chats.items():
         card = await meetings.card(session, core, meeting, target)
         await send(
             session,
-            chat_id,
+            chat,
             card.text,
             f"meeting:{meeting.id}:answer:{row.agency_id}:{now.isoformat()}:{target}",
             agency_id=target,
-            buttons=[[{"text": label, "data": data} for label, data in r] for r in card.buttons],
+            buttons=[[presses.button(label, signed) for label, signed in r] for r in card.buttons],
         )
     return row

@@ -1,31 +1,26 @@
 """What every part of the secretariat shares: refusals, signed buttons, who may act, where to write.
 
-Buttons on meeting messages carry `mt:<meeting>:<action[.arg]>:<version>:<tag>` (decisions: `dc:`),
-signed for the agency whose group received them, so a press from another group or after a reschedule
-(the version moved) is refused like a forged case button.
+Buttons on meeting and decision messages carry presses (`bot.presses`) signed for the agency whose group
+received them, so a press from another group or after a reschedule (the version moved) is refused like a
+forged case button.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agencies import agency_of_chat
-from bot.agency_chats import chats_of_agencies
 from bot.audit import record
 from bot.core import Core
+from bot.delivery.outbox import enqueue
 from bot.officer import Actor
-from bot.outbox import enqueue
+from bot.presses import Press
 from bot.refusals import Refused
-from storage.models import Meeting
-
-TAG_CHARS = 10
-MAX_DATA = 64
-CHANNEL = "telegram"
+from storage.models import AgencyChat, Meeting
 
 
 class SecretariatRefused(Refused):
@@ -34,58 +29,12 @@ class SecretariatRefused(Refused):
 
 @dataclass(frozen=True)
 class Reply:
-    """What the adapter shows at once: a text, buttons as rows of (label, data), or a request to reply."""
+    """What the adapter shows at once: a text, buttons as rows of (label, signed press), or a request to
+    reply."""
 
     text: str
-    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+    buttons: list[list[tuple[str, Press]]] = field(default_factory=list)
     expects_answer: bool = False  # the adapter asks for a reply to this message (Telegram: ForceReply)
-
-
-@dataclass(frozen=True)
-class Press:
-    prefix: str
-    target: int
-    action: str
-    arg: str | None
-    version: int
-
-
-def _tag(core: Core, agency_id: str, body: str) -> str:
-    return core.privacy.key_for("meeting-button", f"{agency_id}|{body}")[:TAG_CHARS]
-
-
-def button(
-    core: Core,
-    agency_id: str,
-    prefix: str,
-    target: int,
-    action: str,
-    version: int = 0,
-    arg: str | None = None,
-) -> str:
-    """Signed callback data of a secretariat button sent to `agency_id`'s group."""
-    code = f"{action}.{arg}" if arg else action
-    body = f"{prefix}:{target}:{code}:{version}"
-    data = f"{body}:{_tag(core, agency_id, body)}"
-    if len(data.encode()) > MAX_DATA:
-        raise ValueError(f"callback data too long for Telegram: {data!r}")
-    return data
-
-
-def parse(core: Core, agency_id: str, data: str) -> Press | None:
-    """The press in `data` if it was signed for `agency_id`; None when forged or malformed."""
-    parts = data.split(":")
-    if len(parts) != 5 or parts[0] not in ("mt", "dc"):
-        return None
-    body, tag = ":".join(parts[:4]), parts[4]
-    if not hmac.compare_digest(tag, _tag(core, agency_id, body)):
-        return None
-    try:
-        target, version = int(parts[1]), int(parts[3])
-    except ValueError:
-        return None
-    action, _, arg = parts[2].partition(".")
-    return Press(parts[0], target, action, arg or None, version)
 
 
 def secretariat_id(core: Core) -> str:
@@ -118,12 +67,6 @@ def may_manage(core: Core, meeting: Meeting | None, agency_id: str) -> bool:
     return agency_id == secretariat_id(core) or (meeting is not None and meeting.chair == agency_id)
 
 
-async def groups(session: AsyncSession, agency_ids: list[str]) -> dict[str, str]:
-    """The bound group chat of each agency that has one."""
-    chats = await chats_of_agencies(session, agency_ids, channel=CHANNEL)
-    return {agency_id: chat.chat_id for agency_id, chat in chats.items()}
-
-
 def local(core: Core, moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(core.calendar.timezone)
 
@@ -137,25 +80,26 @@ def fmt_when(core: Core, moment: dt.datetime | None) -> str:
 
 async def send(
     session: AsyncSession,
-    chat_id: str,
+    chat: AgencyChat,
     text: str,
     key: str,
     *,
     agency_id: str | None = None,
-    buttons: list[list[dict[str, str]]] | None = None,
+    buttons: list[list[dict[str, Any]]] | None = None,
 ) -> None:
     """Queue a text to a group in the caller's transaction (once per key)."""
     payload: dict[str, Any] = {"text": text}
     if buttons:
         payload["buttons"] = buttons
     await enqueue(
-        session, channel=CHANNEL, chat_id=chat_id, kind="text", payload=payload, key=key, agency_id=agency_id
+        session, channel=chat.channel, chat_id=chat.chat_id, kind="text", payload=payload, key=key,
+        agency_id=agency_id,
     )
 
 
 async def send_file(
     session: AsyncSession,
-    chat_id: str,
+    chat: AgencyChat,
     name: str,
     data: bytes,
     caption: str,
@@ -168,7 +112,8 @@ async def send_file(
 
     payload = {"name": name, "data": base64.b64encode(data).decode(), "caption": caption}
     await enqueue(
-        session, channel=CHANNEL, chat_id=chat_id, kind="file", payload=payload, key=key, agency_id=agency_id
+        session, channel=chat.channel, chat_id=chat.chat_id, kind="file", payload=payload, key=key,
+        agency_id=agency_id,
     )
 
 

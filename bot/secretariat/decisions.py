@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import jobs
+from bot import jobs, presses
+from bot.agency_chats import chats_of_agencies
 from bot.core import Core
 from bot.i18n import fmt_date, t
 from bot.officer import Actor
 from bot.secretariat import common
-from bot.secretariat.common import SecretariatRefused, agency_name, groups, secretariat_id, send
+from bot.secretariat.common import SecretariatRefused, agency_name, secretariat_id, send
 from storage.models import Decision, Job, Meeting
 
 REMIND = "decision.remind"
@@ -102,18 +103,18 @@ async def record(
 async def _to_owner(
     session: AsyncSession, core: Core, decision: Decision, meeting: Meeting | None, text: str, tag: str
 ) -> bool:
-    chats = await groups(session, [decision.owner_agency_id])
-    chat_id = chats.get(decision.owner_agency_id)
-    if chat_id is None:
+    chats = await chats_of_agencies(session, [decision.owner_agency_id])
+    chat = chats.get(decision.owner_agency_id)
+    if chat is None:
         return False
-    data = common.button(core, decision.owner_agency_id, "dc", decision.id, "close")
+    data = presses.sign(core, decision.owner_agency_id, presses.DECISION, decision.id, "close")
     await send(
         session,
-        chat_id,
+        chat,
         text,
         f"decision:{decision.id}:{tag}",
         agency_id=decision.owner_agency_id,
-        buttons=[[{"text": t("secretariat.button.close"), "data": data}]],
+        buttons=[[presses.button(t("secretariat.button.close"), data)]],
     )
     return True
 
@@ -148,7 +149,7 @@ async def close(
         decision_id=decision.id,
     )
     sec = secretariat_id(core)
-    chats = await groups(session, [sec])
+    chats = await chats_of_agencies(session, [sec])
     if sec in chats and sec != agency_id:
         await send(
             session,

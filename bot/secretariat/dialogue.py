@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import presses
 from bot.agencies import agency_of_chat
 from bot.core import Core
 from bot.i18n import fmt_date, t
@@ -165,8 +166,8 @@ async def _reply_new(
     )
     if warns:
         summary += "\n\n" + t("secretariat.warn.header", locale) + "\n" + "\n".join(f"⚠️ {w}" for w in warns)
-    ok = common.button(core, pending.agency_id, "mt", 0, "ok", pending.id)
-    no = common.button(core, pending.agency_id, "mt", 0, "no", pending.id)
+    ok = presses.sign(core, pending.agency_id, presses.MEETING, 0, "ok", pending.id)
+    no = presses.sign(core, pending.agency_id, presses.MEETING, 0, "no", pending.id)
     return Reply(
         summary, [[(t("secretariat.button.ok", locale), ok), (t("secretariat.button.no", locale), no)]]
     )
@@ -217,8 +218,8 @@ async def _reply_reschedule(
     starts_at = dt.datetime.fromisoformat(data["starts_at"])
     warns = await meetings.warnings(session, core, starts_at, list(meeting.agencies), now, exclude=meeting.id)
     if warns:
-        ok = common.button(core, pending.agency_id, "mt", meeting.id, "rsok", meeting.version)
-        no = common.button(core, pending.agency_id, "mt", 0, "no", pending.id)
+        ok = presses.sign(core, pending.agency_id, presses.MEETING, meeting.id, "rsok", meeting.version)
+        no = presses.sign(core, pending.agency_id, presses.MEETING, 0, "no", pending.id)
         text = t("secretariat.warn.header", locale) + "\n" + "\n".join(f"⚠️ {w}" for w in warns)
         return Reply(
             text, [[(t("secretariat.button.ok", locale), ok), (t("secretariat.button.no", locale), no)]]
@@ -300,7 +301,7 @@ def _owner_picker(core: Core, agency_id: str, meeting: Meeting, locale: str) -> 
     buttons = [
         (
             agency_name(core, a, locale),
-            common.button(core, agency_id, "mt", meeting.id, "own", meeting.version, arg=a),
+            presses.sign(core, agency_id, presses.MEETING, meeting.id, "own", meeting.version, arg=a),
         )
         for a in meeting.agencies
     ]
@@ -357,15 +358,17 @@ _REPLIES = {
 }
 
 
-async def press(core: Core, actor: Actor, data: str, locale: str = "vi") -> Reply:
-    """A button on a meeting or decision message: show, ask for a text, or act."""
+async def press(core: Core, actor: Actor, signed: presses.Press | None, locale: str = "vi") -> Reply:
+    """A button on a meeting or decision message: show, ask for a text, or act. `signed` is None when
+    the adapter could not read the button: refused like a forged one."""
     now = core.clock.now()
     async with core.sessions() as session, session.begin():
         agency_id = await agency_of_chat(session, actor.channel, actor.chat_id)
-        parsed = common.parse(core, agency_id, data) if agency_id else None
+        kinds = (presses.MEETING, presses.DECISION)
+        parsed = presses.verified(core, agency_id, signed, kinds) if agency_id else None
         if agency_id is None or parsed is None:
             raise SecretariatRefused("secretariat.refused.forged")
-        if parsed.prefix == "dc":
+        if parsed.kind == presses.DECISION:
             return await _press_decision(session, core, actor, agency_id, parsed.target, locale)
         if parsed.target == 0:
             return await _press_confirm(session, core, actor, agency_id, parsed, now, locale)
@@ -389,7 +392,7 @@ async def _press_meeting(
     actor: Actor,
     agency_id: str,
     meeting: Meeting,
-    parsed: common.Press,
+    parsed: presses.Press,
     now: dt.datetime,
     locale: str,
 ) -> Reply:
@@ -438,7 +441,7 @@ async def _press_confirm(
     core: Core,
     actor: Actor,
     agency_id: str,
-    parsed: common.Press,
+    parsed: presses.Press,
     now: dt.datetime,
     locale: str,
 ) -> Reply:

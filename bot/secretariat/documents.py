@@ -7,9 +7,6 @@ import datetime as dt
 import io
 from typing import TYPE_CHECKING
 
-from docx import Document
-from icalendar import Calendar, Event
-
 from bot.core import Core
 from bot.i18n import fmt_date, t
 from bot.secretariat.common import agency_name, fmt_when, secretariat_id
@@ -25,6 +22,8 @@ def agenda_docx(core: Core, agenda: Agenda, locale: str = "vi") -> bytes:
     from bot.secretariat.agenda import decision_line
 
     meeting = agenda.meeting
+    from docx import Document  # imported when a document is made: it slows the bot's start-up
+
     doc = Document()
     doc.add_heading(t("secretariat.agenda.title", locale, title=meeting.title), level=1)
     doc.add_paragraph(t("secretariat.doc.when", locale, when=fmt_when(core, meeting.starts_at)))
@@ -102,6 +101,8 @@ def agenda_docx(core: Core, agenda: Agenda, locale: str = "vi") -> bytes:
 def invitation_ics(core: Core, meeting: Meeting) -> bytes:
     """An iCalendar invitation; the SEQUENCE follows reschedules and a cancelled meeting says so."""
     assert meeting.starts_at is not None
+    from icalendar import Calendar, Event
+
     cal = Calendar()
     cal.add("prodid", f"-//{core.rules.province.id}//coordination bot//VI")
     cal.add("version", "2.0")

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import presses
+from bot.agency_chats import chats_of_agencies
 from bot.core import Core
 from bot.i18n import fmt_date, t
 from bot.officer import Actor
@@ -23,7 +25,6 @@ from bot.secretariat.common import (
     SecretariatRefused,
     agency_name,
     fmt_when,
-    groups,
     secretariat_id,
     send,
 )
@@ -150,8 +151,8 @@ async def create(
 async def _tell_all(
     session: AsyncSession, core: Core, meeting: Meeting, text: str, tag: str, *, with_buttons: bool = False
 ) -> None:
-    chats = await groups(session, [*meeting.agencies, secretariat_id(core)])
-    for agency_id, chat_id in chats.items():
+    chats = await chats_of_agencies(session, [*meeting.agencies, secretariat_id(core)])
+    for agency_id, chat in chats.items():
         buttons = (
             reminders.attendance_buttons(core, meeting, agency_id)
             if with_buttons and agency_id in meeting.agencies
@@ -159,7 +160,7 @@ async def _tell_all(
         )
         await send(
             session,
-            chat_id,
+            chat,
             text,
             f"meeting:{meeting.id}:v{meeting.version}:{tag}:{agency_id}",
             agency_id=agency_id,
@@ -278,14 +279,14 @@ async def card(
 
 def card_buttons(
     core: Core, meeting: Meeting, agency_id: str, locale: str = "vi"
-) -> list[list[tuple[str, str]]]:
-    def b(action: str) -> tuple[str, str]:
+) -> list[list[tuple[str, presses.Press]]]:
+    def b(action: str) -> tuple[str, presses.Press]:
         return (
             t(f"secretariat.button.{action}", locale),
-            common.button(core, agency_id, "mt", meeting.id, action, meeting.version),
+            presses.sign(core, agency_id, presses.MEETING, meeting.id, action, meeting.version),
         )
 
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[list[tuple[str, presses.Press]]] = []
     if meeting.status != "planned":
         return rows
     if agency_id in meeting.agencies:
@@ -328,7 +329,7 @@ async def upcoming(
             [
                 (
                     t("secretariat.button.card", locale, id=m.id),
-                    common.button(core, agency_id, "mt", m.id, "card", m.version),
+                    presses.sign(core, agency_id, presses.MEETING, m.id, "card", m.version),
                 )
             ]
             for m in mine

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import jobs
+from bot import jobs, presses
+from bot.agency_chats import chats_of_agencies
 from bot.core import Core
 from bot.i18n import t
 from bot.secretariat import common
-from bot.secretariat.common import agency_name, fmt_when, groups, secretariat_id, send
+from bot.secretariat.common import agency_name, fmt_when, secretariat_id, send
 from storage.models import Job, Meeting, MeetingAnswer
 
 REMIND = "meeting.remind"
@@ -119,10 +120,10 @@ async def answers(session: AsyncSession, meeting_id: int) -> dict[str, MeetingAn
     return {a.agency_id: a for a in rows.scalars()}
 
 
-def attendance_buttons(core: Core, meeting: Meeting, agency_id: str) -> list[list[dict[str, str]]]:
-    def one(action: str) -> dict[str, str]:
-        data = common.button(core, agency_id, "mt", meeting.id, action, meeting.version)
-        return {"text": t(f"secretariat.button.{action}"), "data": data}
+def attendance_buttons(core: Core, meeting: Meeting, agency_id: str) -> list[list[dict[str, Any]]]:
+    def one(action: str) -> dict[str, Any]:
+        signed = presses.sign(core, agency_id, presses.MEETING, meeting.id, action, meeting.version)
+        return presses.button(t(f"secretariat.button.{action}"), signed)
 
     return [[one("att"), one("abs")]]
 
@@ -154,17 +155,17 @@ async def on_remind(core: Core, session: AsyncSession, job: Job) -> None:
         from bot.secretariat.agenda import publish
 
         await publish(session, core, meeting, core.clock.now(), reason="first-reminder")
-    chats = await groups(session, [*meeting.agencies, secretariat_id(core)])
+    chats = await chats_of_agencies(session, [*meeting.agencies, secretariat_id(core)])
     answered = await answers(session, meeting.id)
     text = t("secretariat.remind.text", left=when_left(core, meeting, offset), header=header(core, meeting))
-    for agency_id, chat_id in chats.items():
+    for agency_id, chat in chats.items():
         participates = agency_id in meeting.agencies
         buttons = attendance_buttons(core, meeting, agency_id) if participates else None
         body = text
         if participates and agency_id in answered:
             body += "\n" + answer_line(core, answered[agency_id])
         await send(
-            session, chat_id, body, f"{job.dedupe_key}:{agency_id}", agency_id=agency_id, buttons=buttons
+            session, chat, body, f"{job.dedupe_key}:{agency_id}", agency_id=agency_id, buttons=buttons
         )
     common.audit(session, "meeting_reminded", meeting, offset=offset)
 
@@ -181,7 +182,7 @@ async def on_nudge(core: Core, session: AsyncSession, job: Job) -> None:
         return
     answered = await answers(session, meeting.id)
     silent = [a for a in meeting.agencies if a not in answered]
-    chats = await groups(session, [*meeting.agencies, secretariat_id(core)])
+    chats = await chats_of_agencies(session, [*meeting.agencies, secretariat_id(core)])
     for agency_id in silent:
         if agency_id in chats:
             await send(

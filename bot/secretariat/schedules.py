@@ -17,11 +17,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import jobs
+from bot.agency_chats import chats_of_agencies
 from bot.core import Core
 from bot.i18n import t
 from bot.rules import MeetingSchedule
 from bot.secretariat import common, reminders
-from bot.secretariat.common import agency_name, fmt_when, groups, secretariat_id, send
+from bot.secretariat.common import agency_name, fmt_when, secretariat_id, send
 from storage.models import Job, Meeting
 
 HORIZON_DAYS = 366
@@ -152,7 +153,7 @@ def _follow_edit(core: Core, meeting: Meeting, schedule: MeetingSchedule) -> Non
 
 async def announce(session: AsyncSession, core: Core, meeting: Meeting) -> None:
     """Tell the secretariat, at scheduling time, which participants have no bound group to reach."""
-    bound = await groups(session, [*meeting.agencies, secretariat_id(core)])
+    bound = await chats_of_agencies(session, [*meeting.agencies, secretariat_id(core)])
     missing = [a for a in meeting.agencies if a not in bound]
     sec = secretariat_id(core)
     if missing and sec in bound:
@@ -173,15 +174,15 @@ async def announce(session: AsyncSession, core: Core, meeting: Meeting) -> None:
 async def _cancel_removed(session: AsyncSession, core: Core, meeting: Meeting, now: dt.datetime) -> None:
     meeting.status, meeting.reason = "cancelled", t("secretariat.cancel.rules_changed")
     await reminders.plan(session, core, meeting, now)
-    chats = await groups(session, [*meeting.agencies, secretariat_id(core)])
+    chats = await chats_of_agencies(session, [*meeting.agencies, secretariat_id(core)])
     text = t(
         "secretariat.cancel.notice",
         title=meeting.title,
         when=fmt_when(core, meeting.starts_at),
         reason=meeting.reason,
     )
-    for agency_id, chat_id in chats.items():
-        await send(session, chat_id, text, f"meeting:{meeting.id}:cancelled:{agency_id}", agency_id=agency_id)
+    for agency_id, chat in chats.items():
+        await send(session, chat, text, f"meeting:{meeting.id}:cancelled:{agency_id}", agency_id=agency_id)
     common.audit(session, "meeting_cancelled", meeting, reason=meeting.reason)
 
 

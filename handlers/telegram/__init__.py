@@ -8,10 +8,26 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
+from bot.channels import Capabilities, register
 from bot.core import Core
-from bot.filestore import FileStore
-from handlers.telegram import admin, citizen, errors, fallback, figures, groups, relay, secretariat
-from handlers.telegram.middlewares import InOrderPerUser
+from bot.delivery.filestore import FileStore
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096  # in one message, as Telegram counts (UTF-16 code units); longer texts go in parts
+
+register(CHANNEL, Capabilities(buttons=True, replies=True, max_text=MAX_TEXT))
+
+from handlers.telegram import (  # noqa: E402  (the routers read CHANNEL)
+    admin,
+    citizen,
+    errors,
+    fallback,
+    figures,
+    groups,
+    relay,
+    secretariat,
+)
+from handlers.telegram.middlewares import InOrderPerUser  # noqa: E402
 
 
 def get_routers() -> list[Router]:

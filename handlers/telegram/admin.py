@@ -14,9 +14,9 @@ from bot.agencies import BindingRefused
 from bot.cards import agency_name
 from bot.core import Core
 from bot.i18n import pick_locale, t
+from handlers.telegram import CHANNEL
 from handlers.telegram.groups import reply
 
-CHANNEL = "telegram"
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
 

@@ -11,15 +11,14 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
-from bot.filestore import FileStore
+from bot.delivery.filestore import FileStore
 from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
+from handlers.telegram import CHANNEL
 from handlers.telegram.errors import Press
 from handlers.telegram.files import keep
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
 from handlers.telegram.middlewares import IntakeMiddleware
 from handlers.telegram.sender import chunks
-
-CHANNEL = "telegram"
 
 
 def message_event(message: Message) -> Event:

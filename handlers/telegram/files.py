@@ -8,16 +8,24 @@ one Telegram cannot hand over right now: it keeps its Telegram file id, which st
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
-from bot.evidence import refusal
-from bot.filestore import FileStore, stored_id
+from bot.delivery.filestore import FileStore, stored_id
+from bot.evidence import Evidence, refusal
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def download(bot: Bot, file_id: str) -> bytes:
+    """A Telegram file's bytes; OSError when Telegram hands over nothing."""
+    data = await bot.download(file_id)
+    if data is None:
+        raise OSError(f"Telegram gave no content for file {file_id}")
+    return data.getvalue()
 
 
 async def keep(bot: Bot, store: FileStore | None, settings: Settings, media: str, file_id: str,
@@ -26,22 +34,19 @@ async def keep(bot: Bot, store: FileStore | None, settings: Settings, media: str
     if store is None or refusal(settings, media, size, mime, name) is not None:
         return file_id, size
     try:
-        data = await bot.download(file_id)
+        content = await download(bot, file_id)
     except (TelegramAPIError, TelegramNetworkError, OSError) as exc:
         log.warning("a %s could not be downloaded from Telegram, its file id is kept: %s", media, exc)
         return file_id, size
-    if data is None:
-        return file_id, size
-    content = data.getvalue()
     return stored_id(await store.put(content)), len(content)
 
 
 async def keep_items(bot: Bot, store: FileStore | None, settings: Settings,
-                     items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The same for the media items of an answer to an officer's question."""
+                     items: list[Evidence]) -> list[Evidence]:
+    """The same for the files of an answer to an officer's question."""
     kept = []
     for item in items:
-        file_id, size = await keep(bot, store, settings, item["media"], item["file_id"], item.get("size"),
-                                   item.get("mime"), item.get("name"))
-        kept.append({**item, "file_id": file_id, "size": size})
+        file_id, size = await keep(bot, store, settings, item.media, item.file_id, item.size, item.mime,
+                                   item.name)
+        kept.append(replace(item, file_id=file_id, size=size))
     return kept

@@ -17,11 +17,11 @@ from bot import agencies, officer
 from bot.core import Core
 from bot.i18n import pick_locale, t
 from bot.officer import ActionRefused, Actor
-from handlers.telegram.callbacks import CaseAction
+from handlers.telegram import CHANNEL
+from handlers.telegram.callbacks import CaseButton, unpack
 from handlers.telegram.errors import Press
 from handlers.telegram.sender import chunks
 
-CHANNEL = "telegram"
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 
 class BoundGroup(Filter):
@@ -59,7 +59,7 @@ async def on_button(query: CallbackQuery, core: Core, press: Press) -> None:
         return
     locale = _locale(query.from_user)
     try:
-        outcome = await officer.press(core, actor(query.from_user, query.message.chat), query.data)
+        outcome = await officer.press(core, actor(query.from_user, query.message.chat), unpack(query.data))
     except ActionRefused as refused:
         await press.answer(refused.text(locale), show_alert=True)
         return
@@ -112,8 +112,8 @@ def router() -> Router:
     groups = Router(name="groups")
     groups.message.filter(F.chat.type.in_(GROUPS))
     groups.callback_query.filter(F.message.chat.type.in_(GROUPS))
-    groups.callback_query.register(on_button, CaseAction.filter())
-    groups.callback_query.register(on_malformed_button, F.data.startswith("ca:"))
+    groups.callback_query.register(on_button, CaseButton.filter())
+    groups.callback_query.register(on_malformed_button, F.data.startswith(f"{CaseButton.__prefix__}:"))
     groups.message.register(on_case, Command("case"), BoundGroup())
     groups.message.register(on_cases, Command("cases"), BoundGroup())
     groups.message.register(on_reply, F.reply_to_message, F.text | F.caption, BoundGroup())

@@ -11,10 +11,11 @@ from aiogram.types import Message
 
 from bot import relay
 from bot.core import Core
-from bot.filestore import FileStore
+from bot.delivery.filestore import FileStore
+from bot.evidence import Evidence
+from handlers.telegram import CHANNEL
 from handlers.telegram.files import keep_items
 
-CHANNEL = "telegram"
 
 class AnswersQuestion(Filter):
     """Passes a reply to one of the bot's relayed questions (so the intake dialogue never sees it)."""
@@ -27,18 +28,16 @@ class AnswersQuestion(Filter):
         return {"case_id": case_id} if case_id is not None else False
 
 
-def media_of(message: Message) -> list[dict[str, Any]]:
+def media_of(message: Message) -> list[Evidence]:
     """The files of a message as the core stores them (Telegram file ids work in any chat of this bot)."""
     if message.photo:
         best = message.photo[-1]
-        return [{"media": "photo", "file_id": best.file_id, "file_unique_id": best.file_unique_id,
-                 "size": best.file_size, "mime": "image/jpeg"}]
+        return [Evidence("photo", best.file_id, best.file_unique_id, best.file_size, "image/jpeg")]
     for kind in ("document", "video", "voice", "audio", "animation", "sticker", "video_note"):
         item = getattr(message, kind)
         if item is not None:
-            return [{"media": kind, "file_id": item.file_id, "file_unique_id": item.file_unique_id,
-                     "size": item.file_size, "mime": getattr(item, "mime_type", None),
-                     "name": getattr(item, "file_name", None)}]
+            return [Evidence(kind, item.file_id, item.file_unique_id, item.file_size,
+                             getattr(item, "mime_type", None), getattr(item, "file_name", None))]
     return []
 
 

@@ -22,6 +22,7 @@ from bot.i18n import pick_locale
 from bot.officer import Actor
 from bot.secretariat import dialogue, meetings
 from bot.secretariat.common import Reply, SecretariatRefused
+from handlers.telegram.callbacks import DecisionButton, MeetingButton, pack, unpack
 from handlers.telegram.errors import Press
 from handlers.telegram.groups import actor
 
@@ -40,7 +41,7 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | ForceReply | None:
     if reply.buttons:
         return InlineKeyboardMarkup(
             inline_keyboard=[
-                [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+                [InlineKeyboardButton(text=label, callback_data=pack(signed)) for label, signed in row]
                 for row in reply.buttons
             ]
         )
@@ -89,7 +90,8 @@ async def on_button(query: CallbackQuery, core: Core, press: Press) -> None:
         return
     locale = _locale(query)
     try:
-        reply = await dialogue.press(core, actor(query.from_user, query.message.chat), query.data, locale)
+        person = actor(query.from_user, query.message.chat)
+        reply = await dialogue.press(core, person, unpack(query.data), locale)
     except SecretariatRefused as refused:
         await press.answer(refused.text(locale), show_alert=True)
         return
@@ -116,6 +118,9 @@ def router() -> Router:
     secretariat.callback_query.filter(F.message.chat.type.in_(groups))
     secretariat.message.register(on_meeting, Command("meeting"))
     secretariat.message.register(on_meetings, Command("meetings"))
-    secretariat.callback_query.register(on_button, F.data.startswith("mt:") | F.data.startswith("dc:"))
+    secretariat.callback_query.register(
+        on_button,
+        F.data.startswith((f"{MeetingButton.__prefix__}:", f"{DecisionButton.__prefix__}:")),
+    )
     secretariat.message.register(on_reply, F.text, Awaited())
     return secretariat

@@ -1,10 +1,11 @@
 """Telegram transport for the outbox sender: renders platform-neutral payloads with aiogram and maps
 Telegram's answers onto the sender's outcomes (ok, retry after, transient, permanent for row or chat).
 
-Payloads (bot/outbox.py): text and card: {"text", "buttons"?: [[{"text","value"} | {"text","data"} |
-{"text","url"}]], "reply_to"?: message id, "expects_answer"?: true (sent as a ForceReply)}; edit_card:
+Payloads (bot/delivery/outbox.py): text and card: {"text", "buttons"?: [[{"text","value"} | {"text","press"} |
+{"text","url"} | {"text","data"} (queued by earlier versions)]], "reply_to"?: message id,
+"expects_answer"?: true (sent as a ForceReply)}; edit_card:
 like text, applied to the recorded cards;
-media: {"items": [{"media": photo|document|voice|video|audio, "file_id" | "data" + "filename", "caption"?}]}.
+media: {"items": [bot.delivery.outbox.MediaItem as JSON]}.
 file: a generated document, {"name", "data": base64, "caption"?}.
 """
 
@@ -40,16 +41,19 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.filestore import FileMissing, FileStore, store_key
+from bot import presses
+from bot.delivery.filestore import FileMissing, FileStore, store_key
+from bot.delivery.outbox import MediaItem, media_items
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Delivery, DeliveryResult
 from bot.longtext import split_text, utf16_length
-from bot.ratelimit import Limits
-from bot.sender import Delivery, DeliveryResult
+from handlers.telegram import MAX_TEXT
+from handlers.telegram.callbacks import pack
 from handlers.telegram.keyboards import option_data
 
 log = logging.getLogger(__name__)
 
 Markup = InlineKeyboardMarkup | ForceReply | None
-TEXT_LIMIT = 4096  # Telegram's limits, in UTF-16 code units
 CAPTION_LIMIT = 1024
 
 # Bad requests meaning the chat itself cannot receive messages (not just this one message).
@@ -67,15 +71,19 @@ ALBUM_FAMILY = {"photo": "visual", "video": "visual", "document": "document", "a
 
 
 def _data(button: dict[str, Any]) -> str:
-    """A button's callback data: an intake option's value encoded here; other data as the core wrote it."""
+    """A button's callback data: an intake option's value or a signed press, encoded here; "data" is
+    what rows queued by earlier versions carry, already in Telegram's format."""
     if "value" in button:
         return option_data(str(button["value"]))
+    signed = presses.from_button(button)
+    if signed is not None:
+        return pack(signed)
     return str(button.get("data", "-"))
 
 
 def keyboard(payload: dict[str, Any]) -> Markup:
     """Inline buttons from payload["buttons"] (rows of {"text","value"} for the intake's options,
-    {"text","data"} for data already signed for Telegram, or {"text","url"}), or ForceReply."""
+    {"text","press"} for signed presses, or {"text","url"}), or ForceReply."""
     rows = payload.get("buttons") or []
     if rows and isinstance(rows[0], dict):
         rows = [rows]
@@ -122,11 +130,12 @@ class TelegramTransport:
         data = await self.store.get(key)
         return BufferedInputFile(data, filename=f"{key}.{EXTENSIONS.get(media, 'bin')}")
 
-    async def _item_file(self, item: dict[str, Any]) -> str | BufferedInputFile:
-        """An outbox media item's file: the bytes of a file the bot made ("data"), else by its file id."""
-        if item.get("data"):
-            return BufferedInputFile(base64.b64decode(item["data"]), filename=item.get("filename") or "file")
-        return await self._file(str(item["file_id"]), item.get("media", "document"))
+    async def _item_file(self, item: MediaItem) -> str | BufferedInputFile:
+        """An outbox media item's file: the bytes of a file the bot made, else by its file id."""
+        made = item.raw_bytes()
+        if made is not None:
+            return BufferedInputFile(made, filename=item.filename or "file")
+        return await self._file(str(item.file_id), item.media)
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         render: dict[str, Callable[[Delivery], Awaitable[DeliveryResult]]] = {
@@ -224,7 +233,7 @@ class TelegramTransport:
         return DeliveryResult.ok(message.message_id)
 
     async def _media(self, delivery: Delivery) -> DeliveryResult:
-        items = [i for i in delivery.payload.get("items") or [] if i.get("file_id") or i.get("data")]
+        items = media_items(delivery.payload)
         if not items:
             return DeliveryResult.permanent("media row without items")
         ids: list[int] = []
@@ -232,15 +241,15 @@ class TelegramTransport:
             if len(chunk) == 1:
                 ids.append((await self._single(delivery.chat_id, chunk[0], delivery.payload)).message_id)
                 continue
-            media = [ALBUM[i["media"]](media=await self._item_file(i),
-                                       caption=short_caption(i.get("caption"))) for i in chunk]
+            media = [ALBUM[i.media](media=await self._item_file(i), caption=short_caption(i.caption))
+                     for i in chunk]
             sent = await self.bot.send_media_group(chat_id=delivery.chat_id, media=media,  # type: ignore[arg-type]
                                                    reply_parameters=_reply(delivery.payload))
             ids.extend(m.message_id for m in sent)
         return DeliveryResult.ok(ids[0], message_ids=[str(i) for i in ids])
 
-    async def _single(self, chat_id: str, item: dict[str, Any], payload: dict[str, Any]) -> Message:
-        kind, caption = item.get("media", "document"), item.get("caption")
+    async def _single(self, chat_id: str, item: MediaItem, payload: dict[str, Any]) -> Message:
+        kind, caption = item.media, item.caption
         file_id = await self._item_file(item)
         common: dict[str, Any] = {"chat_id": chat_id, "caption": short_caption(caption),
                                   "reply_parameters": _reply(payload)}
@@ -264,7 +273,7 @@ def digest(text: str, markup: Markup) -> str:
 def chunks(text: str) -> list[str]:
     """A long text cut, at paragraph, line or sentence breaks, into messages of at most 4,096 characters
     as Telegram counts them."""
-    return split_text(text, TEXT_LIMIT, utf16_length)
+    return split_text(text, MAX_TEXT, utf16_length)
 
 
 def text_parts(payload: dict[str, Any]) -> list[str]:
@@ -279,14 +288,13 @@ def short_caption(caption: str | None) -> str | None:
     return split_text(caption, CAPTION_LIMIT - 1, utf16_length)[0] + "…"
 
 
-def _albums(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _albums(items: list[MediaItem]) -> list[list[MediaItem]]:
     """Consecutive items that may share an album, in chunks of at most 10; others alone."""
-    chunks: list[list[dict[str, Any]]] = []
+    chunks: list[list[MediaItem]] = []
     for item in items:
-        family = ALBUM_FAMILY.get(item.get("media", ""))
+        family = ALBUM_FAMILY.get(item.media)
         last = chunks[-1] if chunks else None
-        if (family and last and len(last) < 10
-                and ALBUM_FAMILY.get(last[0].get("media", "")) == family):
+        if family and last and len(last) < 10 and ALBUM_FAMILY.get(last[0].media) == family:
             last.append(item)
         else:
             chunks.append([item])

@@ -1,5 +1,5 @@
-"""The Zalo channel as the composition root starts it: the client, the outbox transport, and updates by
-long polling (ZALO_WEBHOOK_URL unset) or by webhook."""
+"""The Zalo channel (`bot.channels.Channel`) as the composition root starts it: the client, the outbox
+transport, and updates by long polling (ZALO_WEBHOOK_URL unset) or by webhook."""
 
 from __future__ import annotations
 
@@ -10,49 +10,72 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
+from bot.channels import Capabilities, ChannelError, capabilities
 from bot.core import Core
-from bot.filestore import FileStore
+from bot.delivery.filestore import FileStore
 from bot.intake import Intake
-from bot.settings import Settings, reveal
+from bot.settings import reveal
+from handlers.zalo import CHANNEL
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 from handlers.zalo.receiver import ZaloReceiver
+from handlers.zalo.settings import ZaloSettings
 from handlers.zalo.transport import ZaloTransport
 
 log = logging.getLogger(__name__)
 
 
-class ZaloStartError(Exception):
-    """Zalo cannot start; the message says why in one line."""
+def configured(settings: ZaloSettings) -> bool:
+    return bool(reveal(settings.zalo_bot_token))
+
+
+def check(settings: ZaloSettings) -> None:
+    """ZALO_API_URL is usable and a webhook has its secret, before anything is touched."""
+    parsed = urlparse(settings.zalo_api_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ChannelError(f"ZALO_API_URL is not an http(s) URL: {settings.zalo_api_url!r}")
+    secret = reveal(settings.zalo_webhook_secret)
+    if settings.zalo_webhook_url and len(secret) < 8:
+        raise ChannelError("ZALO_WEBHOOK_SECRET (8 characters or more) is needed with ZALO_WEBHOOK_URL")
 
 
 class ZaloChannel:
-    def __init__(self, core: Core, settings: Settings) -> None:
+    """The bot on Zalo, for citizens: Zalo has no groups, so agencies stay on another platform."""
+
+    name = CHANNEL
+
+    def __init__(self, core: Core, settings: ZaloSettings, store: FileStore) -> None:
         assert settings.zalo_bot_token
-        self.core, self.settings = core, settings
+        self.core, self.settings, self.store = core, settings, store
+        self.capabilities: Capabilities = capabilities(CHANNEL)
         self.client = ZaloClient(reveal(settings.zalo_bot_token), settings.zalo_api_url)
         self.transport = ZaloTransport(self.client)
         self.receiver: ZaloReceiver | None = None
         self._poller: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
 
-    async def start(self, store: FileStore, stopping: asyncio.Event) -> None:
+    def ended(self) -> asyncio.Future[None] | None:
+        return None  # the poller retries through outages; it ends only when stopped
+
+    async def fetch(self, file_id: str) -> bytes:
+        """A photo's bytes: Zalo gives a photo as a URL."""
+        return await self.client.download(file_id)
+
+    async def start(self, worker: str, stopping: asyncio.Event) -> None:
         try:
             me = await self.client.get_me()
         except ZaloError as exc:
             refused = f"ZALO_BOT_TOKEN was refused by the Zalo Bot API ({exc.description})"
-            raise ZaloStartError(refused) from None
+            raise ChannelError(refused) from None
         except ZaloNetworkError as exc:
             unreachable = f"cannot reach the Zalo Bot API at {self.settings.zalo_api_url}: {exc}"
-            raise ZaloStartError(unreachable) from None
+            raise ChannelError(unreachable) from None
         log.info("Zalo bot %s connected", (me or {}).get("account_name") or (me or {}).get("id"))
-        self.receiver = ZaloReceiver(self.core, Intake(self.core), self.client, store)
+        self.receiver = ZaloReceiver(self.core, Intake(self.core), self.client, self.store)
         url = self.settings.zalo_webhook_url
         if not url:
             self._poller = asyncio.create_task(self.receiver.poll_forever(stopping), name="zalo-polling")
             return
-        secret = reveal(self.settings.zalo_webhook_secret) or None
-        if not secret or len(secret) < 8:
-            raise ZaloStartError("ZALO_WEBHOOK_SECRET (8 characters or more) is needed with ZALO_WEBHOOK_URL")
+        secret = reveal(self.settings.zalo_webhook_secret)  # `check` made sure there is one
         self._runner = web.AppRunner(self.receiver.webhook(secret), handle_signals=False)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.webhook_host, self.settings.zalo_webhook_port).start()

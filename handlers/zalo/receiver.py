@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bot import relay
 from bot.core import Core
-from bot.filestore import FileStore, stored_id
+from bot.delivery.filestore import FileStore, stored_id
 from bot.i18n import t
 from bot.intake import Attachment, Command, Event, Intake, Other, Reply, Text, reply_payload
 from bot.outage import OutageLog, is_unreachable
@@ -106,8 +106,7 @@ class ZaloReceiver:
         """Relay the message as the answer to a waiting question; True when it was one (or when the
         citizen must first say which case it answers)."""
         text = event.text if isinstance(event, Text) else incoming.caption
-        media = ([{"media": event.media, "file_id": event.file_id, "size": event.size, "mime": event.mime}]
-                 if isinstance(event, Attachment) else None)
+        media = [event] if isinstance(event, Attachment) else None
         busy = await self.intake.takes(CHANNEL, incoming.user_id, event)
         result = await relay.unreplied_answer(
             self.core, channel=CHANNEL, user_id=incoming.user_id, chat_id=incoming.chat_id, text=text,

@@ -15,7 +15,8 @@ def menu(payload: dict[str, Any]) -> str:
     rows = payload.get("buttons") or []
     if rows and isinstance(rows[0], dict):
         rows = [rows]
-    labels = [b["text"] for row in rows for b in row if b.get("value") or b.get("data") or b.get("url")]
+    kinds = ("value", "press", "data", "url")
+    labels = [b["text"] for row in rows for b in row if any(b.get(k) for k in kinds)]
     text = payload.get("text") or ""
     if not labels:
         return text

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.ratelimit import Limits
-from bot.sender import Delivery, DeliveryResult
+from bot.delivery.ratelimit import Limits
+from bot.delivery.sender import Delivery, DeliveryResult
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 from handlers.zalo.render import menu, split
 

@@ -33,6 +33,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -40,10 +41,10 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.outbox import enqueue
+from bot.delivery.ratelimit import Limits, RateLimiter
 from bot.i18n import t
 from bot.outage import OutageLog
-from bot.outbox import enqueue
-from bot.ratelimit import Limits, RateLimiter
 from bot.redaction import redact
 from storage.leases import hold, release
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
@@ -55,6 +56,8 @@ ROLE = "outbox-sender"
 Outcome = Literal["ok", "retry_after", "transient", "permanent"]
 Scope = Literal["message", "chat", "user"]
 
+
+GROUPS_TTL = 1.0  # seconds the sender trusts its list of agencies' chats
 
 @dataclass(frozen=True)
 class Delivery:
@@ -130,7 +133,7 @@ class Sender:
         *,
         clock: Callable[[], dt.datetime] = utcnow,
         admin_ids: Sequence[str] = (),
-        admin_channel: str = "telegram",
+        admin_channel: str | None = None,
         limits: Limits | None = None,
         batch: int = 50,
         lease_seconds: float = 120.0,
@@ -148,8 +151,9 @@ class Sender:
         self.transports = transports
         self.worker_id = worker_id
         self.clock = clock
-        self.admin_ids = [str(a) for a in admin_ids]
-        self.admin_channel = admin_channel
+        # who hears of deliveries that failed for good, and on which platform (none without one)
+        self.admin_ids = [str(a) for a in admin_ids] if admin_channel else []
+        self.admin_channel = admin_channel or ""
         self.secrets = [s for s in secrets if s]  # cut out of every error text the outbox keeps
         # each platform its own limits, counted apart (`limits` overrides them all, e.g. in benchmarks)
         self.limits = {channel: limits or getattr(t, "limits", Limits()) for channel, t in transports.items()}
@@ -165,6 +169,8 @@ class Sender:
         self.role_seconds = role_seconds
         self.agency_unreachable = agency_unreachable  # (session, agency id, alert key): tell who must act
         self._role_until: dt.datetime | None = None
+        self._groups: frozenset[tuple[str, str]] = frozenset()  # agencies' chats, read at most once a second
+        self._groups_read = -GROUPS_TTL
         self._wake = asyncio.Event()
         self.outage = OutageLog(log, "outbox sender")
 
@@ -377,9 +383,15 @@ class Sender:
             return False
         if row.kind in ("card", "edit_card", "media"):
             return False  # only agencies' groups get cards and evidence
-        group = await session.scalar(select(AgencyChat.id).where(
-            AgencyChat.channel == row.channel, AgencyChat.chat_id == row.chat_id))
-        return group is None
+        chat = (row.channel, row.chat_id)
+        if chat not in self._groups and time.monotonic() - self._groups_read >= GROUPS_TTL:
+            # A group bound a moment ago may be missed until the next read: its row is then cleared like a
+            # reporter's (the message went out; only the stored copy loses its text). A private chat is
+            # never an agency's group, so a reporter's row is never kept by mistake.
+            found = await session.execute(select(AgencyChat.channel, AgencyChat.chat_id))
+            self._groups = frozenset((c, i) for c, i in found.all())
+            self._groups_read = time.monotonic()
+        return chat not in self._groups
 
     async def _scrubbed(self, session: AsyncSession, row: OutboxMessage) -> dict[str, Any]:
         """The values that erase what links a reporter's chat to a case (none for groups and admins)."""

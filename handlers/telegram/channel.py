@@ -1,5 +1,6 @@
-"""The Telegram channel as the composition root starts it: the aiogram Bot and Dispatcher, the outbox
-transport, the command menus, and updates by long polling (WEBHOOK_URL unset) or by webhook."""
+"""The Telegram channel (`bot.channels.Channel`) as the composition root starts it: the aiogram Bot and
+Dispatcher, the outbox transport, the command menus, and updates by long polling (WEBHOOK_URL unset) or by
+webhook."""
 
 from __future__ import annotations
 
@@ -14,19 +15,22 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 from aiogram.utils.token import TokenValidationError, validate_token
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.channels import Capabilities, ChannelError, capabilities
 from bot.core import Core
-from bot.filestore import FileStore
+from bot.delivery.filestore import FileStore
 from bot.i18n import LOCALES, t
 from bot.redaction import redact
-from bot.settings import Settings, reveal
-from handlers.telegram import build_dispatcher
+from bot.settings import reveal
+from handlers.telegram import CHANNEL, build_dispatcher
+from handlers.telegram.files import download
 from handlers.telegram.sender import LIMITS, TelegramTransport
+from handlers.telegram.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +39,17 @@ GROUP_COMMANDS = ("cases", "case", "stats", "report", "meetings", "meeting", "bi
                   "myid")
 
 
-class TelegramStartError(Exception):
-    """Telegram cannot start; the message says why in one line."""
+def configured(settings: TelegramSettings) -> bool:
+    return bool(reveal(settings.bot_token))
 
 
-def check(settings: Settings) -> None:
+def check(settings: TelegramSettings) -> None:
     """BOT_TOKEN and TELEGRAM_API_URL are usable, before anything is touched; else one line saying why."""
     assert settings.bot_token
     try:
         validate_token(reveal(settings.bot_token))
     except TokenValidationError:
-        raise TelegramStartError("BOT_TOKEN is malformed: expected the form 123456789:AAE... that "
+        raise ChannelError("BOT_TOKEN is malformed: expected the form 123456789:AAE... that "
                                  "@BotFather gives") from None
     url = settings.telegram_api_url
     try:
@@ -54,11 +58,11 @@ def check(settings: Settings) -> None:
     except ValueError:
         valid = False
     if not valid:
-        raise TelegramStartError(f"TELEGRAM_API_URL is not an http(s) URL: "
+        raise ChannelError(f"TELEGRAM_API_URL is not an http(s) URL: "
                                  f"{redact(url, [reveal(settings.bot_token)])!r}")
 
 
-def webhook_secret(settings: Settings) -> str:
+def webhook_secret(settings: TelegramSettings) -> str:
     """WEBHOOK_SECRET, else one derived from the token so every instance agrees on it."""
     if settings.webhook_secret:
         return reveal(settings.webhook_secret)
@@ -81,9 +85,14 @@ async def set_commands(bot: Bot) -> None:
 class TelegramChannel:
     """The bot on Telegram: built from settings, started once the core is ready, stopped with the app."""
 
-    def __init__(self, core: Core, settings: Settings, store: FileStore, request_timeout: float) -> None:
+    name = CHANNEL
+
+    def __init__(
+        self, core: Core, settings: TelegramSettings, store: FileStore, request_timeout: float
+    ) -> None:
         assert settings.bot_token
         self.settings = settings
+        self.capabilities: Capabilities = capabilities(CHANNEL)
         self.bot = Bot(reveal(settings.bot_token), default=DefaultBotProperties(parse_mode=None),
                        session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
                                               timeout=request_timeout))
@@ -91,21 +100,37 @@ class TelegramChannel:
         self.transport = TelegramTransport(self.bot, store, replace(
             LIMITS, per_second=settings.telegram_messages_per_second))
         self.polling: asyncio.Task[None] | None = None
+        self.menus: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
 
-    async def start(self, worker: str) -> None:
-        """Check the token with the Bot API, set the menus, then receive updates."""
+    async def start(self, worker: str, stopping: asyncio.Event) -> None:
+        """Check the token with the Bot API, then receive updates; the command menus are set meanwhile
+        (six calls that the first citizen need not wait for)."""
         try:
             me = await self.bot.get_me()
         except TelegramUnauthorizedError as exc:
-            raise TelegramStartError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
+            raise ChannelError("BOT_TOKEN was rejected by the Bot API (Unauthorized)") from exc
         except TelegramNetworkError as exc:
-            raise TelegramStartError(redact(f"cannot reach the Bot API at {self.settings.telegram_api_url}: "
+            raise ChannelError(redact(f"cannot reach the Bot API at {self.settings.telegram_api_url}: "
                                             f"{exc}", [reveal(self.settings.bot_token)])) from None
         log.info("running as @%s (worker %s)", me.username, worker)
-        await set_commands(self.bot)
+        await self._receive()
+        self.menus = asyncio.create_task(self._set_menus(), name="telegram-menus")
 
-    async def receive(self) -> None:
+    async def _set_menus(self) -> None:
+        try:
+            await set_commands(self.bot)
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            log.warning("the command menus could not be set: %s",
+                        redact(str(exc), [reveal(self.settings.bot_token)]))
+
+    def ended(self) -> asyncio.Future[None] | None:
+        return self.polling
+
+    async def fetch(self, file_id: str) -> bytes:
+        return await download(self.bot, file_id)
+
+    async def _receive(self) -> None:
         """Start taking updates: a webhook when WEBHOOK_URL is set, else long polling."""
         dp = self.dispatcher
         if self.settings.webhook_url:
@@ -116,7 +141,14 @@ class TelegramChannel:
             self.bot, handle_signals=False, close_bot_session=False,
             allowed_updates=dp.resolve_used_update_types()), name="polling")
 
-    async def stop_receiving(self) -> None:
+    async def stop(self) -> None:
+        await self._stop_receiving()
+        if self.menus is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self.menus, 5)
+        await self.bot.session.close()
+
+    async def _stop_receiving(self) -> None:
         if self.polling is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dispatcher.stop_polling()
@@ -124,9 +156,6 @@ class TelegramChannel:
                 await asyncio.wait_for(self.polling, 10)
         if self._runner is not None:
             await self._runner.cleanup()
-
-    async def close(self) -> None:
-        await self.bot.session.close()
 
     async def _serve_webhook(self) -> web.AppRunner:
         settings, bot, dp = self.settings, self.bot, self.dispatcher

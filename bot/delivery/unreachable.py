@@ -17,8 +17,8 @@ from bot import cards
 from bot import status as st
 from bot.agency_chats import chat_of_agency
 from bot.core import Core
+from bot.delivery.outbox import enqueue, enqueue_evidence
 from bot.i18n import t
-from bot.outbox import enqueue, enqueue_evidence
 from storage.models import AgencyChat, CardMessage, Case, CaseAgency, ChatUser
 
 
