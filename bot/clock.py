@@ -18,10 +18,16 @@ class Clock:
     """UTC time, optionally shifted by an offset that only moves forward."""
 
     def __init__(self, *, movable: bool = False, start: dt.datetime | None = None) -> None:
+        """`start` (movable clocks only) is where the clock begins, in the past or the future; only the
+        moves after it are forward-only, so a scripted story or a test can replay a fixed day."""
         self.movable = movable
         self._offset = dt.timedelta(0)
         if start is not None:
-            self.set(start)
+            if not movable:
+                raise ClockLocked("the clock can only be moved in demo mode")
+            if start.tzinfo is None:
+                raise ValueError("start must be timezone-aware")
+            self._offset = start - dt.datetime.now(dt.UTC)
 
     def now(self) -> dt.datetime:
         """The current (possibly shifted) UTC time, timezone-aware."""

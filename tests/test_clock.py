@@ -33,6 +33,18 @@ def test_movable_clock_moves_forward_only() -> None:
         clock.advance(dt.timedelta(seconds=-1))
 
 
+def test_a_movable_clock_may_start_in_the_past_and_then_only_moves_forward() -> None:
+    """A story or a test replays a fixed day, which the calendar has long left behind."""
+    start = dt.datetime(2020, 3, 2, 3, 0, tzinfo=dt.UTC)
+    clock = Clock(movable=True, start=start)
+    assert dt.timedelta(0) <= clock.now() - start < dt.timedelta(seconds=5)
+    assert clock.advance(dt.timedelta(hours=1)) - start >= dt.timedelta(hours=1)
+    with pytest.raises(ValueError):
+        clock.set(start)
+    with pytest.raises(ClockLocked):
+        Clock(start=start)
+
+
 @pytest.mark.parametrize(
     ("local", "expected"),
     [
