@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from rapidfuzz import fuzz, process
 from vietnam_provinces import ProvinceCode, Ward
@@ -24,9 +24,9 @@ class Place:
     code: str
     name: str  # "Phường Hạ Long", as the official list spells it
 
-    @property
+    @cached_property
     def bare(self) -> str:
-        """The folded name without its type word: "ha long"."""
+        """The folded name without its type word: "ha long" (kept: every free-text report scans them all)."""
         return _PREFIX.sub("", fold(self.name))
 
 

@@ -88,6 +88,12 @@ class _Compiled:
 _CACHE: dict[int, _Compiled] = {}
 
 
+def prepare(rules: Rules) -> None:
+    """Compile the rules' phrase index and second opinion now (about 0.1 s), so the first report after a
+    start does not wait for it; safe in a worker thread."""
+    _compiled(rules)
+
+
 def _compiled(rules: Rules) -> _Compiled:
     compiled = _CACHE.get(id(rules))
     if compiled is None or compiled.rules is not rules:

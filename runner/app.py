@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot import deadline_jobs, dialog_expiry, retention, secretariat
+from bot import deadline_jobs, dialog_expiry, retention, routing, secretariat
 from bot.agencies import sync_agencies
 from bot.channels import Channel, ChannelError
 from bot.clock import Clock
@@ -170,6 +170,8 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
     if settings.movable_clock and not demo:
         raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
     rules = load_rules(settings.rules_file)
+    # compiled while the database is checked, not when the first report arrives
+    compiling = asyncio.create_task(asyncio.to_thread(routing.prepare, rules), name="routing-prepare")
     engine = create_engine(settings.database_url)
     try:
         await migrate(settings.database_url, engine)
@@ -205,6 +207,7 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
+        await compiling
         for name, channel in channels.items():
             app.channels[name] = channel  # stopped with the app even if it fails to start
             try:

@@ -4,7 +4,7 @@ says how to bind it."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.enums import ChatType
 from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter, Command, CommandObject
 from aiogram.types import ChatMemberUpdated, Message
@@ -15,6 +15,7 @@ from bot.cards import agency_name
 from bot.core import Core
 from bot.i18n import pick_locale, t
 from handlers.telegram import CHANNEL
+from handlers.telegram.filters import in_group
 from handlers.telegram.groups import reply
 
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
@@ -128,5 +129,5 @@ def router() -> Router:
     admin.message.register(on_unbind, Command("unbind"))
     admin.message.register(on_groups, Command("groups"))
     admin.my_chat_member.register(on_added_to_group, ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER),
-                                  F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+                                  in_group())
     return admin

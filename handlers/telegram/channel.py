@@ -13,7 +13,6 @@ from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
@@ -30,6 +29,7 @@ from bot.settings import reveal
 from handlers.telegram import CHANNEL, build_dispatcher
 from handlers.telegram.files import download
 from handlers.telegram.sender import LIMITS, TelegramTransport
+from handlers.telegram.session import Session
 from handlers.telegram.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,8 @@ class TelegramChannel:
         self.settings = settings
         self.capabilities: Capabilities = capabilities(CHANNEL)
         self.bot = Bot(reveal(settings.bot_token), default=DefaultBotProperties(parse_mode=None),
-                       session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url),
-                                              timeout=request_timeout))
+                       session=Session(api=TelegramAPIServer.from_base(settings.telegram_api_url),
+                                       timeout=request_timeout))
         self.dispatcher: Dispatcher = build_dispatcher(core, store)
         self.transport = TelegramTransport(self.bot, store, replace(
             LIMITS, per_second=settings.telegram_messages_per_second))

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.delivery.filestore import FileStore
@@ -16,6 +15,7 @@ from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply,
 from handlers.telegram import CHANNEL
 from handlers.telegram.errors import Press
 from handlers.telegram.files import keep
+from handlers.telegram.filters import pressed_in_private, private
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
 from handlers.telegram.middlewares import IntakeMiddleware
 from handlers.telegram.sender import chunks
@@ -91,8 +91,8 @@ async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bo
 def router() -> Router:
     """A fresh router for private chats (a router belongs to one dispatcher, and tests build several)."""
     citizen = Router(name="citizen")
-    citizen.message.filter(F.chat.type == ChatType.PRIVATE)
-    citizen.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    citizen.message.filter(private())
+    citizen.callback_query.filter(pressed_in_private())
     intake = IntakeMiddleware()
     for observer in (citizen.message, citizen.callback_query):
         observer.middleware(intake)

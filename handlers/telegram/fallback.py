@@ -4,12 +4,12 @@ private chat, /status in a group (a PIN typed there is seen by everyone), button
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import pick_locale, t
 from handlers.telegram.errors import Press
+from handlers.telegram.filters import Magic, in_group, private
 
 
 async def unknown_command(message: Message) -> None:
@@ -34,8 +34,7 @@ async def unknown_button(query: CallbackQuery, press: Press) -> None:
 def router() -> Router:
     """A fresh router (a router belongs to one dispatcher, and tests build several)."""
     fallback = Router(name="fallback")
-    fallback.message.register(unknown_command, F.chat.type == ChatType.PRIVATE, F.text.startswith("/"))
-    fallback.message.register(status_in_group, F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}),
-                              Command("status"))
+    fallback.message.register(unknown_command, private(), Magic(F.text.startswith("/")))
+    fallback.message.register(status_in_group, in_group(), Command("status"))
     fallback.callback_query.register(unknown_button)
     return fallback

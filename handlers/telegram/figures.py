@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, User
 
@@ -10,7 +10,8 @@ from bot.core import Core
 from bot.figures import chat
 from bot.i18n import pick_locale
 from bot.officer import ActionRefused
-from handlers.telegram.groups import GROUPS, BoundGroup, actor, reply
+from handlers.telegram.filters import in_group
+from handlers.telegram.groups import BoundGroup, actor, reply
 
 
 def _locale(user: User | None) -> str:
@@ -38,7 +39,7 @@ async def on_report(message: Message, command: CommandObject, core: Core) -> Non
 def router() -> Router:
     """A fresh router (a router belongs to one dispatcher, and tests build several)."""
     figures = Router(name="figures")
-    figures.message.filter(F.chat.type.in_(GROUPS))
+    figures.message.filter(in_group())
     figures.message.register(on_stats, Command("stats"), BoundGroup())
     figures.message.register(on_report, Command("report"), BoundGroup())
     return figures

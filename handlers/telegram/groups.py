@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Chat, Message, ReplyParameters, User
 
@@ -20,9 +19,9 @@ from bot.officer import ActionRefused, Actor
 from handlers.telegram import CHANNEL
 from handlers.telegram.callbacks import CaseButton, unpack
 from handlers.telegram.errors import Press
+from handlers.telegram.filters import Magic, in_group, pressed_in_group
 from handlers.telegram.sender import chunks
 
-GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
 
 class BoundGroup(Filter):
     """Passes only messages from a group bound to an agency."""
@@ -110,11 +109,11 @@ async def on_reply(message: Message, core: Core) -> None:
 def router() -> Router:
     """A fresh router (a router belongs to one dispatcher, and tests build several)."""
     groups = Router(name="groups")
-    groups.message.filter(F.chat.type.in_(GROUPS))
-    groups.callback_query.filter(F.message.chat.type.in_(GROUPS))
+    groups.message.filter(in_group())
+    groups.callback_query.filter(pressed_in_group())
     groups.callback_query.register(on_button, CaseButton.filter())
-    groups.callback_query.register(on_malformed_button, F.data.startswith(f"{CaseButton.__prefix__}:"))
+    groups.callback_query.register(on_malformed_button, Magic(F.data.startswith(f"{CaseButton.__prefix__}:")))
     groups.message.register(on_case, Command("case"), BoundGroup())
     groups.message.register(on_cases, Command("cases"), BoundGroup())
-    groups.message.register(on_reply, F.reply_to_message, F.text | F.caption, BoundGroup())
+    groups.message.register(on_reply, Magic(F.reply_to_message), Magic(F.text | F.caption), BoundGroup())
     return groups

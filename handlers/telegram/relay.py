@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Message
 
@@ -15,6 +14,7 @@ from bot.delivery.filestore import FileStore
 from bot.evidence import Evidence
 from handlers.telegram import CHANNEL
 from handlers.telegram.files import keep_items
+from handlers.telegram.filters import Magic, private
 
 
 class AnswersQuestion(Filter):
@@ -62,6 +62,6 @@ async def on_answer(message: Message, core: Core, bot: Bot, store: FileStore | N
 def router() -> Router:
     """A fresh router (a router belongs to one dispatcher, and tests build several)."""
     relayed = Router(name="relay")
-    relayed.message.filter(F.chat.type == ChatType.PRIVATE, F.reply_to_message)
+    relayed.message.filter(private(), Magic(F.reply_to_message))
     relayed.message.register(on_answer, AnswersQuestion())
     return relayed

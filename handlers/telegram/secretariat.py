@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command, Filter
 from aiogram.types import (
     CallbackQuery,
@@ -24,6 +23,7 @@ from bot.secretariat import dialogue, meetings
 from bot.secretariat.common import Reply, SecretariatRefused
 from handlers.telegram.callbacks import DecisionButton, MeetingButton, pack, unpack
 from handlers.telegram.errors import Press
+from handlers.telegram.filters import Magic, in_group, pressed_in_group
 from handlers.telegram.groups import actor
 
 
@@ -112,15 +112,14 @@ async def on_reply(message: Message, core: Core) -> None:
 
 def router() -> Router:
     """A fresh router (a router belongs to one dispatcher, and tests build several)."""
-    groups = {ChatType.GROUP, ChatType.SUPERGROUP}
     secretariat = Router(name="secretariat")
-    secretariat.message.filter(F.chat.type.in_(groups))
-    secretariat.callback_query.filter(F.message.chat.type.in_(groups))
+    secretariat.message.filter(in_group())
+    secretariat.callback_query.filter(pressed_in_group())
     secretariat.message.register(on_meeting, Command("meeting"))
     secretariat.message.register(on_meetings, Command("meetings"))
     secretariat.callback_query.register(
         on_button,
-        F.data.startswith((f"{MeetingButton.__prefix__}:", f"{DecisionButton.__prefix__}:")),
+        Magic(F.data.startswith((f"{MeetingButton.__prefix__}:", f"{DecisionButton.__prefix__}:"))),
     )
-    secretariat.message.register(on_reply, F.text, Awaited())
+    secretariat.message.register(on_reply, Magic(F.text), Awaited())
     return secretariat
