@@ -459,3 +459,55 @@ async def test_a_stored_delivery_error_never_holds_the_token(sessions, clock: Cl
                 await session.commit()
     finally:
         await dead.session.close()
+
+
+class Slow:
+    """A transport whose deliveries take a moment, so that several finish while one is being recorded."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        await asyncio.sleep(0.005 * (int(delivery.chat_id) % 3))
+        self.delivered.append(delivery.chat_id)
+        return DeliveryResult.ok(len(self.delivered))
+
+
+async def test_a_burst_shares_commits_and_each_delivery_is_recorded(sessions, engine, clock) -> None:
+    from sqlalchemy import event
+
+    ids = [await put(sessions, 100 + n, f"trả lời {n}") for n in range(30)]
+    commits: list[int] = []
+
+    def counted(_connection: object) -> None:
+        commits.append(1)
+
+    event.listen(engine.sync_engine, "commit", counted)
+    transport = Slow()
+    try:
+        stats = await Sender(sessions, {"telegram": transport}, "w1", clock=clock, limits=FAST).run_once()
+    finally:
+        event.remove(engine.sync_engine, "commit", counted)
+    assert stats.sent == 30 and len(transport.delivered) == 30
+    assert all(row.status == "sent" and row.message_id for row in (await rows(sessions)).values())
+    assert len(ids) == 30 and len(commits) < 15  # the claim and far fewer than one commit per message
+
+
+async def test_a_delivery_that_cannot_be_recorded_does_not_cost_the_others_theirs(sessions, clock,
+                                                                                   monkeypatch) -> None:
+    ids = [await put(sessions, 200 + n, f"trả lời {n}") for n in range(10)]
+    bad = ids[4]
+    sender = Sender(sessions, {"telegram": Slow()}, "w1", clock=clock, limits=FAST)
+    record = sender._record_sent
+
+    async def failing(session, row, result, now):  # e.g. a constraint the row breaks
+        if row.id == bad:
+            raise RuntimeError("cannot record")
+        await record(session, row, result, now)
+
+    monkeypatch.setattr(sender, "_record_sent", failing)
+    with pytest.raises(RuntimeError, match="cannot record"):
+        await sender.run_once()
+    stored = await rows(sessions)
+    assert [i for i in ids if stored[i].status == "sent"] == [i for i in ids if i != bad]
+    assert stored[bad].status == "sending"  # its lease runs out and it is delivered again

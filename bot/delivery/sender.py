@@ -23,7 +23,9 @@ claimed come back when their own leases run out. Telegram's limits are therefore
 Exactly once: only the worker holding a row's lease delivers it, and it does not start a delivery when
 the lease would run out during the request. The one remaining window is a crash after the platform
 accepted a message and before the `sent` commit; the lease then expires and the row is delivered again.
-Nothing else happens between the two steps, so that window is one local commit long.
+That window is one local commit long: deliveries that finish while a commit is being written share the
+next one (group commit), so under a burst it covers the messages of one batch, and a chat's next message
+is sent only once its previous one is recorded.
 """
 
 from __future__ import annotations
@@ -172,6 +174,8 @@ class Sender:
         self._groups: frozenset[tuple[str, str]] = frozenset()  # agencies' chats, read at most once a second
         self._groups_read = -GROUPS_TTL
         self._wake = asyncio.Event()
+        self._sent: list[tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]] = []
+        self._recording = False  # a group commit of deliveries is being written
         self.outage = OutageLog(log, "outbox sender")
 
     def wake(self) -> None:
@@ -238,7 +242,11 @@ class Sender:
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault((row.channel, row.chat_id), []).append(row)
-        await asyncio.gather(*(self._chat(chat_rows, stats) for chat_rows in by_chat.values()))
+        outcomes = await asyncio.gather(*(self._chat(chat_rows, stats) for chat_rows in by_chat.values()),
+                                        return_exceptions=True)
+        for outcome in outcomes:  # every chat's round has ended; then the first failure is reported
+            if isinstance(outcome, BaseException):
+                raise outcome
         return stats
 
     # one chat's rows, in order -----------------------------------------------------------------------------
@@ -343,7 +351,7 @@ class Sender:
             where.append(CardMessage.agency_id == row.agency_id)
         return where
 
-    # recording outcomes, each in its own commit ------------------------------------------------------------
+    # recording outcomes ------------------------------------------------------------------------------------
     def _mine(self, row_id: int) -> Any:
         return update(OutboxMessage).where(
             OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.worker_id,
@@ -351,31 +359,71 @@ class Sender:
         ).execution_options(synchronize_session=False)
 
     async def _mark_sent(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
-        async with self.sessions() as session, session.begin():
-            scrub = await self._scrubbed(session, row)
-            done = await session.execute(self._mine(row.id).values(
-                status="sent", sent_at=now, message_id=result.message_id, claimed_until=None, last_error=None,
-                **scrub,
-            ))
-            if done.rowcount == 0:  # type: ignore[attr-defined]
-                log.warning("outbox row %s was delivered after its lease was lost", row.id)
+        """Record a delivery; returns once it is committed. Deliveries that finish while a commit is being
+        written wait for the next one and share it (group commit), so a burst costs a commit per batch
+        rather than per message, and a quiet bot still commits each delivery at once."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent.append((row, result, now, done))
+        if not self._recording:
+            self._recording = True
+            batch: list[tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]] = []
+            try:
+                while self._sent:
+                    batch, self._sent = self._sent, []
+                    await self._record(batch)
+            finally:
+                self._recording = False
+                for *_, waiting in batch + self._sent:  # the writer was cancelled: nobody waits forever
+                    if not waiting.done():
+                        waiting.set_exception(RuntimeError("delivery not recorded: the sender stopped"))
+                self._sent = []
+        await done
+
+    async def _record(
+        self, batch: list[tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]]
+    ) -> None:
+        """Record deliveries in one commit and tell their waiters; if it fails, each row on its own, so
+        one bad row does not cost the others their record."""
+        try:
+            async with self.sessions() as session, session.begin():
+                for row, result, at, _ in batch:
+                    await self._record_sent(session, row, result, at)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0][3].set_exception(exc)
                 return
-            new_cards = [str(m) for m in result.extra.get("new_cards", [])]
-            if row.kind == "card" and not new_cards and result.message_id is not None:
-                new_cards = [result.message_id]
-            if row.case_id is not None and result.extra.get("replace_cards"):
-                await session.execute(delete(CardMessage).where(*self._card_filter(row)))
-            digests: dict[str, str] = result.extra.get("digests", {})
-            if row.case_id is not None and not scrub:
-                for message_id in dict.fromkeys(new_cards):
-                    session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
-                                            channel=row.channel, chat_id=row.chat_id, message_id=message_id,
-                                            purpose="card", created_at=now, digest=digests.get(message_id)))
-                for message_id, digest in digests.items():
-                    if message_id not in new_cards:
-                        await session.execute(update(CardMessage).where(
-                            *self._card_filter(row), CardMessage.message_id == message_id,
-                        ).values(digest=digest).execution_options(synchronize_session=False))
+            for one in batch:
+                await self._record([one])
+            return
+        for *_, waiting in batch:
+            waiting.set_result(None)
+
+    async def _record_sent(self, session: AsyncSession, row: OutboxMessage, result: DeliveryResult,
+                           now: dt.datetime) -> None:
+        scrub = await self._scrubbed(session, row)
+        done = await session.execute(self._mine(row.id).values(
+            status="sent", sent_at=now, message_id=result.message_id, claimed_until=None, last_error=None,
+            **scrub,
+        ))
+        if done.rowcount == 0:  # type: ignore[attr-defined]
+            log.warning("outbox row %s was delivered after its lease was lost", row.id)
+            return
+        new_cards = [str(m) for m in result.extra.get("new_cards", [])]
+        if row.kind == "card" and not new_cards and result.message_id is not None:
+            new_cards = [result.message_id]
+        if row.case_id is not None and result.extra.get("replace_cards"):
+            await session.execute(delete(CardMessage).where(*self._card_filter(row)))
+        digests: dict[str, str] = result.extra.get("digests", {})
+        if row.case_id is not None and not scrub:
+            for message_id in dict.fromkeys(new_cards):
+                session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
+                                        channel=row.channel, chat_id=row.chat_id, message_id=message_id,
+                                        purpose="card", created_at=now, digest=digests.get(message_id)))
+            for message_id, digest in digests.items():
+                if message_id not in new_cards:
+                    await session.execute(update(CardMessage).where(
+                        *self._card_filter(row), CardMessage.message_id == message_id,
+                    ).values(digest=digest).execution_options(synchronize_session=False))
 
     async def _to_reporter(self, session: AsyncSession, row: OutboxMessage) -> bool:
         """Whether the row goes to someone's private chat: neither an agency's group nor an admin."""
