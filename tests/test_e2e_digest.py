@@ -54,23 +54,39 @@ def digests(server: FakeBotAPI, chat_id: str) -> list[str]:
     return [t for t in server.texts(chat_id) if t.startswith("🗓")]
 
 
+def working_monday(core) -> dt.date:
+    """A Monday at least a week ahead with working days to Wednesday: the running bot's clock only moves
+    forward, so the test's days must lie ahead of whenever it runs."""
+    def fits(day: dt.date) -> bool:
+        working = all(core.calendar.is_working_day(day + dt.timedelta(days=n)) for n in range(3))
+        return day.weekday() == 0 and working
+
+    day = dt.date.today() + dt.timedelta(days=7)
+    while not fits(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
 async def test_a_reminder_reaches_the_group_as_the_morning_digest(app: App, server: FakeBotAPI) -> None:
     core = app.core
     core.clock.movable = True  # as the demo builds it
-    core.clock.set(local(2027, 3, 1, 10))
+    monday = working_monday(core)
+    tuesday = monday + dt.timedelta(days=1)
+    core.clock.set(local(monday.year, monday.month, monday.day, 10))
     await bind_groups(core)
-    case = await make_case(core, cooperating=(), stage="classify", due_on=dt.date(2027, 3, 3))
+    case = await make_case(core, cooperating=(), stage="classify", due_on=monday + dt.timedelta(days=2))
     async with core.sessions() as session, session.begin():
         row = await session.get(Case, case.id)
         assert row is not None
         await deadline_jobs.replan(session, core, row)
 
-    core.clock.set(local(2027, 3, 2, 7, 59))  # before the working morning: nothing
+    # before the working morning: nothing
+    core.clock.set(local(tuesday.year, tuesday.month, tuesday.day, 7, 59))
     await asyncio.sleep(2.5)
     assert digests(server, CHATS["thanh-tra"]) == []
-    core.clock.set(local(2027, 3, 2, 8, 0))  # the reminder job writes its line
+    core.clock.set(local(tuesday.year, tuesday.month, tuesday.day, 8, 0))  # the reminder job writes its line
     await until_done(core, "deadline.remind")
-    core.clock.set(local(2027, 3, 2, 8, 5))  # the daily digest sends it
+    core.clock.set(local(tuesday.year, tuesday.month, tuesday.day, 8, 5))  # the daily digest sends it
     await server.wait_for("sendMessage", lambda r: r.params.get("text", "").startswith("🗓"), timeout=15)
     sent = digests(server, CHATS["thanh-tra"])
     assert len(sent) == 1
