@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -230,6 +231,7 @@ async def _main(settings: AppSettings) -> int:
     except StartupError as exc:
         print(f"error: {redact(str(exc), [reveal(settings.bot_token)])}", file=sys.stderr)
         return 1
+    settle_memory()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
@@ -239,6 +241,15 @@ async def _main(settings: AppSettings) -> int:
     finally:
         await app.stop()
     return 0
+
+
+def settle_memory() -> None:
+    """What start-up built (modules, aiogram's ~300 models, the rules and their index) lives as long as the
+    process: after one collection of start-up's garbage it is frozen out of the collector's sight, so a
+    full pass during a burst of updates scans what the updates made, not everything (~0.1 s a pass)."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
 
 
 def run(settings: AppSettings | None = None) -> int:
