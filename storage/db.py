@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import sessionmaker
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -61,7 +62,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions of one engine; their own sync `sessionmaker` takes session events for these sessions only
+    (the outbox sender listens for commits that queue messages)."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sessionmaker())
 
 
 def alembic_config(url: str) -> Config:

@@ -511,3 +511,20 @@ async def test_a_delivery_that_cannot_be_recorded_does_not_cost_the_others_their
     stored = await rows(sessions)
     assert [i for i in ids if stored[i].status == "sent"] == [i for i in ids if i != bad]
     assert stored[bad].status == "sending"  # its lease runs out and it is delivered again
+
+
+async def test_a_commit_that_queues_a_message_wakes_the_sender(sessions, server, bot, clock) -> None:
+    """A reply leaves as soon as its step commits, not a poll interval later (here a minute)."""
+    sender = make_sender(sessions, bot, clock, poll_interval=60)
+    sender.watch(sessions)
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run_forever(stop))
+    try:
+        await asyncio.sleep(0.5)  # the sender found nothing and rests
+        await put(sessions, 7, "Đã nhận phản ánh")
+        request = await server.wait_for("sendMessage", chat_id=7, timeout=5)
+        assert request.params["text"] == "Đã nhận phản ánh"
+    finally:
+        stop.set()
+        sender.wake()
+        await asyncio.wait_for(running, 10)

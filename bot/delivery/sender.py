@@ -40,8 +40,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import Limits, RateLimiter
@@ -181,6 +182,26 @@ class Sender:
     def wake(self) -> None:
         """Look at the outbox now instead of after the poll interval (e.g. right after a commit)."""
         self._wake.set()
+
+    def watch(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Wake whenever a commit through `sessions` queued a message, so that a reply leaves at once
+        rather than up to a poll interval later (other instances' commits are still found by polling)."""
+        maker = sessions.kw["sync_session_class"]
+
+        def flushed(session: Session, _context: object) -> None:
+            if any(isinstance(obj, OutboxMessage) for obj in session.new):
+                session.info["outbox_queued"] = True
+
+        def committed(session: Session) -> None:
+            if session.info.pop("outbox_queued", False):
+                self.wake()
+
+        def rolled_back(session: Session, _previous: object) -> None:
+            session.info.pop("outbox_queued", None)
+
+        event.listen(maker, "after_flush", flushed)
+        event.listen(maker, "after_commit", committed)
+        event.listen(maker, "after_soft_rollback", rolled_back)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver while holding the sender role; otherwise stand by, ready to take it over. A failing
