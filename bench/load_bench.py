@@ -3,11 +3,11 @@
     python bench/load_bench.py [--citizens 150] [--filings 20] [--backends sqlite,postgresql] [--send-rate 30]
 
 Each bot runs as its own process (`python -m bot`, `python bench/echo_bot.py`); the server runs in this
-one. For each: start-up (launch to the first update answered), resident memory idle, a burst of first
-messages from N citizens at once (free text: routed, the dialogue saved; messages/s and p50/p99 to the
-reply), the process's CPU share during the burst (the rest of the time it waits), then for the bot full
-filings by simulated citizens (filings/s and p50/p99 from pressing "send" to the card reaching the
-agency's group), and resident memory after the load.
+one. For each: start-up (launch to the first update answered, on a database already at the newest schema
+unless --fresh-database), resident memory idle, a burst of first messages from N citizens at once (free
+text: routed, the dialogue saved; messages/s and p50/p99 to the reply), the process's CPU share during the
+burst (the rest of the time it waits), then for the bot full filings by simulated citizens (filings/s and
+p50/p99 from pressing "send" to the card reaching the agency's group), and resident memory after the load.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 
 from bot.i18n import t  # noqa: E402
 from simulator.botapi import FakeBotAPI  # noqa: E402
+from storage.db import migrate  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ADMIN = 9000
@@ -267,6 +268,8 @@ async def run_target(name: str, args: argparse.Namespace, folder: Path) -> Resul
                 TELEGRAM_MESSAGES_PER_SECOND=str(args.send_rate),
                 PYTHONPATH=str(ROOT),
             )
+            if not args.fresh_database:  # a restart, as in production: the schema is already current
+                await migrate(database)
         server.user_message(1, person(1), "/start")
         launched = time.monotonic()
         process = launch(command, folder, env, name)
@@ -323,6 +326,9 @@ async def main() -> None:
     parser.add_argument("--send-rate", type=float, default=30.0,
                         help="TELEGRAM_MESSAGES_PER_SECOND for the bot: 30 is Telegram's limit, which caps "
                              "the burst at about 30 answers a second; 1000 measures what the bot can do")
+    parser.add_argument("--fresh-database", action="store_true",
+                        help="start the bot on an empty database (its first launch, migrations included) "
+                             "instead of one already at the newest revision (every later start)")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
