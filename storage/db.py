@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import os
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
@@ -57,8 +58,36 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    idle_ping = kwargs.pop("idle_ping", IDLE_PING_SECONDS)
+    engine = create_async_engine(url, **kwargs)
+    _ping_after_idle(engine, idle_ping)
+    return engine
+
+
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
+    """A pooled connection that rested longer than `seconds` is pinged before use and replaced when the
+    server has dropped it (a restart, a failover, a firewall's timeout), so the next update does not fail
+    on it. SQLAlchemy's `pool_pre_ping` pings before every use: a round trip that cost 0.15-0.3 ms of
+    CPU a transaction, a tenth of a citizen's step; a connection busy a moment ago is known to be alive."""
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _rested(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _alive(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool drops this connection and checks out another
+            raise DisconnectionError(f"connection dropped while idle: {exc}") from exc
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -63,3 +63,30 @@ async def test_receipt_codes_are_unique(sessions) -> None:
                          lead_agency_id="thanh-tra", received_on=dt.date(2026, 11, 23)))
         with pytest.raises(IntegrityError):
             await session.commit()
+
+
+async def test_a_connection_the_server_dropped_while_idle_is_replaced(pg_database) -> None:
+    """PostgreSQL restarted (here: the bot's backend killed) while the bot was quiet: its next transaction
+    gets a fresh connection instead of failing on the dead one."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+
+    engine = create_engine(pg_database, idle_ping=0.2)
+    try:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(pg_database.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.4)  # longer than the idle ping's threshold
+        async with engine.connect() as conn:
+            again = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again != pid
+    finally:
+        await engine.dispose()
