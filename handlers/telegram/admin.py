@@ -5,7 +5,6 @@ says how to bind it."""
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.enums import ChatType
 from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter, Command, CommandObject
 from aiogram.types import ChatMemberUpdated, Message
 
@@ -15,10 +14,8 @@ from bot.cards import agency_name
 from bot.core import Core
 from bot.i18n import pick_locale, t
 from handlers.telegram import CHANNEL
-from handlers.telegram.filters import in_group
+from handlers.telegram.filters import GROUPS, in_group
 from handlers.telegram.groups import reply
-
-GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
 
 def _locale(message: Message) -> str:
@@ -36,7 +33,7 @@ async def on_bind(message: Message, command: CommandObject, core: Core) -> None:
             core,
             channel=CHANNEL,
             chat_id=str(message.chat.id),
-            is_group=message.chat.type in GROUP_TYPES,
+            is_group=message.chat.type in GROUPS,
             user_id=_user(message),
             agency_id=command.args,
             title=message.chat.title,
@@ -71,7 +68,7 @@ async def on_unbind(message: Message, core: Core) -> None:
             core,
             channel=CHANNEL,
             chat_id=str(message.chat.id),
-            is_group=message.chat.type in GROUP_TYPES,
+            is_group=message.chat.type in GROUPS,
             user_id=_user(message),
         )
     except BindingRefused as refused:

@@ -13,7 +13,7 @@ from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 from aiogram.utils.magic_filter import MagicFilter
 
-GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}
+GROUPS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})  # Telegram's chat types of a group
 
 
 class Magic(Filter):
