@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outage import OutageLog
+from bot.outage import OutageLog, backoff
 from bot.redaction import redact
 from storage.models import Job, utcnow
 from storage.queue import claim_jobs
@@ -121,10 +121,6 @@ class JobRunner:
         self.rng = rng or random.Random()
         self.outage = OutageLog(log, "job runner")
 
-    def backoff(self, attempts: int) -> float:
-        base = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
-        return base * (0.5 + 0.5 * self.rng.random())
-
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             pause = self.poll_interval
@@ -178,10 +174,11 @@ class JobRunner:
         if attempts >= self.max_attempts:
             await self._finish(job, "failed", error, attempts)
             return
+        pause = backoff(attempts, self.backoff_base, self.backoff_cap, self.rng)
         async with self.sessions() as session, session.begin():
             await session.execute(self._mine(job.id).values(
                 status="pending", attempts=attempts, last_error=error, claimed_by=None, claimed_until=None,
-                run_at=self.clock() + dt.timedelta(seconds=self.backoff(attempts)),
+                run_at=self.clock() + dt.timedelta(seconds=pause),
             ))
 
     async def _finish(self, job: Job, status: str, error: str, attempts: int | None = None) -> None:

@@ -9,6 +9,7 @@ up to `cap` seconds, and the recovery is logged once with the outage's length.
 from __future__ import annotations
 
 import logging
+import random
 import time
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -21,6 +22,12 @@ def is_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, UNREACHABLE) or "connect" in type(exc).__name__.lower()
+
+
+def backoff(attempts: int, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds before retry number `attempts` of one item (a message, a job): exponential from `base`,
+    capped at `cap`, with jitter in [50%, 100%] so that items failing together do not retry together."""
+    return min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + 0.5 * rng.random())
 
 
 def one_line(exc: BaseException) -> str:

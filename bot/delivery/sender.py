@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import Limits, RateLimiter
 from bot.i18n import t
-from bot.outage import OutageLog
+from bot.outage import OutageLog, backoff
 from bot.redaction import redact
 from storage.leases import hold, release
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
@@ -106,6 +106,10 @@ class DeliveryResult:
     @classmethod
     def permanent(cls, error: str, scope: Scope = "message") -> DeliveryResult:
         return cls("permanent", error=error, scope=scope)
+
+
+# a delivery waiting for its record: the row, the platform's answer, when, and who waits for the commit
+_Delivered = tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]
 
 
 class Transport(Protocol):
@@ -175,7 +179,7 @@ class Sender:
         self._groups: frozenset[tuple[str, str]] = frozenset()  # agencies' chats, read at most once a second
         self._groups_read = -GROUPS_TTL
         self._wake = asyncio.Event()
-        self._sent: list[tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]] = []
+        self._sent: list[_Delivered] = []
         self._recording = False  # a group commit of deliveries is being written
         self.outage = OutageLog(log, "outbox sender")
 
@@ -387,7 +391,7 @@ class Sender:
         self._sent.append((row, result, now, done))
         if not self._recording:
             self._recording = True
-            batch: list[tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]] = []
+            batch: list[_Delivered] = []
             try:
                 while self._sent:
                     batch, self._sent = self._sent, []
@@ -400,9 +404,7 @@ class Sender:
                 self._sent = []
         await done
 
-    async def _record(
-        self, batch: list[tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]]
-    ) -> None:
+    async def _record(self, batch: list[_Delivered]) -> None:
         """Record deliveries in one commit and tell their waiters; if it fails, each row on its own, so
         one bad row does not cost the others their record."""
         try:
@@ -486,14 +488,10 @@ class Sender:
                     values["last_error"] = error
                 await session.execute(self._mine(row.id).values(**values))
 
-    def backoff(self, attempts: int) -> float:
-        """Seconds before retry number `attempts`: exponential, capped, with jitter in [50%, 100%]."""
-        base = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
-        return base * (0.5 + 0.5 * self.rng.random())
-
     async def _retry(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> dt.datetime:
         attempts = row.attempts + 1
-        when = now + dt.timedelta(seconds=self.backoff(attempts))
+        pause = backoff(attempts, self.backoff_base, self.backoff_cap, self.rng)
+        when = now + dt.timedelta(seconds=pause)
         async with self.sessions() as session, session.begin():
             await session.execute(self._mine(row.id).values(
                 status="pending", attempts=attempts, not_before=when, claimed_by=None, claimed_until=None,
