@@ -164,6 +164,17 @@ async def test_the_receipt_survives_a_failed_send(core, chat):
     assert "Ông/Bà muốn làm gì?" in texts[1], "the menu still comes after the receipt"
 
 
+async def test_a_press_telegram_cannot_answer_still_moves_the_dialogue_on(core, chat, caplog):
+    """Telegram refuses the spinner's answer (an outage): the citizen's choice is kept and its reply comes."""
+    await chat.say("Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất")
+    chat.bot.add_result_for(AnswerCallbackQuery, ok=False, error_code=502, description="Bad Gateway")
+    sent = await chat.press("prop:yes")
+    assert sent and "xã, phường hoặc đặc khu nào" in chat.texts(sent)
+    async with core.sessions() as s:
+        assert (await s.get(DialogState, ("telegram", str(USER)))).state == "place"
+    assert "could not be answered" in caplog.text and "failed" not in caplog.text
+
+
 async def test_messages_sent_in_quick_succession_are_handled_in_order(core, chat):
     await chat.say("/new")
     for value in ("kind:petition", "skip", "skip", "skip"):

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import (
     CallbackQuery,
@@ -35,7 +36,7 @@ from sqlalchemy import text as sql
 
 from bot.core import Core
 from bot.i18n import pick_locale, t
-from bot.outage import OutageLog, is_unreachable
+from bot.outage import OutageLog, is_unreachable, one_line
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,12 @@ PRESS = "press"  # the workflow-data key handlers and the error handler find the
 
 
 class Press:
-    """The answer to one button press, given at most once whoever asks for it."""
+    """The answer to one button press, given at most once whoever asks for it.
+
+    The answer only stops the button's spinner (or shows a short alert): when Telegram cannot take it (an
+    outage, or a press too old to answer) that is logged and the press goes on, so the citizen's choice or
+    the officer's action is not lost with it; its replies go through the outbox, which waits the outage out.
+    """
 
     def __init__(self, query: CallbackQuery) -> None:
         self.query = query
@@ -54,7 +60,10 @@ class Press:
         if self.answered:
             return
         self.answered = True
-        await self.query.answer(text, show_alert=show_alert)
+        try:
+            await self.query.answer(text, show_alert=show_alert)
+        except TelegramAPIError as exc:
+            log.warning("press %s could not be answered: %s", self.query.id, one_line(exc))
 
 
 class AnswerEveryPress(BaseMiddleware):
