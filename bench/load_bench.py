@@ -335,7 +335,12 @@ async def main() -> None:
         for name in ["echo", *args.backends.split(",")]:
             (Path(tmp) / name).mkdir(exist_ok=True)
             print(f"running {name}…", flush=True)
-            results.append(await run_target(name, args, Path(tmp)))
+            try:
+                results.append(await run_target(name, args, Path(tmp)))
+            except BaseException:
+                log = (Path(tmp) / f"{name}.log").read_text(errors="replace").splitlines()
+                print(f"{name} failed; the end of its log:", *log[-40:], sep="\n", file=sys.stderr)
+                raise
             report(results, args)
 
 

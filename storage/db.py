@@ -64,6 +64,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+# A transaction that failed only because another ran at the same moment, and may simply be run again:
+# PostgreSQL's serialization failure and deadlock detected (it aborts one of the transactions in a cycle).
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """Whether `exc` is a serialization failure or a deadlock, after which the transaction is retried."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in CONFLICT_SQLSTATES
+
+
 IDLE_PING_SECONDS = 5.0
 
 

@@ -583,3 +583,65 @@ async def test_two_first_messages_of_one_newcomer_at_once_both_get_answers_and_o
         queued = (await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == "8080"))).all()
     assert len(users) == 1 and len(dialogues) == 1
     assert sum(len(a) for a in answers) + len(queued) >= 2, "each message was answered"
+
+
+async def test_a_burst_of_first_messages_shares_commits_and_each_is_stored_before_its_answer(core) -> None:
+    """Thirty newcomers write at once: their steps share a few commits (not thirty), and whoever is
+    answered has their dialogue and their reply already stored."""
+    from sqlalchemy import event
+
+    core.settings.messages_per_minute = 1000
+    intake = Intake(core, queue_changes=True)
+    commits = [0]
+    event.listen(core.sessions.kw["bind"].sync_engine, "commit",
+                 lambda _conn: commits.__setitem__(0, commits[0] + 1))
+
+    async def first_message(n: int) -> tuple[str | None, int]:
+        user = str(50_000 + n)
+        await intake.handle(CH, user, user, Text(f"{STORY['corruption_tip']} (lần {n})"), "vi")
+        async with core.sessions() as session:
+            row = await session.get(DialogState, (CH, user))
+            replies = (await session.execute(
+                select(OutboxMessage).where(OutboxMessage.chat_id == user))).all()
+        return (row.state if row else None), len(replies)
+
+    outcomes = await asyncio.gather(*(first_message(n) for n in range(30)))
+    assert outcomes == [("proposal", 1)] * 30
+    assert commits[0] <= 10
+
+
+async def test_a_step_that_lost_a_race_with_another_transaction_is_run_again(core, intake) -> None:
+    """PostgreSQL aborts one of two deadlocked transactions (two filings counting the same words in
+    opposite order); the aborted step is run again instead of failing the citizen's message."""
+    from sqlalchemy.exc import DBAPIError
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    real = intake._expire_or_dispatch
+    calls = []
+
+    async def deadlocked_once(ctx, event):
+        calls.append(event)
+        if len(calls) == 1:
+            raise DBAPIError("INSERT INTO duplicate_term_counts ...", {}, Deadlock("deadlock detected"))
+        return await real(ctx, event)
+
+    intake._expire_or_dispatch = deadlocked_once
+    c = Citizen(intake)
+    await c.cmd("start")
+    assert len(calls) == 2
+    assert c.options, "the welcome and its menu arrived"
+
+    class Broken(Exception):
+        sqlstate = "42P01"  # undefined table: not a race, so not run again
+
+    async def broken(ctx, event):
+        calls.append(event)
+        raise DBAPIError("SELECT ...", {}, Broken("no such table"))
+
+    intake._expire_or_dispatch = broken
+    calls.clear()
+    with pytest.raises(DBAPIError):
+        await c.cmd("help")
+    assert len(calls) == 1

@@ -13,10 +13,11 @@ import copy
 import datetime as dt
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,6 +54,8 @@ from bot.intake.steps import Steps
 from bot.limits import SlidingWindow
 from bot.pin_guard import Verdict, precheck
 from bot.receipts import normalize_code
+from storage.db import lost_a_race
+from storage.group_commit import GroupCommit
 from storage.models import ChatUser, DialogState
 
 
@@ -67,6 +70,9 @@ class Intake(Prompts, Steps, Filing, Lookup):
         self.queue_changes = queue_changes
         self.messages = SlidingWindow(core.settings.messages_per_minute, 60.0)
         self._warned: set[str] = set()
+        # steps that arrive together share a commit; SQLite writes one transaction at a time anyway
+        sqlite = core.settings.database_url.startswith("sqlite")
+        self.steps = GroupCommit(lambda: self.core.sessions(), lanes=1 if sqlite else 2, alone=self._alone)
 
     async def handle(
         self, channel: str, user_id: str, chat_id: str, event: Event, language_code: str | None = None
@@ -82,25 +88,36 @@ class Intake(Prompts, Steps, Filing, Lookup):
             return [Reply(t("citizen.limit.messages", locale, n=self.core.settings.messages_per_minute))]
         self._warned.discard(limiter_key)
         verdict = await self._precheck(sender, event)
+
+        async def step(session: AsyncSession) -> list[Reply]:
+            ctx = await self._load(session, sender, language_code)
+            before = (ctx.state, copy.deepcopy(ctx.data), ctx.locale)
+            ctx.verdict = verdict
+            menu = not capabilities(channel).buttons
+            current = _from_menu(ctx.data, event) if menu else event
+            replies = await self._expire_or_dispatch(ctx, current)
+            if menu:
+                _remember_menu(ctx.data, replies)
+            await self._save(ctx)
+            changed = self.queue_changes and before != (ctx.state, ctx.data, ctx.locale)
+            if replies and (changed or any(r.durable for r in replies)):
+                await self._queue(ctx, replies)
+                replies = []
+            return replies
+
+        return await self.steps.run(step)
+
+    async def _alone(self, step: Callable[[AsyncSession], Awaitable[list[Reply]]]) -> list[Reply]:
+        """One step in its own transaction, run again when it lost a race with another transaction."""
         for attempt in range(3):
             try:
                 async with self.core.sessions() as session, session.begin():
-                    ctx = await self._load(session, sender, language_code)
-                    before = (ctx.state, copy.deepcopy(ctx.data), ctx.locale)
-                    ctx.verdict = verdict
-                    menu = not capabilities(channel).buttons
-                    step = _from_menu(ctx.data, event) if menu else event
-                    replies = await self._expire_or_dispatch(ctx, step)
-                    if menu:
-                        _remember_menu(ctx.data, replies)
-                    await self._save(ctx)
-                    changed = self.queue_changes and before != (ctx.state, ctx.data, ctx.locale)
-                    if replies and (changed or any(r.durable for r in replies)):
-                        await self._queue(ctx, replies)
-                        replies = []
-                return replies
-            except (IntegrityError, StaleDataError):
-                if attempt == 2:
+                    return await step(session)
+            except (IntegrityError, StaleDataError, DBAPIError) as exc:
+                # a newcomer's rows written first by another instance, a dialogue changed under this
+                # step, or a deadlock with another transaction (two filings counting the same words)
+                retry = isinstance(exc, (IntegrityError, StaleDataError)) or lost_a_race(exc)
+                if attempt == 2 or not retry:
                     raise
         return []
 
@@ -142,20 +159,27 @@ class Intake(Prompts, Steps, Filing, Lookup):
     # ---- persistence ----------------------------------------------------------------------------------
 
     async def _load(self, session: AsyncSession, sender: Citizen, language_code: str | None) -> _Ctx:
-        user = await session.get(ChatUser, (sender.channel, sender.user_id))
-        newcomer = user is None
-        if user is None:
-            user = ChatUser(channel=sender.channel, user_id=sender.user_id, locale=pick_locale(language_code))
-            session.add(user)
-        # A newcomer has no dialogue yet; if another instance is starting one for them at this moment, the
-        # two inserts of the same person collide at commit and this update is run again (see `handle`).
-        row = None if newcomer else (
-            await session.execute(
-                select(DialogState)
-                .where(DialogState.channel == sender.channel, DialogState.user_id == sender.user_id)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        # No flush first: in a shared transaction (GroupCommit) the steps before this one leave their rows
+        # pending, and they are written together at the commit (one INSERT per table) rather than each by
+        # the next step's first query. A person's own pending rows cannot be among them: one person's
+        # updates are handled one at a time, and if they were, the commit would fail and each step would
+        # run again alone.
+        with session.no_autoflush:
+            user = await session.get(ChatUser, (sender.channel, sender.user_id))
+            newcomer = user is None
+            if user is None:
+                user = ChatUser(channel=sender.channel, user_id=sender.user_id,
+                                locale=pick_locale(language_code))
+                session.add(user)
+            # A newcomer has no dialogue yet; if another instance is starting one for them at this moment,
+            # the two inserts of the same person collide at commit and this update is run again.
+            row = None if newcomer else (
+                await session.execute(
+                    select(DialogState)
+                    .where(DialogState.channel == sender.channel, DialogState.user_id == sender.user_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
         ctx = _Ctx(
             session=session,
             sender=sender,

@@ -1,0 +1,124 @@
+"""Group commit: units of work that arrive together share one transaction, and each waits for its commit.
+
+A citizen's dialogue step is a few statements and a commit, and most of its cost is the transaction
+around them: a session, a connection, BEGIN, COMMIT (on SQLite, a sync of the write-ahead log). When a
+burst of updates arrives at once, steps that queue while a transaction is being written run together in
+the next one. Each caller still gets its answer only after the transaction holding its work has committed,
+so nothing is answered that is not stored. A lone step runs at once, in a transaction of its own.
+
+When a shared transaction fails (a unique key taken by another instance, a row changed under it, any
+error), it is rolled back and each of its units is run again alone, so one unit's failure reaches only its
+own caller. A unit must therefore be safe to run again: it may touch only the session it is given (what it
+changes outside the database would be done twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[Any]]
+
+
+class GroupCommit:
+    """Runs units of work in shared transactions, `lanes` transactions at a time (one for SQLite, which
+    writes one transaction at a time anyway), at most `max_batch` units in each."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], AsyncSession],
+        *,
+        lanes: int = 1,
+        max_batch: int = 32,
+        alone: Callable[[Work], Awaitable[Any]] | None = None,
+    ) -> None:
+        """`sessions` makes a session (an `async_sessionmaker`); `alone` runs one unit in a transaction of
+        its own (with the caller's retries), by default a plain one."""
+        self.sessions = sessions
+        self.lanes = lanes
+        self.max_batch = max_batch
+        self._alone = alone or self._transaction
+        self._waiting: deque[tuple[Work, asyncio.Future[Any]]] = deque()
+        self._busy = 0  # lanes draining the queue
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work(session)` in a transaction, maybe shared; return its result once that has committed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._waiting.append((work, done))
+        if self._busy < self.lanes:
+            self._busy += 1  # counted here, not when the task ends: a finished lane is free at once
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await done
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = []
+                while self._waiting and len(batch) < self.max_batch:
+                    work, done = self._waiting.popleft()
+                    if not done.done():  # a caller that gave up (cancelled) is skipped
+                        batch.append((work, done))
+                if len(batch) == 1:
+                    await self._one(*batch[0])
+                elif batch:
+                    await self._together(batch)
+        finally:  # no await between the empty queue and here: a unit queued meanwhile found the lane busy
+            self._busy -= 1
+            if self._waiting and self._busy == 0:  # stopped (cancelled at shutdown): nobody waits forever
+                _fail([done for _, done in self._waiting])
+                self._waiting.clear()
+
+    async def _transaction(self, work: Work) -> Any:
+        async with self.sessions() as session, session.begin():
+            return await work(session)
+
+    async def _one(self, work: Work, done: asyncio.Future[Any]) -> None:
+        try:
+            result = await self._alone(work)
+        except Exception as exc:
+            if not done.done():
+                done.set_exception(exc)
+        except BaseException:
+            _fail([done])
+            raise
+        else:
+            if not done.done():
+                done.set_result(result)
+
+    async def _together(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                results = [await work(session) for work, _ in batch]
+        except Exception as exc:
+            log.debug("a shared transaction of %d failed (%s); each runs alone", len(batch), exc)
+            for index, (work, done) in enumerate(batch):
+                try:
+                    await self._one(work, done)
+                except BaseException:
+                    _fail([later for _, later in batch[index + 1:]])
+                    raise
+            return
+        except BaseException:
+            _fail([done for _, done in batch])
+            raise
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
+
+
+def _fail(waiting: list[asyncio.Future[Any]]) -> None:
+    for done in waiting:
+        if not done.done():
+            done.set_exception(RuntimeError("interrupted before its transaction committed"))
