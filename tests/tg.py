@@ -23,6 +23,8 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Message, ResponseParameters, Update, User
 
+from handlers.telegram.sender import Sent
+
 BOT_ID = 42
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(1000)
@@ -64,7 +66,7 @@ class MockedSession(BaseSession):
         returning = method.__returning__
         if returning is bool:
             return True
-        if returning is Message:
+        if returning in (Message, Sent):  # the same JSON, read as the method asked
             data = method.model_dump(exclude_none=True)
             chat_id = int(data.get("chat_id", 0))
             chat = ({"id": chat_id, "type": "supergroup", "title": "Group"} if chat_id < 0
@@ -72,8 +74,8 @@ class MockedSession(BaseSession):
             raw = {"message_id": data.get("message_id") or next(self._ids), "date": int(time.time()),
                    "chat": chat, "from": {"id": bot.id, "is_bot": True, "first_name": "Bot"},
                    "text": data.get("text")}
-            return Message.model_validate({k: v for k, v in raw.items() if v is not None},
-                                          context={"bot": bot})
+            return returning.model_validate({k: v for k, v in raw.items() if v is not None},
+                                            context={"bot": bot})
         if returning is User:
             return User(id=bot.id, is_bot=True, first_name="Test Bot", username="test_bot")
         raise AssertionError(f"no queued response for {type(method).__name__}; use add_result_for()")
