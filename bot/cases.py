@@ -102,10 +102,19 @@ async def _unique_code(session: AsyncSession) -> str:
             return code
 
 
+async def receipt_pin() -> tuple[str, str]:
+    """A new receipt PIN and its hash (scrypt, tens of milliseconds in a worker thread): made before the
+    filing's transaction opens, so that no connection, and no shared transaction, waits for it."""
+    pin = new_pin()
+    return pin, await new_pin_hash(pin)
+
+
 async def submit(
-    session: AsyncSession, core: Core, sender: Citizen, draft: Draft, *, duplicate_of_id: int | None = None
+    session: AsyncSession, core: Core, sender: Citizen, draft: Draft, *, duplicate_of_id: int | None = None,
+    pin: tuple[str, str] | None = None,
 ) -> Filed:
-    """Store and route a report; queue its cards and evidence for the agency groups. No commit here."""
+    """Store and route a report; queue its cards and evidence for the agency groups. No commit here.
+    `pin` is the receipt's PIN and hash if made beforehand (`receipt_pin`)."""
     decision = route(core.rules, draft.text, draft.kind)
     received = core.calendar.today(core.clock.now())
     try:
@@ -115,10 +124,10 @@ async def submit(
         log.exception("no deadline for a %s received %s", draft.kind, received)
         stages, deadline_error = [], f"{exc.__class__.__name__}: {exc}"
     first = stages[0] if stages else None
-    pin = new_pin()
+    pin, pin_hash = pin or await receipt_pin()
     case = Case(
         code=await _unique_code(session),
-        pin_hash=await new_pin_hash(pin),
+        pin_hash=pin_hash,
         channel=sender.channel,
         kind=draft.kind,
         field=draft.field or decision.field,

@@ -645,3 +645,33 @@ async def test_a_step_that_lost_a_race_with_another_transaction_is_run_again(cor
     with pytest.raises(DBAPIError):
         await c.cmd("help")
     assert len(calls) == 1
+
+
+async def test_a_filing_holds_no_connection_while_its_receipt_pin_is_hashed(core, intake, monkeypatch) -> None:
+    """The receipt PIN's hash (scrypt, tens of milliseconds) is made before the filing's transaction: on
+    SQLite the process's only connection, and under a burst the steps sharing the transaction, do not
+    wait for it. The PIN on the receipt is the one the case keeps."""
+    from bot import pin_guard
+
+    pool = core.sessions.kw["bind"].sync_engine.pool
+    held_while_hashing: list[int] = []
+    real_hash = pin_guard.hash_pin
+
+    def watched(pin: str) -> str:
+        held_while_hashing.append(pool.checkedout())
+        return real_hash(pin)
+
+    monkeypatch.setattr(pin_guard, "hash_pin", watched)
+    c = Citizen(intake)
+    await c.say("Ở phường Hạ Long, " + STORY["corruption_tip"])
+    await c.press("prop:yes")
+    await c.press("skip")
+    await c.say("hôm qua")
+    await c.press("done")
+    await c.press("anon")
+    await c.press("send")
+    assert held_while_hashing == [0]
+    async with core.sessions() as s:
+        case = (await s.execute(select(Case))).scalar_one()
+    pin = c.text.split("Mã PIN:")[1].split()[0]
+    assert pin_guard.check_pin(pin, case.pin_hash)

@@ -58,6 +58,8 @@ from storage.db import lost_a_race
 from storage.group_commit import GroupCommit
 from storage.models import ChatUser, DialogState
 
+FILING_CHOICES = frozenset({"send", "dup:file"})  # the presses that file the report being written
+
 
 class Intake(Prompts, Steps, Filing, Lookup):
     """The dialogue for one channel-neutral bot; one instance per process (it holds the message limiter)."""
@@ -88,11 +90,15 @@ class Intake(Prompts, Steps, Filing, Lookup):
             return [Reply(t("citizen.limit.messages", locale, n=self.core.settings.messages_per_minute))]
         self._warned.discard(limiter_key)
         verdict = await self._precheck(sender, event)
+        # a press that files a report: its receipt PIN is hashed now, not while the transaction holds a
+        # connection (on SQLite the only one) and the steps sharing it wait
+        files = isinstance(event, Choice) and event.value in FILING_CHOICES
+        pin = await cases.receipt_pin() if files else None
 
         async def step(session: AsyncSession) -> list[Reply]:
             ctx = await self._load(session, sender, language_code)
             before = (ctx.state, copy.deepcopy(ctx.data), ctx.locale)
-            ctx.verdict = verdict
+            ctx.verdict, ctx.pin = verdict, pin
             menu = not capabilities(channel).buttons
             current = _from_menu(ctx.data, event) if menu else event
             replies = await self._expire_or_dispatch(ctx, current)

@@ -55,7 +55,8 @@ class Filing:
                 ctx.data["dup"] = {"case_id": best.case_id, "status": best.status, "mine": True,
                                    "code": best.code}
                 return self._goto(ctx, "duplicate")
-        filed = await cases.submit(ctx.session, self.core, ctx.sender, draft, duplicate_of_id=duplicate_of_id)
+        filed = await cases.submit(ctx.session, self.core, ctx.sender, draft, duplicate_of_id=duplicate_of_id,
+                                   pin=ctx.pin)
         self._reset(ctx, keep_unlocked=True)
         return [self._receipt(ctx, filed), self._menu(ctx)]
 

@@ -90,6 +90,7 @@ class _Ctx:
     data: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
     verdict: Verdict | None = None  # a look-up's PIN, checked before the transaction opened
+    pin: tuple[str, str] | None = None  # a receipt PIN and its hash, made before the transaction opened
     newcomer: bool = False  # writing to the bot for the first time on this channel
 
     def tr(self, key: str, **params: Any) -> str:
