@@ -647,7 +647,7 @@ async def test_a_step_that_lost_a_race_with_another_transaction_is_run_again(cor
     assert len(calls) == 1
 
 
-async def test_a_filing_holds_no_connection_while_its_receipt_pin_is_hashed(core, intake, monkeypatch) -> None:
+async def test_a_filing_holds_no_connection_while_its_receipt_pin_is_hashed(core, intake, monkeypatch):
     """The receipt PIN's hash (scrypt, tens of milliseconds) is made before the filing's transaction: on
     SQLite the process's only connection, and under a burst the steps sharing the transaction, do not
     wait for it. The PIN on the receipt is the one the case keeps."""

@@ -46,7 +46,7 @@ def get_routers() -> list[Router]:
 def build_dispatcher(core: Core, store: FileStore | None = None) -> Dispatcher:
     """A Dispatcher with every router; handlers get `core` (and the file store that keeps citizens'
     files) as workflow data."""
-    dp = Dispatcher(name="coordination-bot")
+    dp = Dispatcher(name="coordination-bot", disable_fsm=True)  # the dialogue's state is in the database
     dp["core"] = core
     dp["store"] = store
     errors.install(dp)
