@@ -115,3 +115,29 @@ async def test_a_lookup_checks_the_pin_once_before_its_transaction(core, intake,
     await c.say(filed.pin)
     assert "Tình trạng" in c.text
     assert checked == [False, False], "scrypt ran once per look-up, before the look-up's transaction"
+
+
+async def test_at_most_two_pins_are_hashed_at_once(monkeypatch) -> None:
+    """scrypt takes 16 MB a hash: a burst of filings and look-ups hashes two at a time, each finishing."""
+    import asyncio
+    import time
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+    real = pin_guard.hash_pin
+
+    def counted(pin: str) -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        try:
+            return real(pin)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(pin_guard, "hash_pin", counted)
+    hashes = await asyncio.gather(*(pin_guard.new_pin_hash(f"{n:06d}") for n in range(6)))
+    assert most[0] == 2
+    assert all(pin_guard.check_pin(f"{n:06d}", h) for n, h in enumerate(hashes))
