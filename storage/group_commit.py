@@ -1,10 +1,11 @@
 """Group commit: units of work that arrive together share one transaction, and each waits for its commit.
 
-A citizen's dialogue step is a few statements and a commit, and most of its cost is the transaction
-around them: a session, a connection, BEGIN, COMMIT (on SQLite, a sync of the write-ahead log). When a
-burst of updates arrives at once, steps that queue while a transaction is being written run together in
-the next one. Each caller still gets its answer only after the transaction holding its work has committed,
-so nothing is answered that is not stored. A lone step runs at once, in a transaction of its own.
+A citizen's dialogue step is a few statements and a commit, and much of its cost is around them: a
+session, a connection, BEGIN, the flush of its new rows, COMMIT (on SQLite, a sync of the write-ahead log).
+When a burst of updates arrives at once, steps that queue while a transaction is being written run together
+in the next one, and their new rows are written together at its commit (one INSERT per table).
+Each caller still gets its answer only after the transaction holding its work has committed, so nothing
+is answered that is not stored. A lone step runs at once, in a transaction of its own.
 
 When a shared transaction fails (a unique key taken by another instance, a row changed under it, any
 error), it is rolled back and each of its units is run again alone, so one unit's failure reaches only its
