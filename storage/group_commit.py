@@ -40,22 +40,27 @@ class GroupCommit:
         lanes: int = 1,
         max_batch: int = 32,
         alone: Callable[[Work], Awaitable[Any]] | None = None,
+        prepare: Callable[[AsyncSession, list[Any]], Awaitable[None]] | None = None,
     ) -> None:
         """`sessions` makes a session (an `async_sessionmaker`); `alone` runs one unit in a transaction of
-        its own (with the caller's retries), by default a plain one."""
+        its own (with the caller's retries), by default a plain one; `prepare` runs first in a shared
+        transaction with the units' keys (given to `run`), to read for all of them at once what each
+        would read alone."""
         self.sessions = sessions
         self.lanes = lanes
         self.max_batch = max_batch
         self._alone = alone or self._transaction
-        self._waiting: deque[tuple[Work, asyncio.Future[Any]]] = deque()
+        self._prepare = prepare
+        self._waiting: deque[tuple[Work, asyncio.Future[Any], Any]] = deque()
         self._busy = 0  # lanes draining the queue
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work(session)` in a transaction, maybe shared; return its result once that has committed."""
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]], key: Any = None) -> T:
+        """Run `work(session)` in a transaction, maybe shared; return its result once that has committed.
+        `key` is what `prepare` is told about this unit."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
-        self._waiting.append((work, done))
+        self._waiting.append((work, done, key))
         if self._busy < self.lanes:
             self._busy += 1  # counted here, not when the task ends: a finished lane is free at once
             task = loop.create_task(self._drain())
@@ -68,17 +73,17 @@ class GroupCommit:
             while self._waiting:
                 batch = []
                 while self._waiting and len(batch) < self.max_batch:
-                    work, done = self._waiting.popleft()
-                    if not done.done():  # a caller that gave up (cancelled) is skipped
-                        batch.append((work, done))
+                    unit = self._waiting.popleft()
+                    if not unit[1].done():  # a caller that gave up (cancelled) is skipped
+                        batch.append(unit)
                 if len(batch) == 1:
-                    await self._one(*batch[0])
+                    await self._one(*batch[0][:2])
                 elif batch:
                     await self._together(batch)
         finally:  # no await between the empty queue and here: a unit queued meanwhile found the lane busy
             self._busy -= 1
             if self._waiting and self._busy == 0:  # stopped (cancelled at shutdown): nobody waits forever
-                _fail([done for _, done in self._waiting])
+                _fail([done for _, done, _ in self._waiting])
                 self._waiting.clear()
 
     async def _transaction(self, work: Work) -> Any:
@@ -98,23 +103,25 @@ class GroupCommit:
             if not done.done():
                 done.set_result(result)
 
-    async def _together(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+    async def _together(self, batch: list[tuple[Work, asyncio.Future[Any], Any]]) -> None:
         try:
             async with self.sessions() as session, session.begin():
-                results = [await work(session) for work, _ in batch]
+                if self._prepare is not None:
+                    await self._prepare(session, [key for *_, key in batch if key is not None])
+                results = [await work(session) for work, *_ in batch]
         except Exception as exc:
             log.debug("a shared transaction of %d failed (%s); each runs alone", len(batch), exc)
-            for index, (work, done) in enumerate(batch):
+            for index, (work, done, _) in enumerate(batch):
                 try:
                     await self._one(work, done)
                 except BaseException:
-                    _fail([later for _, later in batch[index + 1:]])
+                    _fail([later for _, later, _ in batch[index + 1:]])
                     raise
             return
         except BaseException:
-            _fail([done for _, done in batch])
+            _fail([done for _, done, _ in batch])
             raise
-        for (_, done), result in zip(batch, results, strict=True):
+        for (_, done, _), result in zip(batch, results, strict=True):
             if not done.done():
                 done.set_result(result)
 

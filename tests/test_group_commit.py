@@ -165,3 +165,28 @@ async def test_a_step_queued_right_after_a_lane_finished_still_runs(sessions) ->
         await group.run(fails)
     async with asyncio.timeout(5):  # in this task: queued before the lane's task has ended
         assert await group.run(newcomer("4")) == "4"
+
+
+async def test_prepare_reads_for_the_whole_batch_and_a_failing_one_costs_nothing(sessions) -> None:
+    """`prepare` is told every key of a shared transaction before its units run, in that transaction;
+    when it fails, the units still run, each alone."""
+    told: list[list[str]] = []
+
+    async def prepare(session: AsyncSession, keys: list[str]) -> None:
+        told.append(sorted(keys))
+        session.info["prepared"] = True
+
+    async def unit(session: AsyncSession) -> bool:
+        return bool(session.info.get("prepared"))
+
+    group = GroupCommit(sessions, prepare=prepare)
+    results = await asyncio.gather(*(group.run(unit, key=str(n)) for n in range(5)))
+    assert told == [["0", "1", "2", "3", "4"]] and results == [True] * 5
+
+    async def broken(session: AsyncSession, keys: list[str]) -> None:
+        raise RuntimeError("could not read ahead")
+
+    group = GroupCommit(sessions, prepare=broken)
+    stored_ids = await asyncio.gather(*(group.run(newcomer(str(n)), key=str(n)) for n in range(10, 13)))
+    assert stored_ids == ["10", "11", "12"]
+    assert all([await stored(sessions, n) for n in stored_ids])

@@ -675,3 +675,29 @@ async def test_a_filing_holds_no_connection_while_its_receipt_pin_is_hashed(core
         case = (await s.execute(select(Case))).scalar_one()
     pin = c.text.split("Mã PIN:")[1].split()[0]
     assert pin_guard.check_pin(pin, case.pin_hash)
+
+
+async def test_returning_citizens_pressing_at_once_are_read_together_and_each_moves_on(core) -> None:
+    """Twenty citizens each confirm their proposal at the same moment: their people and dialogues are
+    read for the whole shared transaction in one query each (not one per citizen), and every dialogue
+    still moves to its own next step."""
+    from sqlalchemy import event
+
+    core.settings.messages_per_minute = 1000
+    intake = Intake(core, queue_changes=True)
+    users = [str(60_000 + n) for n in range(20)]
+    await asyncio.gather(*(intake.handle(CH, u, u, Text(f"{STORY['corruption_tip']} ({u})"), "vi")
+                           for u in users))
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM chat_users" in statement:
+            reads.append(statement)
+
+    event.listen(core.sessions.kw["bind"].sync_engine, "before_cursor_execute", count)
+    await asyncio.gather(*(intake.handle(CH, u, u, Choice("prop:yes"), "vi") for u in users))
+    event.remove(core.sessions.kw["bind"].sync_engine, "before_cursor_execute", count)
+    async with core.sessions() as session:
+        states = {r.user_id: r.state for r in (await session.execute(select(DialogState))).scalars()}
+    assert {states[u] for u in users} == {"place"}, states  # kind and field known: where it happened
+    assert len(reads) <= 4, f"{len(reads)} look-ups of people for 20 presses"

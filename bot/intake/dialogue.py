@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
@@ -59,6 +59,7 @@ from storage.group_commit import GroupCommit
 from storage.models import ChatUser, DialogState
 
 FILING_CHOICES = frozenset({"send", "dup:file"})  # the presses that file the report being written
+LOOKED_UP = "intake.looked_up"  # session.info: who `_look_up` found, for the steps of a shared transaction
 
 
 class Intake(Prompts, Steps, Filing, Lookup):
@@ -74,7 +75,8 @@ class Intake(Prompts, Steps, Filing, Lookup):
         self._warned: set[str] = set()
         # steps that arrive together share a commit; SQLite writes one transaction at a time anyway
         sqlite = core.settings.database_url.startswith("sqlite")
-        self.steps = GroupCommit(lambda: self.core.sessions(), lanes=1 if sqlite else 2, alone=self._alone)
+        self.steps = GroupCommit(lambda: self.core.sessions(), lanes=1 if sqlite else 2, alone=self._alone,
+                                 prepare=self._look_up)
 
     async def handle(
         self, channel: str, user_id: str, chat_id: str, event: Event, language_code: str | None = None
@@ -111,7 +113,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
                 replies = []
             return replies
 
-        return await self.steps.run(step)
+        return await self.steps.run(step, key=(sender.channel, sender.user_id))
 
     async def _alone(self, step: Callable[[AsyncSession], Awaitable[list[Reply]]]) -> list[Reply]:
         """One step in its own transaction, run again when it lost a race with another transaction."""
@@ -164,14 +166,30 @@ class Intake(Prompts, Steps, Filing, Lookup):
 
     # ---- persistence ----------------------------------------------------------------------------------
 
+    async def _look_up(self, session: AsyncSession, people: list[tuple[str, str]]) -> None:
+        """Everyone whose step shares this transaction, read in two queries instead of two each, their
+        dialogues locked as `_load` would lock each; `_load` takes what was found (or not) from here."""
+        people = sorted(set(people))
+        users = {(u.channel, u.user_id): u for u in (await session.execute(
+            select(ChatUser).where(tuple_(ChatUser.channel, ChatUser.user_id).in_(people))
+        )).scalars()}
+        rows = {(r.channel, r.user_id): r for r in (await session.execute(
+            select(DialogState).where(tuple_(DialogState.channel, DialogState.user_id).in_(sorted(users)))
+            .with_for_update()
+        )).scalars()} if users else {}
+        # the rows themselves, not only their keys: the session keeps unchanged rows only while referenced
+        session.info[LOOKED_UP] = {p: (users.get(p), rows.get(p)) for p in people}
+
     async def _load(self, session: AsyncSession, sender: Citizen, language_code: str | None) -> _Ctx:
         # No flush first: in a shared transaction (GroupCommit) the steps before this one leave their rows
         # pending, and they are written together at the commit (one INSERT per table) rather than each by
         # the next step's first query. A person's own pending rows cannot be among them: one person's
         # updates are handled one at a time, and if they were, the commit would fail and each step would
         # run again alone.
+        key = (sender.channel, sender.user_id)
+        found = session.info.get(LOOKED_UP, {}).pop(key, None)  # read with the batch (`_look_up`)
         with session.no_autoflush:
-            user = await session.get(ChatUser, (sender.channel, sender.user_id))
+            user = found[0] if found is not None else await session.get(ChatUser, key)
             newcomer = user is None
             if user is None:
                 user = ChatUser(channel=sender.channel, user_id=sender.user_id,
@@ -179,13 +197,16 @@ class Intake(Prompts, Steps, Filing, Lookup):
                 session.add(user)
             # A newcomer has no dialogue yet; if another instance is starting one for them at this moment,
             # the two inserts of the same person collide at commit and this update is run again.
-            row = None if newcomer else (
-                await session.execute(
+            if newcomer:
+                row = None
+            elif found is not None:
+                row = found[1]  # locked by `_look_up`
+            else:
+                row = (await session.execute(
                     select(DialogState)
                     .where(DialogState.channel == sender.channel, DialogState.user_id == sender.user_id)
                     .with_for_update()
-                )
-            ).scalar_one_or_none()
+                )).scalar_one_or_none()
         ctx = _Ctx(
             session=session,
             sender=sender,
