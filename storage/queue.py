@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -97,3 +97,30 @@ async def claim_jobs(
     primary key past every job not yet due (100,000 future reminders made each claim take ~85 ms)."""
     return await _claim(session, Job, Job.run_at, "running", worker_id, limit, lease_seconds, now,
                         order=(Job.run_at, Job.id))
+
+
+def outbox_held(row_id: Any, worker_id: Any) -> ColumnElement[bool]:
+    """An outbox row still claimed by `worker_id`: only then may the worker record what became of it (its
+    lease may have run out and another worker taken the row). Values or bind parameters."""
+    return and_(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker_id,
+                OutboxMessage.status == "sending")
+
+
+def _sent(scrub: bool) -> Any:
+    """The UPDATE that records a delivery, built once (it runs for every message sent), with parameters
+    b_id, b_worker, b_at, b_message_id; `scrub` also erases what links a reporter's chat to a case, with
+    b_payload and b_key (see the sender's `_scrubbed`)."""
+    table = OutboxMessage.__table__
+    values: dict[str, Any] = {
+        "status": "sent", "claimed_until": None, "last_error": None,
+        "sent_at": bindparam("b_at", type_=table.c.sent_at.type),
+        "message_id": bindparam("b_message_id", type_=table.c.message_id.type),
+    }
+    if scrub:
+        values.update(case_id=None, agency_id=None,
+                      payload=bindparam("b_payload", type_=table.c.payload.type),
+                      idempotency_key=bindparam("b_key", type_=table.c.idempotency_key.type))
+    return update(table).where(outbox_held(bindparam("b_id"), bindparam("b_worker"))).values(**values)
+
+
+SENT, SENT_SCRUBBED = _sent(False), _sent(True)

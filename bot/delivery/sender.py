@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import bindparam, delete, event, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -51,7 +51,7 @@ from bot.outage import OutageLog, backoff
 from bot.redaction import redact
 from storage.leases import hold, release
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
-from storage.queue import claim_outbox
+from storage.queue import SENT, SENT_SCRUBBED, claim_outbox, outbox_held
 
 log = logging.getLogger(__name__)
 
@@ -61,29 +61,6 @@ Scope = Literal["message", "chat", "user"]
 
 
 GROUPS_TTL = 1.0  # seconds the sender trusts its list of agencies' chats
-
-
-def _sent(scrub: bool) -> Any:
-    """The UPDATE that records a delivery, built once (it runs for every message sent): the row becomes
-    `sent` only if this worker still holds its lease; `scrub` also erases what links a reporter's chat to
-    a case (see `_scrubbed`)."""
-    table = OutboxMessage.__table__
-    values: dict[str, Any] = {
-        "status": "sent", "claimed_until": None, "last_error": None,
-        "sent_at": bindparam("b_at", type_=table.c.sent_at.type),
-        "message_id": bindparam("b_message_id", type_=table.c.message_id.type),
-    }
-    if scrub:
-        values.update(case_id=None, agency_id=None,
-                      payload=bindparam("b_payload", type_=table.c.payload.type),
-                      idempotency_key=bindparam("b_key", type_=table.c.idempotency_key.type))
-    return update(table).where(
-        table.c.id == bindparam("b_id"), table.c.claimed_by == bindparam("b_worker"),
-        table.c.status == "sending",
-    ).values(**values)
-
-
-_SENT, _SENT_SCRUBBED = _sent(False), _sent(True)
 
 @dataclass(frozen=True)
 class Delivery:
@@ -401,10 +378,8 @@ class Sender:
 
     # recording outcomes ------------------------------------------------------------------------------------
     def _mine(self, row_id: int) -> Any:
-        return update(OutboxMessage).where(
-            OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.worker_id,
-            OutboxMessage.status == "sending",
-        ).execution_options(synchronize_session=False)
+        return update(OutboxMessage).where(outbox_held(row_id, self.worker_id)).execution_options(
+            synchronize_session=False)
 
     async def _mark_sent(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
         """Record a delivery; returns once it is committed. Deliveries that finish while a commit is being
@@ -450,7 +425,7 @@ class Sender:
         params = {"b_id": row.id, "b_worker": self.worker_id, "b_at": now, "b_message_id": result.message_id}
         if scrub:
             params.update(b_payload=scrub["payload"], b_key=scrub["idempotency_key"])
-        done = await session.execute(_SENT_SCRUBBED if scrub else _SENT, params)
+        done = await session.execute(SENT_SCRUBBED if scrub else SENT, params)
         if done.rowcount == 0:  # type: ignore[attr-defined]
             log.warning("outbox row %s was delivered after its lease was lost", row.id)
             return

@@ -121,7 +121,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
             try:
                 async with self.core.sessions() as session, session.begin():
                     return await step(session)
-            except (IntegrityError, StaleDataError, DBAPIError) as exc:
+            except (StaleDataError, DBAPIError) as exc:  # IntegrityError is a DBAPIError
                 # a newcomer's rows written first by another instance, a dialogue changed under this
                 # step, or a deadlock with another transaction (two filings counting the same words)
                 retry = isinstance(exc, (IntegrityError, StaleDataError)) or lost_a_race(exc)
