@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from handlers.telegram import lazy_models  # noqa: F401  # isort: skip  (before any aiogram import)
+
 from aiogram import Bot, Dispatcher
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError

@@ -6,6 +6,8 @@ not reachable they are skipped with the reason. Each test gets an empty, fully m
 
 from __future__ import annotations
 
+from handlers.telegram import lazy_models  # noqa: F401  # isort: skip  (aiogram imported as the bot does)
+
 import asyncio
 import os
 import shutil

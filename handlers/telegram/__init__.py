@@ -6,6 +6,8 @@ nothing else took. One error handler (`errors.py`) serves them all.
 
 from __future__ import annotations
 
+from handlers.telegram import lazy_models  # noqa: F401  # isort: skip  (before any aiogram import)
+
 from aiogram import Dispatcher, Router
 
 from bot.channels import Capabilities, register
