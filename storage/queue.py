@@ -14,9 +14,11 @@ SQLite serialises writers, so the statement is atomic.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -106,21 +108,39 @@ def outbox_held(row_id: Any, worker_id: Any) -> ColumnElement[bool]:
                 OutboxMessage.status == "sending")
 
 
-def _sent(scrub: bool) -> Any:
-    """The UPDATE that records a delivery, built once (it runs for every message sent), with parameters
-    b_id, b_worker, b_at, b_message_id; `scrub` also erases what links a reporter's chat to a case, with
-    b_payload and b_key (see the sender's `_scrubbed`)."""
+@dataclass(frozen=True)
+class Sent:
+    """A delivery to record: the row, when it was accepted, the platform's id for it, and for a reporter's
+    row (`scrub`) the payload it keeps instead of its own."""
+
+    row_id: int
+    at: dt.datetime
+    message_id: str | None
+    scrub_payload: dict[str, Any] | None = None
+
+
+def record_sent(deliveries: Sequence[Sent], worker_id: str) -> Any:
+    """One UPDATE recording every delivery of a batch (status sent, its time and message id), only on rows
+    `worker_id` still holds; it returns the ids it updated, so a row whose lease was lost is known. The
+    reporters' rows (all or none of the batch: call once for each) also lose what links their chat to a
+    case: the case and agency, the payload (replaced), the idempotency key (made `scrubbed:<id>`)."""
     table = OutboxMessage.__table__
+    ids = [d.row_id for d in deliveries]
+
+    def each(column: Any, values: list[Any]) -> Any:
+        if all(v == values[0] for v in values):
+            return literal(values[0], column.type)
+        return case({i: literal(v, column.type) for i, v in zip(ids, values, strict=True)}, value=table.c.id)
+
     values: dict[str, Any] = {
         "status": "sent", "claimed_until": None, "last_error": None,
-        "sent_at": bindparam("b_at", type_=table.c.sent_at.type),
-        "message_id": bindparam("b_message_id", type_=table.c.message_id.type),
+        "sent_at": each(table.c.sent_at, [d.at for d in deliveries]),
+        "message_id": each(table.c.message_id, [d.message_id for d in deliveries]),
     }
-    if scrub:
+    if deliveries[0].scrub_payload is not None:
         values.update(case_id=None, agency_id=None,
-                      payload=bindparam("b_payload", type_=table.c.payload.type),
-                      idempotency_key=bindparam("b_key", type_=table.c.idempotency_key.type))
-    return update(table).where(outbox_held(bindparam("b_id"), bindparam("b_worker"))).values(**values)
-
-
-SENT, SENT_SCRUBBED = _sent(False), _sent(True)
+                      payload=each(table.c.payload, [d.scrub_payload for d in deliveries]),
+                      idempotency_key=each(table.c.idempotency_key, [f"scrubbed:{i}" for i in ids]))
+    return (update(table).where(table.c.id.in_(ids), table.c.claimed_by == worker_id,
+                                table.c.status == "sending")
+            .values(**values).returning(table.c.id))

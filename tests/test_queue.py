@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from storage.db import create_engine, session_factory
 from storage.models import Job, OutboxMessage
-from storage.queue import claim_jobs, claim_outbox
+from storage.queue import Sent, claim_jobs, claim_outbox, record_sent
 
 NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
@@ -149,3 +149,29 @@ async def test_concurrent_job_claimers_never_share_a_job(db_url: str) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_one_statement_records_a_batch_each_row_its_values_only_where_still_held(sessions) -> None:
+    now = dt.datetime(2026, 5, 4, 3, 0, tzinfo=dt.UTC)
+    async with sessions() as session:
+        rows = [_row(n, status="sending", claimed_by="w1", payload={"text": f"câu hỏi {n}"})
+                for n in range(4)]
+        rows[3].claimed_by = "w2"  # its lease ran out and another worker took it
+        session.add_all(rows)
+        await session.commit()
+        ids = [r.id for r in rows]
+    sealed = [{"relay": "question", "sealed": f"hộp {n}"} for n in range(4)]
+    deliveries = [Sent(i, now + dt.timedelta(seconds=n), f"m{n}" if n != 2 else None, sealed[n])
+                  for n, i in enumerate(ids)]
+    async with sessions() as session:
+        recorded = set(await session.scalars(record_sent(deliveries, "w1")))
+        await session.commit()
+    assert recorded == set(ids[:3])
+    async with sessions() as session:
+        stored = {r.id: r for r in (await session.scalars(select(OutboxMessage))).all()}
+    for n, i in enumerate(ids[:3]):
+        row = stored[i]
+        assert (row.status, row.message_id, row.payload) == ("sent", f"m{n}" if n != 2 else None, sealed[n])
+        assert row.sent_at == now + dt.timedelta(seconds=n) and row.idempotency_key == f"scrubbed:{i}"
+        assert row.claimed_until is None
+    assert (stored[ids[3]].status, stored[ids[3]].payload) == ("sending", {"text": "câu hỏi 3"})

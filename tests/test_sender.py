@@ -493,6 +493,35 @@ async def test_a_burst_shares_commits_and_each_delivery_is_recorded(sessions, en
     assert len(ids) == 30 and len(commits) < 15  # the claim and far fewer than one commit per message
 
 
+async def test_a_shared_record_gives_each_row_its_own_id_and_leaves_a_row_another_worker_took(
+        sessions, clock) -> None:
+    """The rows delivered together are recorded in one statement: each keeps the id Telegram gave it, and
+    a row whose lease was lost mid-delivery and taken by another worker stays that worker's."""
+    from sqlalchemy import update
+
+    ids = [await put(sessions, 300 + n, f"trả lời {n}") for n in range(12)]
+    taken = ids[5]
+    given: dict[int, str] = {}
+
+    class Stolen(Slow):
+        async def deliver(self, delivery: Delivery) -> DeliveryResult:
+            if delivery.id == taken:
+                async with sessions() as session:
+                    await session.execute(update(OutboxMessage).where(OutboxMessage.id == taken)
+                                          .values(claimed_by="w2"))
+                    await session.commit()
+            await asyncio.sleep(0.005 * (int(delivery.chat_id) % 3))
+            given[delivery.id] = f"m{delivery.id}"
+            return DeliveryResult.ok(given[delivery.id])
+
+    await Sender(sessions, {"telegram": Stolen()}, "w1", clock=clock, limits=FAST).run_once()
+    stored = await rows(sessions)
+    assert {i: stored[i].message_id for i in ids if i != taken} == {i: given[i] for i in ids if i != taken}
+    assert all(stored[i].status == "sent" and stored[i].sent_at is not None for i in ids if i != taken)
+    lost = stored[taken]
+    assert (lost.status, lost.claimed_by, lost.message_id) == ("sending", "w2", None)
+
+
 async def test_a_delivery_that_cannot_be_recorded_does_not_cost_the_others_theirs(sessions, clock,
                                                                                    monkeypatch) -> None:
     ids = [await put(sessions, 200 + n, f"trả lời {n}") for n in range(10)]
@@ -500,10 +529,10 @@ async def test_a_delivery_that_cannot_be_recorded_does_not_cost_the_others_their
     sender = Sender(sessions, {"telegram": Slow()}, "w1", clock=clock, limits=FAST)
     record = sender._record_sent
 
-    async def failing(session, row, result, now):  # e.g. a constraint the row breaks
-        if row.id == bad:
+    async def failing(session, batch):  # e.g. a constraint the row breaks
+        if any(row.id == bad for row, _, _ in batch):
             raise RuntimeError("cannot record")
-        await record(session, row, result, now)
+        await record(session, batch)
 
     monkeypatch.setattr(sender, "_record_sent", failing)
     with pytest.raises(RuntimeError, match="cannot record"):

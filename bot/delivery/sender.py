@@ -51,7 +51,7 @@ from bot.outage import OutageLog, backoff
 from bot.redaction import redact
 from storage.leases import hold, release
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage, utcnow
-from storage.queue import SENT, SENT_SCRUBBED, claim_outbox, outbox_held
+from storage.queue import Sent, claim_outbox, outbox_held, record_sent
 
 log = logging.getLogger(__name__)
 
@@ -407,8 +407,7 @@ class Sender:
         one bad row does not cost the others their record."""
         try:
             async with self.sessions() as session, session.begin():
-                for row, result, at, _ in batch:
-                    await self._record_sent(session, row, result, at)
+                await self._record_sent(session, [(row, result, at) for row, result, at, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
                 batch[0][3].set_exception(exc)
@@ -419,32 +418,50 @@ class Sender:
         for *_, waiting in batch:
             waiting.set_result(None)
 
-    async def _record_sent(self, session: AsyncSession, row: OutboxMessage, result: DeliveryResult,
-                           now: dt.datetime) -> None:
-        scrub = await self._scrubbed(session, row)
-        params = {"b_id": row.id, "b_worker": self.worker_id, "b_at": now, "b_message_id": result.message_id}
-        if scrub:
-            params.update(b_payload=scrub["payload"], b_key=scrub["idempotency_key"])
-        done = await session.execute(SENT_SCRUBBED if scrub else SENT, params)
-        if done.rowcount == 0:  # type: ignore[attr-defined]
-            log.warning("outbox row %s was delivered after its lease was lost", row.id)
-            return
+    async def _record_sent(self, session: AsyncSession,
+                           batch: list[tuple[OutboxMessage, DeliveryResult, dt.datetime]]) -> None:
+        """The batch's "sent" rows in one UPDATE each for reporters' and others' rows, then the cards
+        each delivery posted or edited."""
+        plain: list[Sent] = []
+        scrubbed: list[Sent] = []
+        for row, result, at in batch:
+            message_id = None if result.message_id is None else str(result.message_id)
+            if scrub := await self._scrubbed(session, row):
+                scrubbed.append(Sent(row.id, at, message_id, scrub["payload"]))
+            else:
+                plain.append(Sent(row.id, at, message_id))
+        held: set[int] = set()
+        for deliveries in (plain, scrubbed):
+            if deliveries:
+                held.update(await session.scalars(record_sent(deliveries, self.worker_id)))
+        reporters = {d.row_id for d in scrubbed}
+        for row, result, at in batch:
+            if row.id not in held:
+                log.warning("outbox row %s was delivered after its lease was lost", row.id)
+            elif row.case_id is not None:
+                await self._record_cards(session, row, result, at, row.id in reporters)
+
+    async def _record_cards(self, session: AsyncSession, row: OutboxMessage, result: DeliveryResult,
+                            now: dt.datetime, scrubbed: bool) -> None:
+        """Where a delivery put a case's card (new messages, or edits with their digests); a reporter's
+        row keeps no link to the case."""
         new_cards = [str(m) for m in result.extra.get("new_cards", [])]
         if row.kind == "card" and not new_cards and result.message_id is not None:
             new_cards = [result.message_id]
-        if row.case_id is not None and result.extra.get("replace_cards"):
+        if result.extra.get("replace_cards"):
             await session.execute(delete(CardMessage).where(*self._card_filter(row)))
+        if scrubbed:
+            return
         digests: dict[str, str] = result.extra.get("digests", {})
-        if row.case_id is not None and not scrub:
-            for message_id in dict.fromkeys(new_cards):
-                session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
-                                        channel=row.channel, chat_id=row.chat_id, message_id=message_id,
-                                        purpose="card", created_at=now, digest=digests.get(message_id)))
-            for message_id, digest in digests.items():
-                if message_id not in new_cards:
-                    await session.execute(update(CardMessage).where(
-                        *self._card_filter(row), CardMessage.message_id == message_id,
-                    ).values(digest=digest).execution_options(synchronize_session=False))
+        for message_id in dict.fromkeys(new_cards):
+            session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
+                                    channel=row.channel, chat_id=row.chat_id, message_id=message_id,
+                                    purpose="card", created_at=now, digest=digests.get(message_id)))
+        for message_id, digest in digests.items():
+            if message_id not in new_cards:
+                await session.execute(update(CardMessage).where(
+                    *self._card_filter(row), CardMessage.message_id == message_id,
+                ).values(digest=digest).execution_options(synchronize_session=False))
 
     async def _to_reporter(self, session: AsyncSession, row: OutboxMessage) -> bool:
         """Whether the row goes to someone's private chat: neither an agency's group nor an admin."""

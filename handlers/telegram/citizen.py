@@ -18,7 +18,7 @@ from handlers.telegram.files import keep
 from handlers.telegram.filters import pressed_in_private, private
 from handlers.telegram.keyboards import IntakeCallback, inline_keyboard
 from handlers.telegram.middlewares import IntakeMiddleware
-from handlers.telegram.sender import chunks
+from handlers.telegram.sender import SendMessageForId, chunks
 
 
 def message_event(message: Message) -> Event:
@@ -52,11 +52,12 @@ def message_event(message: Message) -> Event:
 
 
 async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
+    """Say a step's replies that were not queued; only the message id of each comes back (`Sent`)."""
     for reply in replies:
         parts = chunks(reply.text)
         for i, part in enumerate(parts):
             markup = inline_keyboard(reply.options) if i == len(parts) - 1 else None
-            await bot.send_message(chat_id, part, reply_markup=markup, parse_mode=None)
+            await bot(SendMessageForId(chat_id=chat_id, text=part, reply_markup=markup, parse_mode=None))
 
 
 async def on_message(message: Message, bot: Bot, intake: Intake, store: FileStore | None = None) -> None:
