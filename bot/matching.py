@@ -360,8 +360,9 @@ class WordSet:
         self.lexicon, self.words = lexicon, words
 
     def spans(self, text: Text) -> list[tuple[int, int]]:
-        found = self.lexicon.found(text)
-        return [span for w in self.words & found.keys() for span in found[w]]
+        # a text holds few of the rules' phrases: look those up in the list, not the list in them
+        words = self.words
+        return [span for w, spans in self.lexicon.found(text).items() if w in words for span in spans]
 
 
 def _visible(words: WordSet, text: Text, hidden: set[int]) -> list[tuple[int, int]]:
@@ -384,8 +385,11 @@ class Terms:
         A pattern's words count only where no listed phrase matched, so the explanation names the
         phrase ("phong bì") rather than the whole stretch of text around it.
         """
+        spans = self.phrases.spans(text)
+        if not spans and not self.patterns:
+            return []  # most lists have none of their words in a given text
         hidden = {k for s, e in self.unless.spans(text) for k in range(s, e)}
-        kept = _outermost(_visible(self.phrases, text, hidden))
+        kept = _outermost([(s, e) for s, e in spans if hidden.isdisjoint(range(s, e))] if hidden else spans)
         if self.patterns:
             taken = {k for s, e in kept for k in range(s, e)}
             spans = [span for pattern in self.patterns for span in pattern.find(text, hidden)]
