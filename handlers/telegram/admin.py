@@ -4,7 +4,7 @@ says how to bind it."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter, Command, CommandObject
 from aiogram.types import ChatMemberUpdated, Message
 
@@ -14,7 +14,7 @@ from bot.cards import agency_name
 from bot.core import Core
 from bot.i18n import pick_locale, t
 from handlers.telegram import CHANNEL
-from handlers.telegram.filters import GROUPS, in_group
+from handlers.telegram.filters import GROUPS, Magic, in_group
 from handlers.telegram.groups import reply
 
 
@@ -121,6 +121,7 @@ async def on_added_to_group(event: ChatMemberUpdated, core: Core) -> None:
 def router() -> Router:
     """A fresh router (a router belongs to one dispatcher, and tests build several)."""
     admin = Router(name="admin")
+    admin.message.filter(Magic(F.text.startswith("/")))  # one check instead of four commands' parsing
     admin.message.register(on_bind, Command("bind"))
     admin.message.register(on_myid, Command("myid"))
     admin.message.register(on_unbind, Command("unbind"))
