@@ -542,6 +542,35 @@ async def test_a_delivery_that_cannot_be_recorded_does_not_cost_the_others_their
     assert stored[bad].status == "sending"  # its lease runs out and it is delivered again
 
 
+async def test_a_commit_during_a_round_that_found_nothing_is_sent_at_once(sessions, server, bot, clock,
+                                                                          monkeypatch) -> None:
+    """A reply committed while the sender is in a round whose claim came too early for it goes out in the
+    next round, not a poll interval (here a minute) later."""
+    sender = make_sender(sessions, bot, clock, poll_interval=60)
+    sender.watch(sessions)
+    rounds = 0
+    run_once = sender.run_once
+
+    async def round_with_a_commit_behind_its_claim():
+        nonlocal rounds
+        rounds += 1
+        stats = await run_once()
+        if rounds == 1:
+            await put(sessions, 7, "Đã nhận phản ánh")  # commits, and wakes the sender mid-round
+        return stats
+
+    monkeypatch.setattr(sender, "run_once", round_with_a_commit_behind_its_claim)
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run_forever(stop))
+    try:
+        request = await server.wait_for("sendMessage", chat_id=7, timeout=5)
+        assert request.params["text"] == "Đã nhận phản ánh"
+    finally:
+        stop.set()
+        sender.wake()
+        await asyncio.wait_for(running, 10)
+
+
 async def test_a_commit_that_queues_a_message_wakes_the_sender(sessions, server, bot, clock) -> None:
     """A reply leaves as soon as its step commits, not a poll interval later (here a minute)."""
     sender = make_sender(sessions, bot, clock, poll_interval=60)

@@ -216,12 +216,18 @@ class Sender:
                 try:
                     if not await self.hold_role():
                         self.outage.recovered()
+                        self._wake.clear()  # another instance sends: this one's commits are not its work
                         await self._idle(stop, self.role_seconds / 3)
                         continue
+                    # Cleared before the claim, not after the round: a commit that wakes the sender while
+                    # this round runs may have queued rows its claim did not see, and must not wait a poll
+                    # interval for the next one.
+                    self._wake.clear()
                     stats = await self.run_once()
                     self.outage.recovered()
                 except Exception as exc:
                     pause, stats = self.outage.failed(exc), RunStats()
+                    self._wake.clear()  # the database is failing: wait the outage's pause
                 if stats.sent == 0:
                     await self._idle(stop, pause)
         finally:
@@ -251,7 +257,7 @@ class Sender:
                 await release(session, ROLE, self.worker_id)
 
     async def _idle(self, stop: asyncio.Event, pause: float) -> None:
-        self._wake.clear()
+        """Rest until stopped, woken (at once if woken since the last claim) or `pause` seconds pass."""
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
             await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
