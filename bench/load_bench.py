@@ -1,16 +1,18 @@
 """The bot under load against a minimal aiogram echo bot, both long-polling the same local Bot API server.
 
     python bench/load_bench.py [--citizens 150] [--rounds 3] [--repeat 1] [--filings 20]
-                               [--backends sqlite,postgresql] [--send-rate 30]
+                               [--backends sqlite,postgresql,postgresql+worker] [--send-rate 30]
 
 Each bot runs as its own process (`python -m bot`, `python bench/echo_bot.py`); the server runs in this
-one. For each: start-up (launch to the first update answered, on a database already at the newest schema
+one. A backend named `X+worker` runs the bot as two processes on database X: one long-polling with
+OUTBOX_SENDER=false and a delivery worker with RECEIVE_UPDATES=false (their memory and CPU are summed).
+For each: start-up (launch to the first update answered, on a database already at the newest schema
 unless --fresh-database), resident memory idle, bursts of first messages from N citizens at once (free
 text: routed, the dialogue saved; messages/s and p50/p99 to the reply of the median burst), the process's
 CPU share during that burst (the rest of the time it waits), then for the bot full filings by simulated
 citizens (filings/s and p50/p99 from pressing "send" to the card reaching the agency's group), and
-resident memory after the load. With --repeat, the medians over the runs, each ratio taken within its run.
-"""
+resident memory after the load. With --repeat, the medians over the runs, each ratio taken within its
+run."""
 
 from __future__ import annotations
 
@@ -66,16 +68,21 @@ FILING_TEXTS = [
 ]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def rss_mb(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def pct(values: list[float], q: float) -> float:
@@ -111,19 +118,19 @@ async def first_answer(server: FakeBotAPI, chat_id: int, timeout: float) -> floa
     return request.at
 
 
-async def burst(server: FakeBotAPI, pid: int, citizens: int, rounds: int, result: Result) -> None:
+async def burst(server: FakeBotAPI, pids: list[int], citizens: int, rounds: int, result: Result) -> None:
     """`rounds` bursts of first messages from new citizens; the round with the median rate is reported,
     since one burst lasts a fraction of a second and a moment's slowness of the host moves it a lot."""
     measured: list[tuple[float, float, list[float]]] = []
     for r in range(rounds):
         users = [100_000 + 10_000 * r + n for n in range(citizens)]
-        cpu_before = cpu_seconds(pid)
+        cpu_before = cpu_seconds(pids)
         started = time.monotonic()
         for n, user in enumerate(users):
             server.user_message(user, person(user), f"{FIRST_TEXTS[n % len(FIRST_TEXTS)]} (số {n})")
         done = await asyncio.gather(*(first_answer(server, user, 120) for user in users))
         elapsed = max(done) - started
-        measured.append((citizens / elapsed, (cpu_seconds(pid) - cpu_before) / elapsed,
+        measured.append((citizens / elapsed, (cpu_seconds(pids) - cpu_before) / elapsed,
                          [(at - started) * 1000 for at in done]))
         await asyncio.sleep(0.5)
     result.burst_rates = [rate for rate, _, _ in measured]
@@ -261,11 +268,11 @@ async def run_target(name: str, args: argparse.Namespace, folder: Path) -> Resul
             command = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
             env["BOT_TOKEN"] = "42:ECHO"
         else:
-            if name == "postgresql":
+            if name.startswith("postgresql"):
                 pg_name = await create_pg_database()
                 database = PG_URL.rsplit("/", 1)[0] + f"/{pg_name}"
             else:
-                database = f"sqlite+aiosqlite:///{folder / name / 'bot.db'}"
+                database = f"sqlite+aiosqlite:///{folder / name.split('+')[0] / 'bot.db'}"
             command = [sys.executable, "-m", "bot", "run"]
             env.update(
                 BOT_TOKEN="42:BENCH",
@@ -281,22 +288,29 @@ async def run_target(name: str, args: argparse.Namespace, folder: Path) -> Resul
                 await migrate(database)
         server.user_message(1, person(1), "/start")
         launched = time.monotonic()
-        process = launch(command, folder, env, name)
+        if name.endswith("+worker"):  # long polling admits one instance: it receives, a worker sends
+            processes = [launch(command, folder, {**env, "OUTBOX_SENDER": "false"}, name),
+                         launch(command, folder, {**env, "RECEIVE_UPDATES": "false"}, f"{name}-worker")]
+        else:
+            processes = [launch(command, folder, env, name)]
+        pids = [process.pid for process in processes]
         try:
             result.startup_s = await first_answer(server, 1, 120) - launched
             await asyncio.sleep(3)
-            result.rss_idle_mb = rss_mb(process.pid)
-            await burst(server, process.pid, args.citizens, args.rounds, result)
+            result.rss_idle_mb = rss_mb(pids)
+            await burst(server, pids, args.citizens, args.rounds, result)
             if name != "echo" and args.filings:
                 await filings(server, args.filings, result)
             await asyncio.sleep(2)
-            result.rss_after_mb = rss_mb(process.pid)
+            result.rss_after_mb = rss_mb(pids)
         finally:
-            process.terminate()
-            try:
-                await asyncio.to_thread(process.wait, 30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    await asyncio.to_thread(process.wait, 30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
             if pg_name:
                 await drop_pg_database(pg_name)
     return result
@@ -355,7 +369,8 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the echo bot and the bots this many times in turn, then print the medians")
     parser.add_argument("--filings", type=int, default=20)
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--backends", default="sqlite,postgresql,postgresql+worker",
+                        help="databases to run the bot on; X+worker: two processes (polling, delivery)")
     parser.add_argument("--send-rate", type=float, default=30.0,
                         help="TELEGRAM_MESSAGES_PER_SECOND for the bot: 30 is Telegram's limit, which caps "
                              "the burst at about 30 answers a second; 1000 measures what the bot can do")
@@ -369,7 +384,7 @@ async def main() -> None:
             results: list[Result] = []
             for name in ["echo", *args.backends.split(",")]:
                 folder = Path(tmp) / f"run{run}"
-                (folder / name).mkdir(parents=True, exist_ok=True)
+                (folder / name.split("+")[0]).mkdir(parents=True, exist_ok=True)
                 print(f"running {name}…", flush=True)
                 try:
                     results.append(await run_target(name, args, folder))

@@ -49,9 +49,10 @@ class Channel(Protocol):
     capabilities: Capabilities
     transport: Transport
 
-    async def start(self, worker: str, stopping: asyncio.Event) -> None:
+    async def start(self, worker: str, stopping: asyncio.Event, *, receive: bool = True) -> None:
         """Check the credentials with the platform, then receive updates (long polling or a webhook)
-        until `stop`; raises `ChannelError` with a one-line reason when it cannot."""
+        until `stop`, unless `receive` is false (a delivery worker only sends); raises `ChannelError`
+        with a one-line reason when it cannot."""
         ...
 
     def ended(self) -> asyncio.Future[None] | None:

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # Take part in delivering the outbox. Of all instances that do, one at a time holds the sender role
     # (a lease in the database) and the others take over when it dies; false: never send from here.
     outbox_sender: bool = True
+    # Take updates from the chat platforms (long polling, or the webhook when one is set). False: a
+    # delivery worker that only sends the outbox and runs the jobs. Long polling admits one instance: run
+    # it with OUTBOX_SENDER=false beside a worker, and the two processes share the work.
+    receive_updates: bool = True
     # Let the bot's clock be moved forward (the demo's time controls). Refused outside `python -m bot demo`.
     movable_clock: bool = False
 

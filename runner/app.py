@@ -46,6 +46,7 @@ from handlers.telegram import channel as telegram
 from handlers.zalo import channel as zalo
 from runner.settings import AppSettings
 from storage.db import create_engine, migrate, session_factory
+from storage.notify import OUTBOX, can_listen, listen
 
 log = logging.getLogger(__name__)
 
@@ -211,11 +212,14 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))
+            if can_listen(engine):  # other instances' commits wake this sender too
+                app.tasks.append(asyncio.create_task(
+                    listen(engine, OUTBOX, sender.wake, app.stopping), name="outbox-listener"))
         await compiling
         for name, channel in channels.items():
             app.channels[name] = channel  # stopped with the app even if it fails to start
             try:
-                await channel.start(worker, app.stopping)
+                await channel.start(worker, app.stopping, receive=settings.receive_updates)
             except ChannelError as exc:
                 raise StartupError(str(exc)) from None
     except BaseException:

@@ -23,9 +23,9 @@ from tests.conftest import SAMPLE_RULES
 
 
 def app_settings(tmp_path: Path, server: FakeBotAPI, **kw: object) -> Settings:
+    kw.setdefault("database_url", f"sqlite+aiosqlite:///{tmp_path}/data/bot.db")
     return Settings(_env_file=None, bot_token="42:TEST", telegram_api_url=server.url,
-                    database_url=f"sqlite+aiosqlite:///{tmp_path}/data/bot.db", rules_file=str(SAMPLE_RULES),
-                    admin_ids=["1000"], **kw)
+                    rules_file=str(SAMPLE_RULES), admin_ids=["1000"], **kw)
 
 
 def free_port() -> int:
@@ -141,6 +141,35 @@ async def test_an_instance_without_the_sender_leaves_delivery_to_the_one_with_it
     finally:
         await sending.stop()
     assert server.texts(-100).count("Hồ sơ chờ gửi") == 1
+
+
+async def test_a_polling_instance_beside_a_delivery_worker_answers_citizens(
+    tmp_path: Path, server: FakeBotAPI, db_url: str
+) -> None:
+    """Long polling admits one instance, so a second process joins as a delivery worker: it takes no
+    updates and sets nothing up, and sends what the polling instance (OUTBOX_SENDER=false) commits."""
+    worker = await start(app_settings(tmp_path, server, database_url=db_url, receive_updates=False))
+    try:
+        names = [task.get_name() for task in worker.tasks]
+        listener = ["outbox-listener"] if db_url.startswith("postgresql") else []
+        assert names == ["job-runner", "outbox-sender", *listener]
+        await asyncio.sleep(0.3)
+        assert server.calls("getMe")
+        for method in ("getUpdates", "deleteWebhook", "setWebhook", "setMyCommands"):
+            assert not server.calls(method), method
+        polling = await start(app_settings(tmp_path, server, database_url=db_url, outbox_sender=False))
+        try:
+            assert [task.get_name() for task in polling.tasks] == ["job-runner"]
+            await server.wait_for("getUpdates")
+            server.push_update(tg.private_message(7, "/start"))
+            reply = await server.wait_for("sendMessage", chat_id=7, timeout=10)
+            assert reply.params["text"]
+        finally:
+            await polling.stop()
+    finally:
+        await worker.stop()
+    texts = server.texts(7)
+    assert texts and len(texts) == len(set(texts)), "each reply sent once"
 
 
 async def test_menus_that_cannot_be_set_do_not_stop_the_bot(tmp_path: Path, server: FakeBotAPI,

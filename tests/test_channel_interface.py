@@ -55,7 +55,7 @@ class WebChannel:
         self.transport = WebTransport()
         self.events: list[str] = []
 
-    async def start(self, worker: str, stopping: asyncio.Event) -> None:
+    async def start(self, worker: str, stopping: asyncio.Event, *, receive: bool = True) -> None:
         self.events.append("start")
 
     def ended(self) -> asyncio.Future[None] | None:

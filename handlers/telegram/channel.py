@@ -103,9 +103,10 @@ class TelegramChannel:
         self.menus: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
 
-    async def start(self, worker: str, stopping: asyncio.Event) -> None:
+    async def start(self, worker: str, stopping: asyncio.Event, *, receive: bool = True) -> None:
         """Check the token with the Bot API, then receive updates; the command menus are set meanwhile
-        (six calls that the first citizen need not wait for)."""
+        (six calls that the first citizen need not wait for). A delivery worker (`receive` false)
+        leaves the updates, the webhook and the menus to the instance that receives."""
         try:
             me = await self.bot.get_me()
         except TelegramUnauthorizedError as exc:
@@ -113,7 +114,9 @@ class TelegramChannel:
         except TelegramNetworkError as exc:
             raise ChannelError(redact(f"cannot reach the Bot API at {self.settings.telegram_api_url}: "
                                             f"{exc}", [reveal(self.settings.bot_token)])) from None
-        log.info("running as @%s (worker %s)", me.username, worker)
+        log.info("running as @%s (worker %s)%s", me.username, worker, "" if receive else ", sending only")
+        if not receive:
+            return
         await self._receive()
         self.menus = asyncio.create_task(self._set_menus(), name="telegram-menus")
 

@@ -60,7 +60,7 @@ class ZaloChannel:
         """A photo's bytes: Zalo gives a photo as a URL."""
         return await self.client.download(file_id)
 
-    async def start(self, worker: str, stopping: asyncio.Event) -> None:
+    async def start(self, worker: str, stopping: asyncio.Event, *, receive: bool = True) -> None:
         try:
             me = await self.client.get_me()
         except ZaloError as exc:
@@ -70,6 +70,8 @@ class ZaloChannel:
             unreachable = f"cannot reach the Zalo Bot API at {self.settings.zalo_api_url}: {exc}"
             raise ChannelError(unreachable) from None
         log.info("Zalo bot %s connected", (me or {}).get("account_name") or (me or {}).get("id"))
+        if not receive:
+            return
         self.receiver = ZaloReceiver(self.core, Intake(self.core), self.client, self.store)
         url = self.settings.zalo_webhook_url
         if not url:
