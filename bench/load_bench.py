@@ -106,6 +106,7 @@ class Result:
     burst_p50_ms: float = float("nan")
     burst_p99_ms: float = float("nan")
     burst_cpu_share: float = float("nan")
+    burst_cpu_ms: float = float("nan")  # CPU time the bot's processes spent per first message
     filings_per_s: float = float("nan")
     card_p50_ms: float = float("nan")
     card_p99_ms: float = float("nan")
@@ -130,11 +131,13 @@ async def burst(server: FakeBotAPI, pids: list[int], citizens: int, rounds: int,
             server.user_message(user, person(user), f"{FIRST_TEXTS[n % len(FIRST_TEXTS)]} (số {n})")
         done = await asyncio.gather(*(first_answer(server, user, 120) for user in users))
         elapsed = max(done) - started
-        measured.append((citizens / elapsed, (cpu_seconds(pids) - cpu_before) / elapsed,
+        cpu = cpu_seconds(pids) - cpu_before
+        measured.append((citizens / elapsed, cpu / elapsed, cpu * 1000 / citizens,
                          [(at - started) * 1000 for at in done]))
         await asyncio.sleep(0.5)
-    result.burst_rates = [rate for rate, _, _ in measured]
-    result.burst_per_s, result.burst_cpu_share, latencies = sorted(measured)[(len(measured) - 1) // 2]
+    result.burst_rates = [rate for rate, *_ in measured]
+    result.burst_per_s, result.burst_cpu_share, result.burst_cpu_ms, latencies = \
+        sorted(measured)[(len(measured) - 1) // 2]
     result.burst_p50_ms, result.burst_p99_ms = pct(latencies, 0.5), pct(latencies, 0.99)
 
 
@@ -325,10 +328,10 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     )
     print(
         "| bot | start-up to first answer (s) | RSS idle (MB) | RSS after load (MB) | first messages/s "
-        "| ratio to echo | p50 / p99 to reply (ms) | CPU share in burst | filings/s "
+        "| ratio to echo | p50 / p99 to reply (ms) | CPU share in burst | CPU ms a message | filings/s "
         "| send→card p50 / p99 (ms) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         ratio = f"{r.burst_per_s / echo.burst_per_s:.2f}" if echo else "-"
         rss_ratio = f" ({r.rss_after_mb / echo.rss_after_mb:.1f}×)" if echo and r is not echo else ""
@@ -337,22 +340,22 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         print(
             f"| {r.name} | {r.startup_s:.2f} | {r.rss_idle_mb:.0f} | {r.rss_after_mb:.0f}{rss_ratio} "
             f"| {r.burst_per_s:.0f} | {ratio} | {r.burst_p50_ms:.0f} / {r.burst_p99_ms:.0f} "
-            f"| {r.burst_cpu_share:.2f} | {filing} | {card} |"
+            f"| {r.burst_cpu_share:.2f} | {r.burst_cpu_ms:.2f} | {filing} | {card} |"
         )
 
 
 def summary(runs: list[list[Result]]) -> None:
     """Medians over the runs: each ratio is taken within its run (the host's speed drifts between runs)."""
     print(f"\nMedians of {len(runs)} runs:\n")
-    print("| bot | start-up (s) | first messages/s | ratio to echo (range) |")
-    print("|---|---:|---:|---:|")
+    print("| bot | start-up (s) | first messages/s | ratio to echo (range) | CPU ms a message |")
+    print("|---|---:|---:|---:|---:|")
     for name in [r.name for r in runs[0]]:
         mine = [next(r for r in run if r.name == name) for run in runs]
         ratios = [m.burst_per_s / next(r for r in run if r.name == "echo").burst_per_s
                   for m, run in zip(mine, runs, strict=True)]
         print(f"| {name} | {median([m.startup_s for m in mine]):.2f} "
               f"| {median([m.burst_per_s for m in mine]):.0f} | {median(ratios):.2f} "
-              f"({min(ratios):.2f}-{max(ratios):.2f}) |")
+              f"({min(ratios):.2f}-{max(ratios):.2f}) | {median([m.burst_cpu_ms for m in mine]):.2f} |")
 
 
 def median(values: list[float]) -> float:

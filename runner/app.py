@@ -45,7 +45,7 @@ from bot.workdays import WorkCalendar
 from handlers.telegram import channel as telegram
 from handlers.zalo import channel as zalo
 from runner.settings import AppSettings
-from storage.db import create_engine, migrate, session_factory
+from storage.db import create_engine, migrate, session_factory, setup_lock
 from storage.notify import OUTBOX, can_listen, listen
 
 log = logging.getLogger(__name__)
@@ -178,9 +178,10 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
     compiling = asyncio.create_task(asyncio.to_thread(routing.prepare, rules), name="routing-prepare")
     engine = create_engine(settings.database_url)
     try:
-        await migrate(settings.database_url, engine)
         sessions = session_factory(engine)
-        await sync_agencies(sessions, rules)
+        async with setup_lock(engine):
+            await migrate(settings.database_url, engine)
+            await sync_agencies(sessions, rules)
         sample = await sealed_sample(sessions)
     except (OSError, TimeoutError, SQLAlchemyError) as exc:
         await engine.dispose()

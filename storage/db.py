@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import re
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +101,45 @@ def _ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
             dialect.do_ping(dbapi_conn)
         except Exception as exc:  # the pool drops this connection and checks out another
             raise DisconnectionError(f"connection dropped while idle: {exc}") from exc
+
+
+# pg_advisory_lock key of the set-up below ("BOTSETUP" in ASCII)
+SETUP_LOCK = 0x424F545345545550
+
+
+@contextlib.asynccontextmanager
+async def setup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """One instance at a time migrates and writes what every instance writes on start (the agencies).
+
+    Instances started together on a new database (a first deployment of two replicas, or of a worker
+    beside the polling instance) would otherwise both create the tables, or both insert one agency, and
+    one of them would fail to start. PostgreSQL: a session advisory lock; SQLite: a lock on a file beside
+    the database."""
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK})
+            await connection.commit()  # the lock outlives the transaction; no snapshot is held meanwhile
+            try:
+                yield
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
+                await connection.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)  # waits in a thread, not in the loop
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

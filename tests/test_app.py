@@ -8,6 +8,8 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -170,6 +172,50 @@ async def test_a_polling_instance_beside_a_delivery_worker_answers_citizens(
         await worker.stop()
     texts = server.texts(7)
     assert texts and len(texts) == len(set(texts)), "each reply sent once"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database no instance has started on yet: no tables."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/data/bot.db"
+        return
+    import asyncpg
+
+    from tests.conftest import PG_URL, _pg_reason
+
+    reason = await _pg_reason()
+    if reason:
+        pytest.skip(reason)
+    admin = PG_URL.replace("postgresql+asyncpg", "postgresql")
+    name = f"bot_first_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+async def test_two_instances_starting_together_on_a_new_database_both_start(
+    tmp_path: Path, server: FakeBotAPI, empty_database: str
+) -> None:
+    """A first deployment of two instances at once (a worker beside the polling one, two replicas): the
+    schema is made and the agencies written once, and neither instance fails on the other's rows."""
+    settings = [app_settings(tmp_path, server, database_url=empty_database, receive_updates=False),
+                app_settings(tmp_path, server, database_url=empty_database, outbox_sender=False)]
+    both = asyncio.gather(*(start(s) for s in settings), return_exceptions=True)
+    started = await asyncio.wait_for(both, 60)
+    try:
+        failed = [repr(s) for s in started if isinstance(s, BaseException)]
+        assert not failed
+        server.push_update(tg.private_message(7, "/start"))
+        await server.wait_for("sendMessage", chat_id=7, timeout=10)
+    finally:
+        for app in started:
+            if isinstance(app, App):
+                await app.stop()
 
 
 async def test_menus_that_cannot_be_set_do_not_stop_the_bot(tmp_path: Path, server: FakeBotAPI,
