@@ -204,7 +204,8 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
                     send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal,
                     agency_unreachable=partial(_unreachable, core),
                     secrets=settings.secrets())
-    sender.watch(sessions)
+    if settings.outbox_sender:
+        sender.watch(sessions)  # this instance's commits wake its sender
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
     app = App(core=core, sender=sender, jobs=jobs, engine=engine)
     try:
