@@ -174,6 +174,28 @@ async def test_a_polling_instance_beside_a_delivery_worker_answers_citizens(
     assert texts and len(texts) == len(set(texts)), "each reply sent once"
 
 
+async def test_a_delivery_worker_on_zalo_takes_no_updates_and_sends(tmp_path: Path,
+                                                                    server: FakeBotAPI) -> None:
+    from simulator.zalo import TOKEN, FakeZaloAPI
+
+    async with FakeZaloAPI() as zalo:
+        zalo.push_text("zc-2", "Xin chào")  # a citizen writes: the worker must leave it to the receiver
+        worker = await start(app_settings(tmp_path, server, zalo_bot_token=TOKEN, zalo_api_url=zalo.url,
+                                          receive_updates=False))
+        try:
+            async with worker.core.sessions() as session:
+                await enqueue(session, channel="zalo", chat_id="zc-1", kind="text",
+                              payload={"text": "Đã nhận phản ánh"}, key="zalo-worker")
+                await session.commit()
+            sent = await zalo.wait_for("sendMessage", timeout=10)
+            assert sent.params["text"] == "Đã nhận phản ánh"
+            await asyncio.sleep(1.0)  # time enough to have taken and answered the waiting message
+            assert zalo.calls("getMe") and not zalo.calls("getUpdates") and not zalo.calls("setWebhook")
+            assert not zalo.calls("sendMessage", chat_id="zc-2")
+        finally:
+            await worker.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database no instance has started on yet: no tables."""
