@@ -218,6 +218,11 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
                 app.tasks.append(asyncio.create_task(
                     listen(engine, OUTBOX, sender.wake, app.stopping), name="outbox-listener"))
         await compiling
+        if not settings.outbox_sender:
+            log.info("OUTBOX_SENDER=false: none is sent from here; another instance with OUTBOX_SENDER=true "
+                     "(such as a delivery worker, RECEIVE_UPDATES=false) sends the messages")
+        if not settings.receive_updates:
+            log.info("RECEIVE_UPDATES=false: a delivery worker; updates go to another instance")
         for name, channel in channels.items():
             app.channels[name] = channel  # stopped with the app even if it fails to start
             try:
