@@ -33,6 +33,7 @@ from bot.channels import Channel, ChannelError
 from bot.clock import Clock
 from bot.core import Core
 from bot.delivery.filestore import FileStore, LocalFileStore
+from bot.delivery.role_watch import watch_for_a_sender
 from bot.delivery.sender import Sender, Transport
 from bot.delivery.unreachable import tell_unreachable
 from bot.jobs import Handler, JobRunner
@@ -219,6 +220,8 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
                     listen(engine, OUTBOX, sender.wake, app.stopping), name="outbox-listener"))
         await compiling
         if not settings.outbox_sender:
+            app.tasks.append(asyncio.create_task(
+                watch_for_a_sender(sessions, app.stopping, clock=core.clock.now), name="sender-watch"))
             log.info("OUTBOX_SENDER=false: none is sent from here; another instance with OUTBOX_SENDER=true "
                      "(such as a delivery worker, RECEIVE_UPDATES=false) sends the messages")
         if not settings.receive_updates:

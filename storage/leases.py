@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, or_, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,3 +47,10 @@ async def release(session: AsyncSession, name: str, holder: str) -> None:
         .values(until=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).execution_options(synchronize_session=False)
     )
     await session.commit()
+
+
+async def holder(session: AsyncSession, name: str, now: dt.datetime) -> str | None:
+    """Who holds the role `name` at `now`, or None when no one does (never taken, or run out)."""
+    return (await session.execute(
+        select(Lease.holder).where(Lease.name == name, Lease.until >= now)
+    )).scalar_one_or_none()

@@ -128,7 +128,7 @@ async def test_an_instance_without_the_sender_leaves_delivery_to_the_one_with_it
 ) -> None:
     quiet = await start(app_settings(tmp_path, server, outbox_sender=False))
     try:
-        assert [task.get_name() for task in quiet.tasks] == ["job-runner"]
+        assert [task.get_name() for task in quiet.tasks] == ["job-runner", "sender-watch"]
         async with quiet.core.sessions() as session:
             await enqueue(session, channel="telegram", chat_id="-100", kind="text",
                           payload={"text": "Hồ sơ chờ gửi"}, key="one-sender")
@@ -161,7 +161,7 @@ async def test_a_polling_instance_beside_a_delivery_worker_answers_citizens(
             assert not server.calls(method), method
         polling = await start(app_settings(tmp_path, server, database_url=db_url, outbox_sender=False))
         try:
-            assert [task.get_name() for task in polling.tasks] == ["job-runner"]
+            assert [task.get_name() for task in polling.tasks] == ["job-runner", "sender-watch"]
             await server.wait_for("getUpdates")
             server.push_update(tg.private_message(7, "/start"))
             reply = await server.wait_for("sendMessage", chat_id=7, timeout=10)
