@@ -25,12 +25,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*(None|"([^"]*)")', re.M)
 
 
+def _sqlite_file(database: str | None) -> Path | None:
+    """The file of a SQLite database, or None for one in memory or given as a `file:` URI."""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database)
+    return None
+
+
 def _prepare_sqlite_path(url: str) -> None:
     """Create the database file readable by its owner only (0600): it holds sealed identities and
     case texts; SQLite gives its -wal and -shm files the same mode."""
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        path = Path(database)
+    path = _sqlite_file(make_url(url).database)
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         if path.stat().st_mode & 0o077:
@@ -125,11 +131,10 @@ async def setup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
                 await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK})
                 await connection.commit()
         return
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    path = _sqlite_file(engine.url.database)
+    if path is None:
         yield
         return
-    path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:

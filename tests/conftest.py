@@ -45,31 +45,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+async def create_pg_database(prefix: str) -> tuple[str, str]:
+    """A new, empty database on the test server: its name and URL."""
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return name, PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_pg_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     reason = asyncio.run(_pg_reason())
     if reason:
         pytest.skip(reason)
-    import asyncpg
-
-    name = f"bot_test_{uuid.uuid4().hex[:10]}"
-    admin_url = PG_URL.replace("postgresql+asyncpg", "postgresql")
-
-    async def _create() -> None:
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-
-    async def _drop() -> None:
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-    asyncio.run(_create())
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    name, url = asyncio.run(create_pg_database("bot_test"))
     asyncio.run(migrate(url))
     yield url
-    asyncio.run(_drop())
+    asyncio.run(drop_pg_database(name))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

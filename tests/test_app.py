@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from runner.app import App, start
 from runner.settings import AppSettings as Settings
 from simulator.botapi import FakeBotAPI
 from tests import tg
-from tests.conftest import SAMPLE_RULES
+from tests.conftest import SAMPLE_RULES, _pg_reason, create_pg_database, drop_pg_database
 
 
 def app_settings(tmp_path: Path, server: FakeBotAPI, **kw: object) -> Settings:
@@ -202,22 +201,12 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/data/bot.db"
         return
-    import asyncpg
-
-    from tests.conftest import PG_URL, _pg_reason
-
     reason = await _pg_reason()
     if reason:
         pytest.skip(reason)
-    admin = PG_URL.replace("postgresql+asyncpg", "postgresql")
-    name = f"bot_first_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
+    name, url = await create_pg_database("bot_first")
+    yield url
+    await drop_pg_database(name)
 
 
 async def test_two_instances_starting_together_on_a_new_database_both_start(
