@@ -20,6 +20,8 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -257,6 +259,19 @@ async def drop_pg_database(name: str) -> None:
     await conn.close()
 
 
+def profile(pids: list[int], folder: Path, name: str) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each process of the bot during the bursts only (collapsed stacks, one file each)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = []
+    for n, pid in enumerate(pids):
+        path = folder / f"{name}-{n}.profile.txt"
+        out.append(subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--nonblocking",
+                                     "--format", "raw", "--output", str(path)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        print(f"profiling {name} (pid {pid}) into {path}", flush=True)
+    return out
+
+
 def launch(command: list[str], folder: Path, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
     with open(folder / f"{name}.log", "w") as log:
         return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -301,7 +316,12 @@ async def run_target(name: str, args: argparse.Namespace, folder: Path) -> Resul
             result.startup_s = await first_answer(server, 1, 120) - launched
             await asyncio.sleep(3)
             result.rss_idle_mb = rss_mb(pids)
+            if profilers := profile(pids, folder, name) if args.profile else []:
+                await asyncio.sleep(1)  # py-spy attaches before the burst begins
             await burst(server, pids, args.citizens, args.rounds, result)
+            for profiler in profilers:  # py-spy writes its file when interrupted
+                profiler.send_signal(signal.SIGINT)
+                await asyncio.to_thread(profiler.wait, 60)
             if name != "echo" and args.filings:
                 await filings(server, args.filings, result)
             await asyncio.sleep(2)
@@ -380,13 +400,16 @@ async def main() -> None:
     parser.add_argument("--fresh-database", action="store_true",
                         help="start the bot on an empty database (its first launch, migrations included) "
                              "instead of one already at the newest revision (every later start)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="sample each process during the bursts with py-spy (installed separately) and "
+                             "keep the collapsed stacks in DIR")
     args = parser.parse_args()
     runs: list[list[Result]] = []
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         for run in range(args.repeat):
             results: list[Result] = []
             for name in ["echo", *args.backends.split(",")]:
-                folder = Path(tmp) / f"run{run}"
+                folder = Path(args.profile or tmp) / f"run{run}"
                 (folder / name.split("+")[0]).mkdir(parents=True, exist_ok=True)
                 print(f"running {name}…", flush=True)
                 try:

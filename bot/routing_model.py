@@ -78,10 +78,13 @@ class NearestExamples:
             return None
         scores: dict[int, float] = defaultdict(float)
         vector = self._vector(_grams([t.fold for t in text.tokens]))
-        for gram, weight in heapq.nlargest(QUERY_GRAMS, vector.items(), key=lambda item: item[1]):
-            for doc, w in self.index.get(gram, ()):
+        index = self.index
+        # (weight, gram) pairs compare without a key function; ties between equal weights fall to the gram
+        for weight, gram in heapq.nlargest(QUERY_GRAMS, zip(vector.values(), vector.keys(), strict=True)):
+            for doc, w in index.get(gram, ()):
                 scores[doc] += weight * w
-        nearest = heapq.nlargest(NEIGHBOURS, scores.items(), key=lambda item: item[1])
+        nearest = [(doc, sim) for sim, doc in heapq.nlargest(
+            NEIGHBOURS, zip(scores.values(), scores.keys(), strict=True))]
         if not nearest or nearest[0][1] < MIN_SIMILARITY:
             return None
         votes: dict[str, float] = defaultdict(float)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # delivery worker that only sends the outbox and runs the jobs. Long polling admits one instance: run
     # it with OUTBOX_SENDER=false beside a worker, and the two processes share the work.
     receive_updates: bool = True
+    # What the log shows: INFO (the default) says what the bot does and what goes wrong; DEBUG adds a line
+    # for every update handled, and more.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Let the bot's clock be moved forward (the demo's time controls). Refused outside `python -m bot demo`.
     movable_clock: bool = False
 
@@ -60,6 +63,11 @@ class Settings(BaseSettings):
     # When the working morning opens (local time): deadline, meeting and decision reminders and the daily
     # digest wait for it.
     digest_time: dt.time = dt.time(8, 0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("rules_file")
     @classmethod

@@ -272,7 +272,7 @@ def settle_memory() -> None:
 def run(settings: AppSettings | None = None) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
     settings = settings or AppSettings()
-    configure_logging(settings.secrets())
+    configure_logging(settings.secrets(), logging.getLevelNamesMapping()[settings.log_level])
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

@@ -257,3 +257,24 @@ def test_memory_settles_after_start_up_with_the_collector_running_again() -> Non
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+@pytest.mark.parametrize("level", ["", "debug"])
+async def test_the_log_has_a_line_per_update_only_at_debug(tmp_path: Path, server: FakeBotAPI,
+                                                           level: str) -> None:
+    """An operator's log says what the bot does, not every message it handled (LOG_LEVEL=DEBUG does)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LOG_LEVEL", "DATABASE_URL")}
+    env.update(BOT_TOKEN="42:TEST", TELEGRAM_API_URL=server.url, RULES_FILE=str(SAMPLE_RULES),
+               DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db", LOG_LEVEL=level or "INFO")
+    with (tmp_path / "bot.log").open("wb") as stderr:  # a file: a DEBUG log would fill a pipe and stall
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+                                                       stderr=stderr)
+        try:
+            server.user_message(7, tg.user(7), "/start")
+            await server.wait_for("sendMessage", chat_id=7, timeout=60)
+        finally:
+            process.terminate()
+            await process.wait()
+    log = (tmp_path / "bot.log").read_text()
+    assert "running as @test_bot" in log  # the INFO lines are there either way
+    assert ("is handled" in log) == (level == "debug")
