@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -68,8 +69,7 @@ def _written(word: str) -> tuple[str, Key, bool]:
     return folded, syllable(word), bool(folded) and _is_marked(word)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: texts are split into tokens for every message routed
     fold: str
     key: Key
     marked: bool
@@ -132,21 +132,20 @@ class Text:
         for amount in find_amounts([t.fold for t in self.tokens], normaliser.values, normaliser.amount_words):
             self.amounts.setdefault(amount.start, []).append(amount)
         self.initials = "".join(t.fold[0] for t in self.tokens)
-        self._windows: dict[int, dict[str, list[int]]] = {}
         self.found: dict[int, dict[str, list[tuple[int, int]]]] = {}  # by lexicon: each phrase's spans
 
     def span(self, start: int, end: int) -> str:
         return self.text[self.tokens[start].start:self.tokens[end - 1].end]
 
-    def windows(self, length: int) -> dict[str, list[int]]:
-        """Start positions of every run of `length` words, by the first letters of those words."""
-        if length not in self._windows:
-            by_initials: dict[str, list[int]] = {}
-            initials = self.initials
-            for i in range(len(initials) - length + 1):
-                by_initials.setdefault(initials[i:i + length], []).append(i)
-            self._windows[length] = by_initials
-        return self._windows[length]
+    def runs(self, length: int, wanted: dict[str, list[Phrase]]) -> dict[str, list[int]]:
+        """Start positions of the runs of `length` words whose first letters are among `wanted`'s keys."""
+        found: dict[str, list[int]] = {}
+        initials = self.initials
+        for i in range(len(initials) - length + 1):
+            key = initials[i:i + length]
+            if key in wanted:
+                found.setdefault(key, []).append(i)
+        return found
 
 
 @dataclass(frozen=True)
@@ -201,6 +200,7 @@ class Phrase:
         self.word = word
         self.elements = phrase_elements(word)
         words = [e for e in self.elements if isinstance(e, _Word)]
+        self.words = words
         self.plain = len(words) == len(self.elements)
         self.joined = " ".join(e.fold for e in words)
         self.first = self.elements[0].fold if self.elements and isinstance(self.elements[0], _Word) else None
@@ -217,7 +217,19 @@ class Phrase:
             starts = list(text.amounts)
         else:
             starts = text.numbers
+        if self.plain:
+            return [(i, i + len(self.elements)) for i in starts if self._plain_at(text, i)]
         return [(i, end) for i in starts if (end := self._match(text, 0, i)) is not None]
+
+    def _plain_at(self, text: Text, pos: int) -> bool:
+        """A phrase of words only, at word `pos`: `_match` without the recursion, for the common case."""
+        tokens, words = text.tokens, self.words
+        if pos + len(words) > len(tokens):
+            return False
+        for element, token in zip(words, tokens[pos:pos + len(words)], strict=True):
+            if token.fold != element.fold or (element.marked and token.marked and token.key != element.key):
+                return False
+        return not (len(words) == 1 and text.accented and words[0].marked and not tokens[pos].marked)
 
     def near(self, text: Text, starts: list[int]) -> list[tuple[int, int]]:
         """Spans, among runs of words with the phrase's initials, that differ from it by small typos."""
@@ -257,7 +269,7 @@ class Phrase:
 
     def _near_at(self, text: Text, start: int) -> bool:
         """A typo: few words differ, the others agree (marks included), and the letters are close."""
-        words = [e for e in self.elements if isinstance(e, _Word)]
+        words = self.words
         window = text.tokens[start:start + len(words)]
         if len(window) != len(words):
             return False
@@ -344,10 +356,9 @@ class Lexicon:
             if spans := p.exact(text):
                 found[p.word] = spans
         for n, table in fuzzy.items():
-            windows = text.windows(n)
-            for initials in table.keys() & windows.keys():
+            for initials, starts in text.runs(n, table).items():
                 for p in table[initials]:
-                    if p.word not in found and (spans := p.near(text, windows[initials])):
+                    if p.word not in found and (spans := p.near(text, starts)):
                         found[p.word] = spans
         text.found[id(self)] = found
         return found
