@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from bot.delivery.sender import Transport
+    from bot.delivery.transport import Transport
 
 
 @dataclass(frozen=True)

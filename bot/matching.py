@@ -371,9 +371,12 @@ class WordSet:
         self.lexicon, self.words = lexicon, words
 
     def spans(self, text: Text) -> list[tuple[int, int]]:
-        # a text holds few of the rules' phrases: look those up in the list, not the list in them
-        words = self.words
-        return [span for w, spans in self.lexicon.found(text).items() if w in words for span in spans]
+        # a text holds few of the rules' phrases: look those up in the list, not the list in them (and
+        # most lists have none of them, which one set operation in C tells)
+        found, words = self.lexicon.found(text), self.words
+        if found.keys().isdisjoint(words):
+            return []
+        return [span for w, spans in found.items() if w in words for span in spans]
 
 
 def _visible(words: WordSet, text: Text, hidden: set[int]) -> list[tuple[int, int]]:

@@ -34,7 +34,8 @@ from bot.clock import Clock
 from bot.core import Core
 from bot.delivery.filestore import FileStore, LocalFileStore
 from bot.delivery.role_watch import watch_for_a_sender
-from bot.delivery.sender import Sender, Transport
+from bot.delivery.sender import Sender
+from bot.delivery.transport import Transport
 from bot.delivery.unreachable import tell_unreachable
 from bot.jobs import Handler, JobRunner
 from bot.outage import one_line

@@ -19,7 +19,7 @@ from bot.cases import Citizen, Draft, submit
 from bot.channels import Channel
 from bot.core import Core
 from bot.delivery.filestore import FileStore
-from bot.delivery.sender import Delivery, DeliveryResult
+from bot.delivery.transport import Delivery, DeliveryResult
 from bot.officer import Actor, Outcome
 from handlers.telegram.channel import TelegramChannel
 from handlers.zalo.channel import ZaloChannel

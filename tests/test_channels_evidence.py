@@ -17,7 +17,8 @@ from bot import channels
 from bot.cases import Citizen, Draft, Evidence, submit
 from bot.delivery.filestore import LocalFileStore, store_key, stored_id
 from bot.delivery.ratelimit import Limits
-from bot.delivery.sender import Delivery, DeliveryResult, Sender
+from bot.delivery.sender import Sender
+from bot.delivery.transport import Delivery, DeliveryResult
 from handlers.telegram.files import keep
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI

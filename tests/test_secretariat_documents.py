@@ -14,7 +14,7 @@ from docx import Document
 from icalendar import Calendar
 
 from bot.cli import main
-from bot.delivery.sender import Delivery
+from bot.delivery.transport import Delivery
 from bot.officer import Actor
 from bot.secretariat import agenda, attendance, documents, meetings, schedules
 from handlers.telegram.sender import TelegramTransport

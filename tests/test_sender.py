@@ -17,7 +17,8 @@ from sqlalchemy import delete, func, select
 
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import Limits
-from bot.delivery.sender import Delivery, DeliveryResult, Sender
+from bot.delivery.sender import Sender
+from bot.delivery.transport import Delivery, DeliveryResult
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, session_factory
@@ -527,14 +528,14 @@ async def test_a_delivery_that_cannot_be_recorded_does_not_cost_the_others_their
     ids = [await put(sessions, 200 + n, f"trả lời {n}") for n in range(10)]
     bad = ids[4]
     sender = Sender(sessions, {"telegram": Slow()}, "w1", clock=clock, limits=FAST)
-    record = sender._record_sent
+    record = sender.outcomes._record_sent
 
     async def failing(session, batch):  # e.g. a constraint the row breaks
         if any(row.id == bad for row, _, _ in batch):
             raise RuntimeError("cannot record")
         await record(session, batch)
 
-    monkeypatch.setattr(sender, "_record_sent", failing)
+    monkeypatch.setattr(sender.outcomes, "_record_sent", failing)
     with pytest.raises(RuntimeError, match="cannot record"):
         await sender.run_once()
     stored = await rows(sessions)

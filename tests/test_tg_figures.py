@@ -11,7 +11,7 @@ from aiogram.types import BufferedInputFile
 from docx import Document
 from openpyxl import load_workbook
 
-from bot.delivery.sender import Delivery
+from bot.delivery.transport import Delivery
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
 from tests import tg

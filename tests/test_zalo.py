@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from bot.delivery.filestore import FileMissing, LocalFileStore, store_key, stored_id
-from bot.delivery.sender import Delivery
+from bot.delivery.transport import Delivery
 from bot.intake import Intake
 from bot.privacy import Privacy
 from handlers.zalo import MAX_TEXT

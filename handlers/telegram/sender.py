@@ -47,7 +47,7 @@ from bot import presses
 from bot.delivery.filestore import FileMissing, FileStore, store_key
 from bot.delivery.outbox import MediaItem, media_items
 from bot.delivery.ratelimit import Limits
-from bot.delivery.sender import Delivery, DeliveryResult
+from bot.delivery.transport import Delivery, DeliveryResult
 from bot.longtext import split_text, utf16_length
 from handlers.telegram import MAX_TEXT
 from handlers.telegram.callbacks import pack

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from bot.delivery.ratelimit import Limits
-from bot.delivery.sender import Delivery, DeliveryResult
+from bot.delivery.transport import Delivery, DeliveryResult
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
 from handlers.zalo.render import menu, split
 
