@@ -1,9 +1,9 @@
-"""The bot under load against a minimal aiogram echo bot, both long-polling the same local Bot API server.
+"""The bot under load against a minimal aiogram echo bot, each long-polling a local Bot API server.
 
     python bench/load_bench.py [--citizens 150] [--rounds 3] [--repeat 1] [--filings 20]
                                [--backends sqlite,postgresql,postgresql+worker] [--send-rate 30]
 
-Each bot runs as its own process (`python -m bot`, `python bench/echo_bot.py`); the server runs in this
+Each bot runs as its own process (`python -m bot`, `python bench/echo_bot.py`); the servers run in this
 one. A backend named `X+worker` runs the bot as two processes on database X: one long-polling with
 OUTBOX_SENDER=false and a delivery worker with RECEIVE_UPDATES=false (their memory and CPU are summed).
 For each: start-up (launch to the first update answered, on a database already at the newest schema
@@ -11,13 +11,16 @@ unless --fresh-database), resident memory idle, bursts of first messages from N 
 text: routed, the dialogue saved; messages/s and p50/p99 to the reply of the median burst), the process's
 CPU share during that burst (the rest of the time it waits), then for the bot full filings by simulated
 citizens (filings/s and p50/p99 from pressing "send" to the card reaching the agency's group), and
-resident memory after the load. With --repeat, the medians over the runs, each ratio taken within its
-run."""
+resident memory after the load. Beside each bot an echo bot runs on a server of its own, and each of the
+bot's bursts follows the same burst to the echo bot: the ratio to echo is the median of these pairs.
+The echo bot's own row (start-up, memory) comes from a run of its own. With --repeat, the medians over
+the runs."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +118,12 @@ class Result:
     card_p99_ms: float = float("nan")
     notes: list[str] = field(default_factory=list)
     burst_rates: list[float] = field(default_factory=list)
+    # each burst's rate over the echo bot's, measured just before it in the same run (see `burst`)
+    ratios: list[float] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return median(self.ratios) if self.ratios else float("nan")
 
 
 async def first_answer(server: FakeBotAPI, chat_id: int, timeout: float) -> float:  # noqa: ASYNC109
@@ -121,21 +131,38 @@ async def first_answer(server: FakeBotAPI, chat_id: int, timeout: float) -> floa
     return request.at
 
 
-async def burst(server: FakeBotAPI, pids: list[int], citizens: int, rounds: int, result: Result) -> None:
+async def one_burst(server: FakeBotAPI, users: list[int]) -> tuple[float, list[float]]:
+    """First messages from `users` at once; the rate and each one's milliseconds to its reply."""
+    started = time.monotonic()
+    for n, user in enumerate(users):
+        server.user_message(user, person(user), f"{FIRST_TEXTS[n % len(FIRST_TEXTS)]} (số {n})")
+    done = await asyncio.gather(*(first_answer(server, user, 120) for user in users))
+    return len(users) / (max(done) - started), [(at - started) * 1000 for at in done]
+
+
+async def burst(server: FakeBotAPI, pids: list[int], citizens: int, rounds: int, result: Result,
+                echo: FakeBotAPI | None = None) -> None:
     """`rounds` bursts of first messages from new citizens; the round with the median rate is reported,
-    since one burst lasts a fraction of a second and a moment's slowness of the host moves it a lot."""
-    measured: list[tuple[float, float, list[float]]] = []
+    since one burst lasts a fraction of a second and a moment's slowness of the host moves it a lot.
+
+    With `echo` (the server of an echo bot running alongside, idle meanwhile), each round begins with
+    the same burst to the echo bot, and the round's ratio is taken between the two: the host's speed
+    drifts over minutes (on a shared machine, by half), which a ratio between runs a minute apart takes
+    for the bot's own."""
+    measured: list[tuple[float, float, float, list[float]]] = []
     for r in range(rounds):
         users = [100_000 + 10_000 * r + n for n in range(citizens)]
+        if echo is not None:
+            echo_rate, _ = await one_burst(echo, users)
+            result.ratios.append(float("nan"))  # replaced below by this round's ratio
+            await asyncio.sleep(0.5)
         cpu_before = cpu_seconds(pids)
-        started = time.monotonic()
-        for n, user in enumerate(users):
-            server.user_message(user, person(user), f"{FIRST_TEXTS[n % len(FIRST_TEXTS)]} (số {n})")
-        done = await asyncio.gather(*(first_answer(server, user, 120) for user in users))
-        elapsed = max(done) - started
+        rate, latencies = await one_burst(server, users)
         cpu = cpu_seconds(pids) - cpu_before
-        measured.append((citizens / elapsed, cpu / elapsed, cpu * 1000 / citizens,
-                         [(at - started) * 1000 for at in done]))
+        elapsed = citizens / rate
+        if echo is not None:
+            result.ratios[-1] = rate / echo_rate
+        measured.append((rate, cpu / elapsed, cpu * 1000 / citizens, latencies))
         await asyncio.sleep(0.5)
     result.burst_rates = [rate for rate, *_ in measured]
     result.burst_per_s, result.burst_cpu_share, result.burst_cpu_ms, latencies = \
@@ -277,15 +304,33 @@ def launch(command: list[str], folder: Path, env: dict[str, str], name: str) -> 
         return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
+@contextlib.asynccontextmanager
+async def echo_alongside(folder: Path) -> AsyncIterator[FakeBotAPI]:
+    """An echo bot on a server of its own, answering; its bursts alternate with the bot's (`burst`)."""
+    async with FakeBotAPI() as server:
+        env = {**os.environ, "TELEGRAM_API_URL": server.url, "BOT_TOKEN": "42:ECHO", "PYTHONUNBUFFERED": "1"}
+        process = launch([sys.executable, str(ROOT / "bench" / "echo_bot.py")], folder, env, "echo-paired")
+        try:
+            server.user_message(1, person(1), "/start")
+            await first_answer(server, 1, 120)
+            yield server
+        finally:
+            process.terminate()
+            await asyncio.to_thread(process.wait, 30)
+
+
 async def run_target(name: str, args: argparse.Namespace, folder: Path) -> Result:
     result = Result(name)
     pg_name = None
-    async with FakeBotAPI() as server:
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(FakeBotAPI())
         env = {**os.environ, "TELEGRAM_API_URL": server.url, "PYTHONUNBUFFERED": "1"}
         if name == "echo":
             command = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
             env["BOT_TOKEN"] = "42:ECHO"
+            echo = None
         else:
+            echo = await stack.enter_async_context(echo_alongside(folder))
             if name.startswith("postgresql"):
                 pg_name = await create_pg_database()
                 database = PG_URL.rsplit("/", 1)[0] + f"/{pg_name}"
@@ -318,7 +363,7 @@ async def run_target(name: str, args: argparse.Namespace, folder: Path) -> Resul
             result.rss_idle_mb = rss_mb(pids)
             if profilers := profile(pids, folder, name) if args.profile else []:
                 await asyncio.sleep(1)  # py-spy attaches before the burst begins
-            await burst(server, pids, args.citizens, args.rounds, result)
+            await burst(server, pids, args.citizens, args.rounds, result, echo)
             for profiler in profilers:  # py-spy writes its file when interrupted
                 profiler.send_signal(signal.SIGINT)
                 await asyncio.to_thread(profiler.wait, 60)
@@ -353,7 +398,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        ratio = f"{r.burst_per_s / echo.burst_per_s:.2f}" if echo else "-"
+        ratio = "1.00" if r is echo else f"{r.ratio:.2f}" if r.ratios else "-"
         rss_ratio = f" ({r.rss_after_mb / echo.rss_after_mb:.1f}×)" if echo and r is not echo else ""
         filing = f"{r.filings_per_s:.2f}" if r.filings_per_s == r.filings_per_s else "-"
         card = f"{r.card_p50_ms:.0f} / {r.card_p99_ms:.0f}" if r.card_p50_ms == r.card_p50_ms else "-"
@@ -365,14 +410,14 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
 
 
 def summary(runs: list[list[Result]]) -> None:
-    """Medians over the runs: each ratio is taken within its run (the host's speed drifts between runs)."""
+    """Medians over the runs; each ratio is the median of a run's rounds, each taken against the echo
+    bot's burst just before it."""
     print(f"\nMedians of {len(runs)} runs:\n")
-    print("| bot | start-up (s) | first messages/s | ratio to echo (range) | CPU ms a message |")
+    print("| bot | start-up (s) | first messages/s | ratio to echo (range of runs) | CPU ms a message |")
     print("|---|---:|---:|---:|---:|")
     for name in [r.name for r in runs[0]]:
         mine = [next(r for r in run if r.name == name) for run in runs]
-        ratios = [m.burst_per_s / next(r for r in run if r.name == "echo").burst_per_s
-                  for m, run in zip(mine, runs, strict=True)]
+        ratios = [1.0 if name == "echo" else m.ratio for m in mine]
         print(f"| {name} | {median([m.startup_s for m in mine]):.2f} "
               f"| {median([m.burst_per_s for m in mine]):.0f} | {median(ratios):.2f} "
               f"({min(ratios):.2f}-{max(ratios):.2f}) | {median([m.burst_cpu_ms for m in mine]):.2f} |")
