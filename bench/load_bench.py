@@ -45,6 +45,7 @@ from bot.i18n import t  # noqa: E402
 from simulator.botapi import FakeBotAPI  # noqa: E402
 from storage.db import migrate  # noqa: E402
 
+BACKENDS = ("sqlite", "postgresql", "sqlite+worker", "postgresql+worker")
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ADMIN = 9000
 GROUPS = {
@@ -430,15 +431,19 @@ def median(values: list[float]) -> float:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--citizens", type=int, default=150)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--citizens", type=int, default=150,
+                        help="citizens sending their first message at once in each burst")
     parser.add_argument("--rounds", type=int, default=3,
                         help="bursts of first messages per bot (new citizens each); the median is reported")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the echo bot and the bots this many times in turn, then print the medians")
-    parser.add_argument("--filings", type=int, default=20)
+    parser.add_argument("--filings", type=int, default=20,
+                        help="simulated citizens filing whole reports at once after the bursts (0: none)")
     parser.add_argument("--backends", default="sqlite,postgresql,postgresql+worker",
-                        help="databases to run the bot on; X+worker: two processes (polling, delivery)")
+                        help="databases to run the bot on, of " + ", ".join(BACKENDS) + "; X+worker: two "
+                             "processes (polling, delivery); PostgreSQL at TEST_POSTGRES_URL")
     parser.add_argument("--send-rate", type=float, default=30.0,
                         help="TELEGRAM_MESSAGES_PER_SECOND for the bot: 30 is Telegram's limit, which caps "
                              "the burst at about 30 answers a second; 1000 measures what the bot can do")
@@ -449,6 +454,16 @@ async def main() -> None:
                         help="sample each process during the bursts with py-spy (installed separately) and "
                              "keep the collapsed stacks in DIR")
     args = parser.parse_args()
+    unknown = [b for b in args.backends.split(",") if b not in BACKENDS]
+    if unknown:
+        parser.error(f"unknown backend {', '.join(unknown)}: use {', '.join(BACKENDS)}")
+    if any(b.startswith("postgresql") for b in args.backends.split(",")):
+        try:
+            conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"), timeout=10)
+            await conn.close()
+        except (OSError, asyncpg.PostgresError) as exc:
+            parser.error(f"PostgreSQL at {PG_URL} cannot be reached ({exc}); start it, set "
+                         "TEST_POSTGRES_URL, or pass --backends sqlite")
     runs: list[list[Result]] = []
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         for run in range(args.repeat):
@@ -460,8 +475,10 @@ async def main() -> None:
                 try:
                     results.append(await run_target(name, args, folder))
                 except BaseException:
-                    log = (folder / f"{name}.log").read_text(errors="replace").splitlines()
-                    print(f"{name} failed; the end of its log:", *log[-40:], sep="\n", file=sys.stderr)
+                    logged = folder / f"{name}.log"
+                    if logged.exists():
+                        log = logged.read_text(errors="replace").splitlines()
+                        print(f"{name} failed; the end of its log:", *log[-40:], sep="\n", file=sys.stderr)
                     raise
                 report(results, args)
             runs.append(results)

@@ -10,8 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from bot.kinds import KINDS
-from bot.settings import Settings
+from bot.settings import Settings, problems
 
 if TYPE_CHECKING:
     from bot.rules import Rules
@@ -98,7 +100,12 @@ def main(
             print("error: the demo is started with python -m bot demo", file=sys.stderr)
             return 2
         return demo(argv[1:])
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for line in problems(exc):
+            print(f"error: {line}", file=sys.stderr)
+        return 1
     args = _parser(settings).parse_args(argv)
     command = args.command or "run"
     if command == "run":

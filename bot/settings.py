@@ -7,10 +7,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def problems(exc: ValidationError) -> list[str]:
+    """One line per bad setting, named as the environment variable (`LOG_LEVEL: ...`), for the user
+    who set it; secrets' values are never quoted."""
+    lines = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+        secret = any(word in name for word in ("TOKEN", "KEY", "SECRET", "PASSWORD", "URL"))
+        given = "" if secret or error["type"] == "missing" else f" (got {error.get('input')!r})"
+        lines.append(f"{name}: {error['msg']}{given}")
+    return lines
 
 
 def reveal(value: SecretStr | str | None) -> str:

@@ -50,7 +50,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     SQLite lets one writer in at a time, and a connection that finds the file locked sleeps and retries
     (1 ms, then longer, up to 100 ms a try): with many connections in one process, a burst of updates spent
     its time in those sleeps. So one process uses one connection, and its transactions queue in the pool
-    instead; other processes (a second instance, the CLI) still wait through the busy timeout."""
+    instead; other processes (a second instance, the CLI) still wait through the busy timeout.
+
+    A database error's text leaves out the statement's values (citizens' words, identities), so that no
+    log or outbox error quotes them."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         _prepare_sqlite_path(url)
         if ":memory:" not in url and "mode=memory" not in url:

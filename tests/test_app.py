@@ -278,3 +278,18 @@ async def test_the_log_has_a_line_per_update_only_at_debug(tmp_path: Path, serve
     log = (tmp_path / "bot.log").read_text()
     assert "running as @test_bot" in log  # the INFO lines are there either way
     assert ("is handled" in log) == (level == "debug")
+    # the database driver's debug lines would carry every statement's values: never in the bot's log
+    assert "aiosqlite" not in log and "INSERT INTO" not in log
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}, "LOG_LEVEL": "verbose",
+           "MAX_TEXT_CHARS": "abc"}
+    done = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR' (got 'VERBOSE')",
+        "error: MAX_TEXT_CHARS: Input should be a valid integer, unable to parse string as an integer "
+        "(got 'abc')",
+    ]

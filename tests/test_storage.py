@@ -90,3 +90,25 @@ async def test_a_connection_the_server_dropped_while_idle_is_replaced(pg_databas
         assert again != pid
     finally:
         await engine.dispose()
+
+
+async def test_a_database_error_does_not_quote_the_values_it_was_given(tmp_path) -> None:
+    """A failed statement's text reaches logs and outbox errors: a citizen's words must not be in it."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.db import create_engine
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/values.db")
+    insert, name = text("INSERT INTO reporters VALUES (:name)"), {"name": "Nguyễn Văn Bí Mật"}
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE reporters (name TEXT PRIMARY KEY)"))
+            await conn.execute(insert, name)
+        with pytest.raises(IntegrityError) as failed:
+            async with engine.begin() as conn:
+                await conn.execute(insert, name)
+    finally:
+        await engine.dispose()
+    assert "UNIQUE" in str(failed.value)
+    assert "Bí Mật" not in str(failed.value)
