@@ -153,16 +153,16 @@ async def burst(server: FakeBotAPI, pids: list[int], citizens: int, rounds: int,
     measured: list[tuple[float, float, float, list[float]]] = []
     for r in range(rounds):
         users = [100_000 + 10_000 * r + n for n in range(citizens)]
+        echo_rate = None
         if echo is not None:
             echo_rate, _ = await one_burst(echo, users)
-            result.ratios.append(float("nan"))  # replaced below by this round's ratio
             await asyncio.sleep(0.5)
         cpu_before = cpu_seconds(pids)
         rate, latencies = await one_burst(server, users)
         cpu = cpu_seconds(pids) - cpu_before
         elapsed = citizens / rate
-        if echo is not None:
-            result.ratios[-1] = rate / echo_rate
+        if echo_rate is not None:
+            result.ratios.append(rate / echo_rate)
         measured.append((rate, cpu / elapsed, cpu * 1000 / citizens, latencies))
         await asyncio.sleep(0.5)
     result.burst_rates = [rate for rate, *_ in measured]

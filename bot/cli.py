@@ -10,10 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from bot.kinds import KINDS
-from bot.settings import Settings, problems
+from bot.settings import Settings, read
 
 if TYPE_CHECKING:
     from bot.rules import Rules
@@ -100,11 +98,8 @@ def main(
             print("error: the demo is started with python -m bot demo", file=sys.stderr)
             return 2
         return demo(argv[1:])
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        for line in problems(exc):
-            print(f"error: {line}", file=sys.stderr)
+    settings = read(Settings)
+    if settings is None:
         return 1
     args = _parser(settings).parse_args(argv)
     command = args.command or "run"

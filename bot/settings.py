@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+S = TypeVar("S", bound=BaseSettings)
 
 
-def problems(exc: ValidationError) -> list[str]:
-    """One line per bad setting, named as the environment variable (`LOG_LEVEL: ...`), for the user
-    who set it; secrets' values are never quoted."""
+def read(cls: type[S]) -> S | None:
+    """Settings of `cls` from the environment and `.env`; None, after one `error: NAME: problem` line per
+    bad setting on stderr, when some are wrong (the user who set them needs no traceback)."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        for line in _problems(exc):
+            print(f"error: {line}", file=sys.stderr)
+        return None
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per bad setting, named as the environment variable (`LOG_LEVEL: ...`); secrets' values
+    are never quoted."""
     lines = []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"]).upper() or "settings"

@@ -23,7 +23,6 @@ from pathlib import Path
 from handlers.telegram import lazy_models  # noqa: F401  # isort: skip  (before any aiogram import)
 
 from aiogram import Bot, Dispatcher
-from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -43,7 +42,7 @@ from bot.outage import one_line
 from bot.privacy import KeyProblem, privacy_for, sealed_sample
 from bot.redaction import configure_logging, redact
 from bot.rules import RulesError, load_rules
-from bot.settings import problems, reveal
+from bot.settings import read, reveal
 from bot.workdays import WorkCalendar
 from handlers.telegram import channel as telegram
 from handlers.zalo import channel as zalo
@@ -273,18 +272,16 @@ def settle_memory() -> None:
 
 def run(settings: AppSettings | None = None) -> int:
     """Run the bot until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot start."""
+    settings = settings or read(AppSettings)
     if settings is None:
-        try:
-            settings = AppSettings()
-        except ValidationError as exc:
-            for line in problems(exc):
-                print(f"error: {line}", file=sys.stderr)
-            return 1
+        return 1
     level = logging.getLevelNamesMapping()[settings.log_level]
     configure_logging(settings.secrets(), max(level, logging.INFO))
     if level < logging.INFO:  # the bot's own details and aiogram's; the database drivers' debug lines
         for name in ("bot", "handlers", "runner", "storage", "aiogram"):  # carry every statement's values
             logging.getLogger(name).setLevel(level)
+    else:  # aiogram's line for every update handled (at INFO) is noise, and a write on the hot path
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     try:
         return asyncio.run(_main(settings))
     except KeyboardInterrupt:

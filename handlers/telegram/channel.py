@@ -117,10 +117,6 @@ class TelegramChannel:
         log.info("running as @%s (worker %s)%s", me.username, worker, "" if receive else ", sending only")
         if not receive:
             return
-        if not logging.getLogger("aiogram").isEnabledFor(logging.DEBUG):
-            # aiogram logs each update it handles at INFO: a line per message is noise in an operator's
-            # log, and a formatted write on the hot path; it shows with LOG_LEVEL=DEBUG
-            logging.getLogger("aiogram.event").setLevel(logging.WARNING)
         await self._receive()
         self.menus = asyncio.create_task(self._set_menus(), name="telegram-menus")
 
