@@ -34,11 +34,18 @@ def _sqlite_file(database: str | None) -> Path | None:
 
 def _prepare_sqlite_path(url: str) -> None:
     """Create the database file readable by its owner only (0600): it holds sealed identities and
-    case texts; SQLite gives its -wal and -shm files the same mode."""
+    case texts; SQLite gives its -wal and -shm files the same mode.
+
+    An existing file is never opened here. Closing any descriptor of a file drops every POSIX lock the
+    process holds on it, SQLite's included: the next process to open the database would then take the
+    write-ahead log of a live connection for abandoned and delete it, with the commits it holds."""
     path = _sqlite_file(make_url(url).database)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # nobody can have it open yet
+    except FileExistsError:
         if path.stat().st_mode & 0o077:
             with contextlib.suppress(PermissionError):
                 path.chmod(0o600)
