@@ -4,6 +4,7 @@ checks, polling through timeouts and outages, the transport's outcomes, and the 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 
@@ -197,3 +198,55 @@ async def test_a_database_outage_answers_each_citizen_and_logs_once(core, zalo, 
     await receiver.handle({"event_name": "message.text.received",
                            "message": {**MESSAGE, "message_id": "m9", "text": "/start"}})
     assert any("recovered" in r.getMessage() for r in caplog.records)
+
+
+async def _raw_post(port: int, head: bytes, parts: list[bytes]) -> bytes:
+    """An HTTP request written in several TCP segments with a pause between them, as a slow network does."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head)
+    for part in parts:
+        await writer.drain()
+        await asyncio.sleep(0.15)
+        writer.write(part)
+    await writer.drain()
+    answer = await reader.read(200)
+    writer.close()
+    return answer
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_webhook_reads_a_body_that_arrives_in_several_segments(core, zalo, client, tmp_path,
+                                                                     chunked) -> None:
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
+    receiver = ZaloReceiver(core, Intake(core), client, store)
+    story = "Cán bộ xã thu tiền làm đường của các hộ dân nhưng không làm. " * 40  # about 2.5 kB
+    update = {"event_name": "message.text.received",
+              "message": {**MESSAGE, "chat": {"id": "u7"}, "from": {"id": "u7"}, "text": story}}
+    body = json.dumps(update, ensure_ascii=False).encode()
+    halves = [body[: len(body) // 2], body[len(body) // 2:]]
+    server = TestServer(receiver.webhook("s3cret-token"))
+    await server.start_server()
+    try:
+        head = (b"POST /hook HTTP/1.1\r\nHost: x\r\nX-Bot-Api-Secret-Token: s3cret-token\r\n"
+                b"Content-Type: application/json\r\nConnection: close\r\n")
+        if chunked:
+            parts = [b"%x\r\n%s\r\n" % (len(p), p) for p in halves] + [b"0\r\n\r\n"]
+            answer = await _raw_post(server.port, head + b"Transfer-Encoding: chunked\r\n\r\n", parts)
+        else:
+            answer = await _raw_post(server.port, head + b"Content-Length: %d\r\n\r\n" % len(body), halves)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        await receiver.drain()
+    finally:
+        await server.close()
+    reply = await zalo.wait_for("sendMessage", chat_id="u7")
+    assert reply is not None, "the story was taken up, not refused"
+
+
+async def test_webhook_refuses_deeply_nested_json_quietly(core, zalo, client, tmp_path, caplog) -> None:
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
+    receiver = ZaloReceiver(core, Intake(core), client, store)
+    nested = b"[" * 100_000 + b"]" * 100_000
+    async with TestClient(TestServer(receiver.webhook("s3cret-token"))) as http:
+        answer = await http.post("/hook", data=nested, headers={"X-Bot-Api-Secret-Token": "s3cret-token"})
+        assert answer.status == 400
+    assert not [r for r in caplog.records if r.exc_info], "no traceback in the log"

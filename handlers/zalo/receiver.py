@@ -168,11 +168,12 @@ class ZaloReceiver:
             if (request.content_length or 0) > MAX_BODY:
                 return web.Response(status=413, text="too large")
             try:
-                raw = await request.content.read(MAX_BODY + 1)
-                if len(raw) > MAX_BODY:
-                    return web.Response(status=413, text="too large")
+                raw = await request.read()  # the whole body, however many segments it comes in
+            except web.HTTPRequestEntityTooLarge:
+                return web.Response(status=413, text="too large")
+            try:
                 body = unwrap(json.loads(raw))
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # nesting deeper than a parser goes
                 return web.Response(status=400, text="invalid payload")
             if body is None:
                 return web.Response(status=400, text="invalid payload")
