@@ -7,6 +7,7 @@ The caller owns the session and its transaction, so the dialogue state changes i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class Draft:
     phone: str | None = None
     address: str | None = None
     locale: str = "vi"
+    lead: str | None = None  # the lead the citizen chose when the bot asked
+    triage: bool = False  # the citizen could not say: `lead` is the rules' triage agency, which assigns
 
     @property
     def text(self) -> str:
@@ -109,13 +112,30 @@ async def receipt_pin() -> tuple[str, str]:
     return pin, await new_pin_hash(pin)
 
 
+def _routed(core: Core, draft: Draft) -> RoutingDecision:
+    """The routing of a draft: the lead the citizen chose is taken; a case the citizen could not place
+    goes to the triage agency alone, with the likeliest readings for it to choose from."""
+    if draft.lead is None:
+        return route(core.rules, draft.text, draft.kind)
+    if not draft.triage:
+        return route(core.rules, draft.text, draft.kind, lead=draft.lead)
+    decision = route(core.rules, draft.text, draft.kind)
+    rules = core.rules
+    options = ", ".join(rules.agency(a).name.vi for a in (decision.ask or [decision.lead]))
+    triage = rules.agency(draft.lead).name.vi
+    explanation = (f"Công dân chưa rõ loại việc: {triage} phân loại và giao cơ quan chủ trì "
+                   f"(nút «Chuyển đơn»); khả năng cao nhất: {options}.")
+    return dataclasses.replace(decision, lead=draft.lead, cooperating=[], added=[], explanation=explanation,
+                               triage=True)
+
+
 async def submit(
     session: AsyncSession, core: Core, sender: Citizen, draft: Draft, *, duplicate_of_id: int | None = None,
     pin: tuple[str, str] | None = None,
 ) -> Filed:
     """Store and route a report; queue its cards and evidence for the agency groups. No commit here.
     `pin` is the receipt's PIN and hash if made beforehand (`receipt_pin`)."""
-    decision = route(core.rules, draft.text, draft.kind)
+    decision = _routed(core, draft)
     received = core.calendar.today(core.clock.now())
     try:
         stages = schedule(core.rules, draft.kind, received, core.calendar, rule_id=decision.rule)

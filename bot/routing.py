@@ -3,8 +3,11 @@
 The rules' words are found in the text by `bot.matching` (chat forms, sums of money, phrases with gaps,
 order-free patterns). The kind, when the citizen did not choose one, weighs all the words that announce a
 kind; a text that speaks of a crime or of corruption is proposed as that kind whatever word it opens with.
-When only a catch-all rule is reached, a classifier trained on labelled messages may propose a specific
-rule (`bot.routing_model`); it never overrides a rule that matched.
+The lead agency is weighed between the rules and a model learned from a corpus of labelled reports
+(`bot.routing_model`): the rules' first matching rule counts as evidence, the model reads the words the
+rules never listed. Whichever lead wins, that lead's rule applies what the law decides (the co-operating
+agencies, sums that make a crime, a party member); a rule marked `decides` is never overruled. Below the
+rules' `min_confidence` the decision carries `ask`: the likeliest leads, offered to the citizen.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from bot.kinds import COMPLAINT, CORRUPTION_TIP, CRIME_REPORT, DENUNCIATION, KINDS, PETITION
 from bot.matching import Hit, Lexicon, Normaliser, Pattern, Terms, Text
-from bot.routing_model import NearestExamples, Opinion
+from bot.routing_model import LeadModel, LeadScores
 from bot.rules import RoutingRule, Rules, expand
 
 KIND_NAMES_VI = {"complaint": "khiếu nại", "denunciation": "tố cáo", "corruption_tip": "tin báo tham nhũng",
@@ -23,6 +26,10 @@ KIND_NAMES_VI = {"complaint": "khiếu nại", "denunciation": "tố cáo", "cor
 DECISIVE_KINDS = (CRIME_REPORT, CORRUPTION_TIP)  # a text speaking of these is that kind, whatever its opening
 RULE_EVIDENCE = 1.5  # weight of a specific rule's words in guessing the kind, against 1 a kind word
 KIND_ORDER = (CRIME_REPORT, CORRUPTION_TIP, DENUNCIATION, COMPLAINT, PETITION)  # on a tie, the more specific
+RULE_WEIGHT = 0.3  # share of the lead's probability a matching specific rule carries against the model
+ASK_MASS = 0.9  # the leads offered when asking cover this much of the probability...
+ASK_MIN, ASK_MAX = 2, 4  # ...and are at least two and at most four
+RULES_ONLY_CATCH_ALL = 0.5  # the confidence of a catch-all's decision when no model is trained
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,10 @@ class RoutingDecision:
     field: str | None = None  # the field proposed from the text
     kind_guessed: bool = False
     added: list[AddedAgency] = dataclasses.field(default_factory=list)  # why each extra co-operating agency
-    second_opinion: dict[str, Any] | None = None  # the classifier's proposal, when only a catch-all matched
+    second_opinion: dict[str, Any] | None = None  # the model's probabilities and the words that weighed most
+    confidence: float = 1.0  # 0-1: the weighed probability of the lead
+    ask: list[str] = dataclasses.field(default_factory=list)  # leads to offer the citizen; empty: decided
+    triage: bool = False  # the citizen could not say: the triage agency leads until it assigns the lead
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,7 +87,8 @@ class _Compiled:
         self.fields = [(f.id, frozenset(f.agencies), self.terms(f.keywords, f.unless_any))
                        for f in rules.fields]
         self.kinds = [(k, self.terms(words, [])) for k, words in rules.kind_words.items()]
-        self.model = NearestExamples(rules.examples, self.normaliser) if rules.second_opinion else None
+        self.model = (LeadModel(rules.examples, self.normaliser)
+                      if rules.second_opinion is not None and rules.examples else None)
 
     def terms(self, words: list[str], unless: list[str]) -> Terms:
         patterns = [self.patterns[w[1:]] for w in words if w.startswith("@") and w[1:] in self.patterns]
@@ -114,8 +125,11 @@ class _Matches:
         return self._hits[item.rule.id]
 
 
-def route(rules: Rules, text: str, kind: str | None = None) -> RoutingDecision:
-    """The routing decision for a text; first matching rule wins, a catch-all may take a second opinion."""
+def route(rules: Rules, text: str, kind: str | None = None, lead: str | None = None) -> RoutingDecision:
+    """The routing decision for a text: the rules' first matching rule and the model weighed together.
+
+    `lead`, when the citizen or an officer named it, is taken as decided: its rule adds what the law
+    decides."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     compiled = _compiled(rules)
@@ -123,13 +137,75 @@ def route(rules: Rules, text: str, kind: str | None = None) -> RoutingDecision:
     guessed = kind is None
     if kind is None:
         kind = _guess_kind(compiled, matches)
-    for item in compiled.routing:
-        if kind not in item.rule.kinds or (item.rule.when_any and not matches.of(item)):
-            continue
-        if not item.rule.when_any and compiled.model is not None:
-            return _catch_all(rules, compiled, matches.text, item, kind, guessed)
+    ruled = next((item for item in compiled.routing
+                  if kind in item.rule.kinds and (not item.rule.when_any or matches.of(item))), None)
+    if ruled is None:
+        raise LookupError(f"no rule covers kind {kind!r}")  # load_rules refuses such files
+    if lead is not None:
+        rules.agency(lead)  # KeyError for an unknown agency
+        item, kind = _rule_of(compiled, matches, lead, kind, guessed and lead != ruled.rule.lead)
         return _decide(rules, compiled, matches.text, item, kind, guessed, matches.of(item))
-    raise LookupError(f"no rule covers kind {kind!r}")  # load_rules refuses such files
+    specific = bool(ruled.rule.when_any)
+    if compiled.model is None or (specific and ruled.rule.decides):
+        confidence = 1.0 if specific or compiled.model is not None else RULES_ONLY_CATCH_ALL
+        decision = _decide(rules, compiled, matches.text, ruled, kind, guessed, matches.of(ruled))
+        return dataclasses.replace(decision, confidence=confidence)
+    return _weighed(rules, compiled, matches, ruled, kind, guessed)
+
+
+def _weighed(rules: Rules, compiled: _Compiled, matches: _Matches, ruled: _CompiledRule, kind: str,
+             guessed: bool) -> RoutingDecision:
+    """The lead with the most weight: the model's probabilities, and a share for a specific rule's lead."""
+    assert compiled.model is not None and rules.second_opinion is not None
+    scores = compiled.model.scores(matches.text)
+    weights = dict(scores.probabilities)
+    if ruled.rule.when_any:
+        weights = {lead: (1 - RULE_WEIGHT) * p for lead, p in weights.items()}
+        weights[ruled.rule.lead] = weights.get(ruled.rule.lead, 0.0) + RULE_WEIGHT
+    ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    lead, confidence = ranked[0]
+    if lead == ruled.rule.lead:
+        decision = _decide(rules, compiled, matches.text, ruled, kind, guessed, matches.of(ruled))
+    else:
+        item, kind = _rule_of(compiled, matches, lead, kind, guessed)
+        decision = _decide(rules, compiled, matches.text, item, kind, guessed, matches.of(item))
+        decision = dataclasses.replace(decision, explanation=_explain_model(rules, decision, scores,
+                                                                            confidence, compiled))
+    ask: list[str] = []
+    agreed = bool(ruled.rule.when_any) and lead == ruled.rule.lead  # the rule's words and the model agree
+    if confidence < rules.second_opinion.min_confidence and not agreed:
+        ask = _offered(rules, ranked)
+    return dataclasses.replace(decision, confidence=round(confidence, 3), ask=ask,
+                               second_opinion=scores.to_json())
+
+
+def _offered(rules: Rules, ranked: list[tuple[str, float]]) -> list[str]:
+    """The leads to offer: the likeliest, until they cover ASK_MASS of the weight; only leads the rules
+    describe in a citizen's words (`reading`) can be offered."""
+    offered: list[str] = []
+    covered = 0.0
+    for lead, weight in ranked:
+        if rules.agency(lead).reading is None:
+            continue
+        if len(offered) >= ASK_MAX or (len(offered) >= ASK_MIN and covered >= ASK_MASS):
+            break
+        offered.append(lead)
+        covered += weight
+    return offered if len(offered) >= ASK_MIN else []
+
+
+def _rule_of(compiled: _Compiled, matches: _Matches, lead: str, kind: str,
+             rekind: bool) -> tuple[_CompiledRule, str]:
+    """The rule that applies when `lead` leads: one of its rules whose words matched, else its first rule
+    for the kind, else its first rule; with `rekind`, the kind that rule proposes."""
+    own = [item for item in compiled.routing if item.rule.lead == lead]
+    if not own:
+        raise LookupError(f"no rule has {lead!r} as its lead")
+    item = (next((i for i in own if kind in i.rule.kinds and i.rule.when_any and matches.of(i)), None)
+            or next((i for i in own if kind in i.rule.kinds), None) or own[0])
+    if rekind or kind not in item.rule.kinds:
+        kind = item.rule.guess_kind or (kind if kind in item.rule.kinds else item.rule.kinds[0])
+    return item, kind
 
 
 def _guess_kind(compiled: _Compiled, matches: _Matches) -> str:
@@ -146,36 +222,19 @@ def _guess_kind(compiled: _Compiled, matches: _Matches) -> str:
     return best if scores.get(best, 0.0) > 0 else PETITION
 
 
-def _catch_all(rules: Rules, compiled: _Compiled, text: Text, item: _CompiledRule, kind: str,
-               guessed: bool) -> RoutingDecision:
-    """The catch-all's decision, or the rule the classifier proposes when it is confident enough."""
-    assert compiled.model is not None and rules.second_opinion is not None
-    opinion = compiled.model.opinion(text)
-    proposed = _proposed(compiled, opinion, kind, guessed, rules.second_opinion.min_confidence)
-    if proposed is None:
-        decision = _decide(rules, compiled, text, item, kind, guessed, [])
-        return dataclasses.replace(decision, second_opinion=opinion.to_json(False) if opinion else None)
-    new_kind = kind if kind in proposed.rule.kinds else (proposed.rule.guess_kind or proposed.rule.kinds[0])
-    decision = _decide(rules, compiled, text, proposed, new_kind, guessed, [])
-    assert opinion is not None
-    lead = rules.agency(proposed.rule.lead).name.vi
-    nearest = "; ".join(f"\"{_short(e.text)}\"" for e in opinion.nearest[:2])
-    explanation = (f"Không khớp quy tắc riêng nào; mô hình học từ các tin đã phân loại đề xuất quy tắc "
-                   f"\"{proposed.rule.title.vi}\" ({proposed.rule.id}), độ tin cậy {opinion.confidence:.0%}, "
-                   f"gần nhất với: {nearest}: {lead} chủ trì")
+def _explain_model(rules: Rules, decision: RoutingDecision, scores: LeadScores, confidence: float,
+                   compiled: _Compiled) -> str:
+    """One Vietnamese sentence for a lead the model chose: its confidence, the words that weighed most."""
+    lead = rules.agency(decision.lead).name.vi
+    size = compiled.model.size if compiled.model is not None else 0
+    words = _quoted(scores.words) if scores.words else "toàn bộ nội dung"
+    sentence = (f"Mô hình học từ {size} phản ánh đã phân loại đề xuất {lead} chủ trì "
+                f"(độ tin cậy {confidence:.0%}), dựa trên các từ {words}")
     if decision.cooperating:
-        explanation += ", phối hợp " + ", ".join(rules.agency(a).name.vi for a in decision.cooperating)
-    return dataclasses.replace(decision, explanation=explanation + ".", second_opinion=opinion.to_json(True))
-
-
-def _proposed(compiled: _Compiled, opinion: Opinion | None, kind: str, guessed: bool,
-              min_confidence: float) -> _CompiledRule | None:
-    if opinion is None or opinion.confidence < min_confidence:
-        return None
-    item = next((i for i in compiled.routing if i.rule.id == opinion.rule), None)
-    if item is None or (kind not in item.rule.kinds and not guessed):
-        return None
-    return item
+        sentence += "; phối hợp " + ", ".join(rules.agency(a).name.vi for a in decision.cooperating)
+    for add in decision.added:
+        sentence += f"; thêm {rules.agency(add.agency).name.vi} do {add.reason}"
+    return sentence + "."
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -73,6 +73,8 @@ def _agency_refs(rules: Rules) -> list[tuple[tuple[str | int, ...], str]]:
         refs += [(("fields", i, "agencies", j), a) for j, a in enumerate(field.agencies)]
     for i, target in enumerate(rules.targets):
         refs += [(("targets", i, "agencies", j), a) for j, a in enumerate(target.agencies)]
+    if rules.triage is not None:
+        refs.append((("triage",), rules.triage))
     for i, meeting in enumerate(rules.meetings):
         refs.append((("meetings", i, "chair"), meeting.chair))
         refs += [(("meetings", i, "agencies", j), a) for j, a in enumerate(meeting.agencies)]

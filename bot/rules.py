@@ -66,6 +66,7 @@ class AgencySpec(_Strict):
     secretariat: bool = False  # receives meeting reminders and escalations
     supervises: bool = False  # told of overdue cases of other agencies (follows up, e.g. Ban Nội chính)
     chats: dict[str, str] = Field(default_factory=dict)  # channel -> chat id, bound from the file
+    reading: Text | None = None  # what this agency handles, in a citizen's words, offered when the bot asks
 
 
 class FieldSpec(_Strict):
@@ -95,6 +96,7 @@ class RoutingRule(_Strict):
     add: list[AddAgency] = Field(default_factory=list)
     deadline_policy: str | None = None  # overrides the kind's policy (e.g. party discipline)
     guess_kind: str | None = None  # the kind proposed when this rule matches a text sent without one
+    decides: bool = False  # when its words match, its lead stands whatever the learned model reads
 
 
 class Stage(_Strict):
@@ -172,10 +174,11 @@ class PatternSpec(_Strict):
 
 
 class SecondOpinion(_Strict):
-    """A classifier trained on labelled messages, asked only when the rules reach a catch-all."""
+    """The lead agency learned from a labelled corpus (`bot.routing_model`), weighed with the rules."""
 
-    examples: str  # JSON lines {"text", "rule"}, relative to the rules file
-    min_confidence: float = Field(default=0.5, gt=0, le=1)
+    examples: str  # JSON lines {"text", "lead"} (or {"text", "rule"}), relative to the rules file
+    splits: list[str] = Field(default_factory=list)  # train on these corpus splits only; empty: every line
+    min_confidence: float = Field(default=0.5, gt=0, le=1)  # below it the bot asks the citizen
 
 
 CountMeasure = Literal["received", "accepted", "resolved", "transferred_out", "referred"]
@@ -229,7 +232,8 @@ class Rules(_Strict):
     meetings: list[MeetingSchedule] = Field(default_factory=list)
     targets: list[TargetSpec] = Field(default_factory=list)
     second_opinion: SecondOpinion | None = None
-    _examples: list[tuple[str, str]] = PrivateAttr(default_factory=list)  # (text, rule id), read at load
+    triage: str | None = None  # the agency that assigns the lead when the citizen cannot say
+    _examples: list[tuple[str, str]] = PrivateAttr(default_factory=list)  # (text, lead), read at load
 
     @property
     def examples(self) -> list[tuple[str, str]]:
@@ -303,12 +307,18 @@ def load_rules(path: str | Path) -> Rules:
 
 
 def _read_examples(rules: Rules, path: Path, where: str) -> list[str]:
-    """Load the second opinion's labelled messages into `rules`; the problems as FILE:LINE lines."""
+    """Load the corpus the lead model learns from into `rules`; the problems as FILE:LINE lines.
+
+    A line names its lead agency, or a rule whose lead it is; lines of other splits than the ones named
+    are skipped (the held-out writers of a corpus)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return [f"{where}: cannot read the examples file {path}"]
-    known = {r.id for r in rules.routing}
+    assert rules.second_opinion is not None
+    splits = set(rules.second_opinion.splits)
+    leads = {r.id: r.lead for r in rules.routing}
+    agencies = {a.id for a in rules.agencies}
     problems: list[str] = []
     examples: list[tuple[str, str]] = []
     for number, line in enumerate(lines, start=1):
@@ -316,17 +326,19 @@ def _read_examples(rules: Rules, path: Path, where: str) -> list[str]:
             continue
         try:
             item = json.loads(line)
-            text, rule = item["text"], item["rule"]
+            text = item["text"]
+            lead = item["lead"] if "lead" in item else leads.get(item["rule"], item["rule"])
         except (ValueError, KeyError, TypeError):
-            problems.append(f"{path}:{number}: expected a JSON object with 'text' and 'rule'")
+            problems.append(f"{path}:{number}: expected a JSON object with 'text' and 'lead' (or 'rule')")
             continue
-        if not isinstance(text, str) or rule not in known:
-            problems.append(f"{path}:{number}: unknown rule {rule!r}" if isinstance(text, str)
-                            else f"{path}:{number}: 'text' must be a string")
-            continue
-        examples.append((text, rule))
-    if not examples and not problems:
-        problems.append(f"{where}: the examples file {path} holds no examples")
+        if not isinstance(text, str):
+            problems.append(f"{path}:{number}: 'text' must be a string")
+        elif lead not in agencies:
+            problems.append(f"{path}:{number}: unknown lead agency or rule {lead!r}")
+        elif not splits or item.get("split") in splits:
+            examples.append((text, lead))
+    if len({lead for _, lead in examples}) < 2 and not problems:
+        problems.append(f"{where}: the examples file {path} needs reports of at least two lead agencies")
     rules._examples = examples
     return problems
 

@@ -94,6 +94,9 @@ async def fill_guided(c: Citizen, kind: str, *, named: bool, files: int = 1, pla
     await c.press_starting("place:")
     await c.say("UBND phường")
     await c.say(STORY[kind])
+    readings = [o.value for o in c.options if o.value.startswith("read:") and o.value != "read:unsure"]
+    if readings:  # the bot was unsure which agency leads: the citizen picks the likeliest reading
+        await c.press(readings[0])
     await c.say("tháng 3/2025")
     for n in range(files):
         await c.send(photo(n))

@@ -22,7 +22,9 @@ UNITS = {"ty": 1e9, "trieu": 1e6, "nghin": 1e3, "tram": 100.0, "dong": 1.0}
 
 @pytest.fixture(scope="module")
 def rules() -> Rules:
-    return load_rules(SAMPLE)
+    """The rules' own reading, without the learned model: the evidence the decision weighs (the combined
+    decision is measured on the corpus in test_routing_model.py)."""
+    return load_rules(SAMPLE).model_copy(update={"second_opinion": None})
 
 
 def _labelled() -> list[dict]:
@@ -135,51 +137,16 @@ def test_a_crowd_of_households_and_a_party_title_are_seen(rules: Rules) -> None:
     assert drunk.lead == "cong-an"  # drinking is a party matter only for a party member
 
 
-def test_second_opinion_only_at_a_catch_all_and_never_over_a_rule(tmp_path: Path) -> None:
-    examples = ["bán thuốc lá điện tử cho học sinh trước cổng trường",
-                "cửa hàng bán thuốc lá điện tử cho trẻ em",
-                "học sinh mua thuốc lá điện tử ở cổng trường",
-                "thuốc lá điện tử bán tràn lan cho học sinh"]
-    lines = (SAMPLE.parent / "quang-ninh.examples.jsonl").read_text(encoding="utf-8").splitlines()
-    lines += [json.dumps({"text": t, "rule": "toi-pham"}, ensure_ascii=False) for t in examples]
-    (tmp_path / "examples.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    text = SAMPLE.read_text(encoding="utf-8").replace("examples: quang-ninh.examples.jsonl",
-                                                      "examples: examples.jsonl")
-    (tmp_path / "rules.yaml").write_text(text, encoding="utf-8")
-    rules = load_rules(tmp_path / "rules.yaml")
-    query = "có người bán thuốc lá điện tử cho học sinh ở cổng trường"
-    assert route(load_rules(SAMPLE), query).lead == "mttq"  # without those examples: a petition
-
-    learned = route(rules, "có người bán thuốc lá điện tử cho học sinh ở cổng trường")
-    assert (learned.rule, learned.lead, learned.cooperating) == ("toi-pham", "cong-an", ["vksnd"])
-    assert learned.second_opinion is not None and learned.second_opinion["adopted"] is True
-    assert learned.second_opinion["confidence"] >= 0.8
-    assert learned.second_opinion["nearest"][0]["text"] in examples
-    assert "độ tin cậy" in learned.explanation and "thuốc lá điện tử" in learned.explanation
-
-    ruled = route(rules, "Nhà thầu rút ruột công trình trường học, bán thuốc lá điện tử cho học sinh")
-    assert ruled.rule == "tham-nhung" and ruled.second_opinion is None  # a specific rule matched
-
-    unsure = route(rules, "xin hỏi giờ làm việc của bưu điện")
-    assert unsure.rule == "kien-nghi-chung" and (unsure.second_opinion is None
-                                                 or unsure.second_opinion["adopted"] is False)
-    given = route(rules, "có người bán thuốc lá điện tử cho học sinh", kind="complaint")
-    assert given.kind == "complaint" and given.lead == "cong-an"  # toi-pham admits every kind
-
-
-def test_the_examples_are_the_labelled_messages_not_held_out(rules: Rules) -> None:
-    rows = _labelled()
-    assert len(rows) >= 500
-    training = [(r["text"], r["rule"]) for r in rows if "split" not in r]
-    assert rules.examples == training
-    assert sum(r.get("split") == "heldout-2" for r in rows) >= 100
-
-
 @pytest.mark.parametrize("split", ["heldout-2", "heldout-3"])
-def test_held_out_messages_keep_their_accuracy(rules: Rules, split: str) -> None:
+def test_held_out_messages_keep_their_accuracy(split: str) -> None:
+    """With the learned model: decided right, or asked with the right lead offered; rarely decided wrong."""
+    rules = load_rules(SAMPLE)
     rows = [r for r in _labelled() if r.get("split") == split]
-    lead = sum(route(rules, r["text"], r.get("kind")).lead == r["lead"] for r in rows) / len(rows)
-    assert lead >= 0.95, lead
+    decisions = [(route(rules, r["text"], r.get("kind")), r["lead"]) for r in rows]
+    wrong = sum(not d.ask and d.lead != lead for d, lead in decisions) / len(rows)
+    offered = sum(lead in d.ask if d.ask else d.lead == lead for d, lead in decisions) / len(rows)
+    assert wrong <= 0.05, wrong
+    assert offered >= 0.95, offered
 
 
 def test_the_labelled_set_is_written_as_citizens_write() -> None:
@@ -228,11 +195,11 @@ def test_check_rules_names_the_line_of_a_bad_example(tmp_path: Path,
     examples = tmp_path / "ex.jsonl"
     examples.write_text('{"text": "a", "rule": "toi-pham"}\n{"text": "b", "rule": "khong-co"}\nnot json\n',
                         encoding="utf-8")
-    text = SAMPLE.read_text(encoding="utf-8").replace("examples: quang-ninh.examples.jsonl",
+    text = SAMPLE.read_text(encoding="utf-8").replace("examples: ../corpus/quang-ninh/reports.jsonl",
                                                       f"examples: {examples}")
     path = tmp_path / "rules.yaml"
     path.write_text(text, encoding="utf-8")
     assert main(["check-rules", str(path)]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert f"{examples}:2: unknown rule 'khong-co'" in err
-    assert f"{examples}:3: expected a JSON object with 'text' and 'rule'" in err
+    assert f"{examples}:2: unknown lead agency or rule 'khong-co'" in err
+    assert f"{examples}:3: expected a JSON object with 'text' and 'lead' (or 'rule')" in err

@@ -40,6 +40,8 @@ class Filing:
             phone=self._identity(d, "phone") if named else None,
             address=self._identity(d, "address") if named else None,
             locale=ctx.locale,
+            lead=d.get("lead"),
+            triage=bool(d.get("triage")),
         )
 
     async def _send(self, ctx: _Ctx, duplicate_of_id: int | None = None) -> list[Reply]:

@@ -84,6 +84,10 @@ class Prompts:
             return [Reply(ctx.tr(f"citizen.ask.{state}"), self._nav(ctx))]
         if state == "proposal":
             return [self._proposal_prompt(ctx)]
+        if state == "reading":
+            rows = [[Option(self._reading(ctx, lead), f"read:{lead}")] for lead in ctx.data.get("ask", [])]
+            rows.append([self._opt(ctx, "citizen.btn.reading_unsure", "read:unsure")])
+            return [Reply(ctx.tr("citizen.reading.ask"), rows + self._nav(ctx))]
         if state == "confirm":
             return [self._summary(ctx)]
         if state == "edit":
@@ -134,6 +138,11 @@ class Prompts:
             except KeyError:
                 names.append(agency_id)
         return ", ".join(names) if names else "-"
+
+    def _reading(self, ctx: _Ctx, lead: str) -> str:
+        """What an agency handles, in a citizen's words (the rules' `reading`), or its name."""
+        agency = self.core.rules.agency(lead)
+        return (agency.reading or agency.name).get(ctx.locale)
 
     def _field_name(self, ctx: _Ctx, field_id: str | None) -> str:
         if not field_id:

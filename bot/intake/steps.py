@@ -26,7 +26,7 @@ from bot.intake.state import (
 from bot.kinds import KINDS, NAMED_REQUIRED
 from bot.limits import cases_last_day
 from bot.places import by_code, find_in_text, search
-from bot.routing import route
+from bot.routing import RoutingDecision, route
 
 
 class Steps:
@@ -61,22 +61,49 @@ class Steps:
             decision = route(self.core.rules, text)
             place = find_in_text(text)
             self._reset(ctx, keep_unlocked=True)
-            ctx.data.update(
-                mode="free",
-                story=text,
-                proposal={
-                    "kind": decision.kind,
-                    "field": decision.field,
-                    "lead": decision.lead,
-                    "cooperating": list(decision.cooperating),
-                    "place": {"code": place.code, "name": place.name} if place else None,
-                },
-            )
-            ctx.state = "proposal"
+            ctx.data.update(mode="free", story=text, proposal={
+                **self._proposed(decision),
+                "place": {"code": place.code, "name": place.name} if place else None,
+            })
+            if decision.ask:
+                ctx.data["ask"] = decision.ask
+                ctx.state = "reading"
+            else:
+                ctx.state = "proposal"
             return self._prompt_current(ctx)
         if isinstance(event, Attachment):
             return [Reply(ctx.tr("citizen.idle.file")), self._menu(ctx)]
         return [Reply(ctx.tr("citizen.stale_button")), self._menu(ctx)]
+
+    @staticmethod
+    def _proposed(decision: RoutingDecision) -> dict[str, Any]:
+        return {"kind": decision.kind, "field": decision.field, "lead": decision.lead,
+                "cooperating": list(decision.cooperating)}
+
+    async def _on_reading(self, ctx: _Ctx, event: Event) -> list[Reply]:
+        """The citizen says which reading fits a story the bot could not place with confidence: that
+        lead is taken; one who cannot say is sent to the rules' triage agency, which assigns the lead."""
+        offered = ctx.data.get("ask", [])
+        if not (isinstance(event, Choice) and event.value.startswith("read:")):
+            return self._misfit(ctx, event)
+        chosen = event.value[5:]
+        if chosen == "unsure" and self.core.rules.triage is not None:
+            ctx.data.update(lead=self.core.rules.triage, triage=True)
+        elif chosen in offered:
+            ctx.data["lead"] = chosen
+            ctx.data.pop("triage", None)
+        else:
+            return self._misfit(ctx, event)
+        free = ctx.data.get("mode") == "free"
+        decision = route(self.core.rules, ctx.data["story"], None if free else ctx.data.get("kind"),
+                         lead=ctx.data["lead"])
+        if free:
+            place = ctx.data.get("proposal", {}).get("place")
+            ctx.data["proposal"] = {**self._proposed(decision), "place": place}
+            if ctx.data.get("triage"):
+                ctx.data["proposal"]["cooperating"] = []
+            return self._goto(ctx, "proposal")
+        return self._advance(ctx)
 
     async def _on_proposal(self, ctx: _Ctx, event: Event) -> list[Reply]:
         if isinstance(event, Choice) and event.value == "prop:yes":
@@ -160,6 +187,12 @@ class Steps:
             if len(text) < MIN_STORY_CHARS:
                 return self._again(ctx, "citizen.story.too_short")
             ctx.data["story"] = text
+            ctx.data.pop("lead", None)
+            ctx.data.pop("triage", None)
+            decision = route(self.core.rules, text, ctx.data.get("kind"))
+            if decision.ask:
+                ctx.data["ask"] = decision.ask
+                return self._goto(ctx, "reading")
             return self._advance(ctx)
         return self._misfit(ctx, event)
 
