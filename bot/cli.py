@@ -75,6 +75,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     review = sub.add_parser("routing-review", help="cases whose routing officers corrected, with the words")
     review.add_argument("--since", type=_iso_date, help="only corrections from this date, YYYY-MM-DD")
     review.add_argument("--json", action="store_true", help="one JSON object a line")
+    review.add_argument("--export", metavar="FILE",
+                        help="write the corrected cases as labelled reports in the corpus format")
     dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
     dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
 
@@ -238,9 +240,15 @@ def _meetings(args: argparse.Namespace, settings: Settings) -> int:
 def _routing_review(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from bot.routing_review import render, review
+    from bot.routing_review import labelled, render, review
 
     found = asyncio.run(review(settings.database_url, args.since))
+    if args.export:
+        rows = labelled(found)
+        with open(args.export, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        print(f"{len(rows)} labelled reports written to {args.export}", file=sys.stderr)
+        return 0
     if args.json:
         for item in found:
             print(json.dumps(item.to_json(), ensure_ascii=False))

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.duplicates import report_text
 from storage.models import AuditEvent, Case
 
 CORRECTIONS = ("transferred", "cooperating_added", "cooperating_removed")
@@ -36,6 +37,8 @@ class Correction:
     reason: str | None
     by_agency: str | None
     at: str  # ISO time of the correction
+    text: str = ""  # the report as filed (never the reporter's identity): what an export labels
+    field: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,8 +71,21 @@ def _correction(event: AuditEvent, case: Case) -> Correction:
         routed_cooperating=list(routing.get("cooperating") or []),
         action=event.action, lead_before=before.get("lead"), lead_after=after.get("lead"),
         added=sorted(now - was), removed=sorted(was - now), reason=event.reason, by_agency=event.agency_id,
-        at=event.at.isoformat(timespec="seconds"),
+        at=event.at.isoformat(timespec="seconds"), text=report_text(case.subject, case.summary),
+        field=case.field,
     )
+
+
+def labelled(found: list[Correction]) -> list[dict[str, Any]]:
+    """The corrected cases as labelled reports in the corpus format: one line a case, labelled with the
+    lead its last transfer (or the triage agency's assignment) gave it. Codes, kinds and texts only."""
+    last: dict[str, Correction] = {}
+    for c in found:
+        if c.action == "transferred" and c.lead_after:
+            last[c.code] = c
+    return [{"id": c.code, "writer": "officers", "persona": "officers' corrections", "split": "train",
+             "incident": c.code, "sort": "report", "text": c.text, "kind": c.kind, "lead": c.lead_after,
+             "cooperating": [], "field": c.field, "place": None} for c in last.values()]
 
 
 def render(found: list[Correction]) -> str:

@@ -92,3 +92,26 @@ def test_cli_refuses_a_bad_date(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["routing-review", "--since", "23/11/2026"])
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+async def test_export_writes_corrected_cases_as_labelled_reports(core, corrected, db_url, monkeypatch,
+                                                                  tmp_path) -> None:
+    """A province retrains on its own cases: the corrected lead is the label; no identity is written."""
+    bribe, _ = corrected
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    out = tmp_path / "corrections.jsonl"
+    assert await asyncio.to_thread(main, ["routing-review", "--export", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["lead"], r["kind"]) for r in rows] == [(bribe.case.code, "ubkt", "denunciation")]
+    assert rows[0]["text"] == "Cán bộ địa chính xã đòi 3tr mới ký giấy tờ đất" and rows[0]["split"] == "train"
+    assert set(rows[0]) == {"id", "writer", "persona", "split", "incident", "sort", "text", "kind", "lead",
+                            "cooperating", "field", "place"}, "codes, kinds and texts only: no identity"
+    from bot.rules import load_rules
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(out.read_text(encoding="utf-8") + json.dumps(
+        {"text": "Nhà tôi bị mất trộm xe máy", "lead": "cong-an", "split": "train"}) + "\n", encoding="utf-8")
+    rules_text = (tmp_path / "rules.yaml")
+    from tests.test_routing_model import SAMPLE
+    rules_text.write_text(SAMPLE.read_text(encoding="utf-8").replace("../corpus/quang-ninh/reports.jsonl",
+                                                                     str(corpus)), encoding="utf-8")
+    assert len(load_rules(rules_text).examples) == 2, "the export is read back as a corpus"
