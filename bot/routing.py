@@ -87,7 +87,7 @@ class _Compiled:
         self.fields = [(f.id, frozenset(f.agencies), self.terms(f.keywords, f.unless_any))
                        for f in rules.fields]
         self.kinds = [(k, self.terms(words, [])) for k, words in rules.kind_words.items()]
-        self.model = (LeadModel(rules.examples, self.normaliser)
+        self.model = (_model(rules.examples, rules.normalise.model_dump_json(), self.normaliser)
                       if rules.second_opinion is not None and rules.examples else None)
 
     def terms(self, words: list[str], unless: list[str]) -> Terms:
@@ -97,6 +97,15 @@ class _Compiled:
 
 
 _CACHE: dict[int, _Compiled] = {}
+_MODELS: dict[tuple[int, str], LeadModel] = {}  # the same corpus and normalisation train the same model
+
+
+def _model(examples: list[tuple[str, str]], normalise: str, normaliser: Normaliser) -> LeadModel:
+    """The model of these examples: trained once a process, however often the same rules are loaded."""
+    key = (hash(tuple(examples)), normalise)
+    if key not in _MODELS:
+        _MODELS[key] = LeadModel(examples, normaliser)
+    return _MODELS[key]
 
 
 def prepare(rules: Rules) -> None:
