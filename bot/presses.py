@@ -56,10 +56,14 @@ def sign(
 
 
 def verified(core: Core, agency_id: str, press: Press | None, kinds: tuple[str, ...]) -> Press | None:
-    """`press` if it is one of `kinds` and was signed for `agency_id`; None when forged or foreign."""
+    """`press` if it is one of `kinds` and was signed for `agency_id`; None when forged or foreign.
+
+    The tags are compared as bytes: the client writes the callback data, and `compare_digest` refuses
+    str with letters outside ASCII by raising instead of saying they differ."""
     if press is None or press.kind not in kinds:
         return None
-    return press if hmac.compare_digest(press.tag, _tag(core, agency_id, press)) else None
+    expected = _tag(core, agency_id, press)
+    return press if hmac.compare_digest(press.tag.encode(), expected.encode()) else None
 
 
 def button(label: str, press: Press) -> dict[str, Any]:

@@ -171,6 +171,7 @@ async def test_forged_or_misplaced_buttons_and_stray_replies_change_nothing(core
     for data in (
         tg.meeting_button(core, "noi-chinh", review.id, "att", 0),  # signed for another group
         f"mt:{review.id}:att:0:0000000000",  # a made-up signature
+        f"mt:{review.id}:att:0:đđđđđđđđđđ",  # letters outside ASCII, as any client may send
         "mt:nonsense",
     ):
         refused = await inspector.press(data)

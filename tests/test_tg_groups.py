@@ -65,6 +65,20 @@ async def test_forged_callback_data_is_refused(env) -> None:
     assert (await load(core, case.id)).status == st.NEW
 
 
+@pytest.mark.parametrize("tag", ["đđđđđđđđđđđđ", "0000000000é", "ẞ"])
+async def test_forged_callback_data_with_non_ascii_letters_is_refused_like_any_forged(env, tag) -> None:
+    """Callback data is any text a client sends: letters outside ASCII in the signature are a forgery,
+    not a failure (the officer is not told the system broke, and the case stays as it was)."""
+    core, case, dp, bot = env
+    await dp.feed_update(
+        bot, tg.update(tg.callback_query(501, f"ca:{case.id}:acc:{case.version}:{tag}", chat_id=LEAD_CHAT))
+    )
+    answer = _alert(bot)
+    assert answer.show_alert and answer.text == "Nút bấm không hợp lệ."
+    assert (await load(core, case.id)).status == st.NEW
+    assert not bot.calls(SendMessage)
+
+
 async def test_reject_flow_with_a_reply_to_the_prompt(env) -> None:
     core, case, dp, bot = env
     await dp.feed_update(
