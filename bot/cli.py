@@ -136,12 +136,18 @@ def _run(run: Callable[[], int] | None) -> int:
     return run()
 
 
-def _load(path: str) -> Rules | None:
-    """The rules, or None after printing every problem as FILE:LINE: message."""
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr)
+
+
+def _load(path: str, *, check: bool = False) -> Rules | None:
+    """The rules, or None after printing every problem as FILE:LINE: message. A missing examples file
+    is a problem when checking the rules; the other commands, like the running bot, warn and go on
+    without the second opinion."""
     from bot.rules import RulesError, load_rules
 
     try:
-        return load_rules(path)
+        return load_rules(path, without_examples=None if check else _warn)
     except RulesError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -149,7 +155,7 @@ def _load(path: str) -> Rules | None:
 
 
 def _check_rules(path: str) -> int:
-    rules = _load(path)
+    rules = _load(path, check=True)
     if rules is None:
         return 1
     print(f"{path}: OK ({len(rules.agencies)} agencies, {len(rules.routing)} routing rules, "

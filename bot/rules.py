@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args
 
@@ -273,8 +274,12 @@ def word_key(word: str) -> str:
     return " ".join(unicodedata.normalize("NFC", word).lower().split())
 
 
-def load_rules(path: str | Path) -> Rules:
-    """Read and validate a rules file; raise RulesError listing every problem found, with its line."""
+def load_rules(path: str | Path, *, without_examples: Callable[[str], None] | None = None) -> Rules:
+    """Read and validate a rules file; raise RulesError listing every problem found, with its line.
+
+    A second opinion whose examples file is not there is a problem for `check-rules`; the running bot
+    passes `without_examples`, which is told why, and runs with the second opinion off (a province that
+    copied the sample rules without the examples beside them still routes by its rules)."""
     path = Path(path)
     try:
         check_size(path)
@@ -300,10 +305,32 @@ def load_rules(path: str | Path) -> Rules:
     problems += [f"{path}:{line}: {message}" for line, message in located]
     if rules.second_opinion is not None:
         where = f"{path}:{locate(('second_opinion', 'examples'))}"
-        problems += _read_examples(rules, path.parent / rules.second_opinion.examples, where)
+        examples = path.parent / rules.second_opinion.examples
+        if _missing(examples) and without_examples is not None:
+            without_examples(f"{where}: {_no_examples(examples)}; the second opinion is off until then")
+            rules.second_opinion = None
+        else:
+            problems += _read_examples(rules, examples, where)
     if problems:
         raise RulesError(problems)
     return rules
+
+
+def _missing(path: Path) -> bool:
+    """Whether there is no file at `path` (one that cannot be read is another problem)."""
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _no_examples(path: Path) -> str:
+    """What to do when the examples file is not where the rules say (relative to the rules file)."""
+    return (f"{path} is missing: the second opinion's examples file (second_opinion.examples) is read "
+            "beside the rules file; copy the examples file there too, or remove the second_opinion section")
 
 
 def _read_examples(rules: Rules, path: Path, where: str) -> list[str]:
@@ -311,6 +338,8 @@ def _read_examples(rules: Rules, path: Path, where: str) -> list[str]:
 
     A line names its lead agency, or a rule whose lead it is; lines of other splits than the ones named
     are skipped (the held-out writers of a corpus)."""
+    if _missing(path):
+        return [f"{where}: {_no_examples(path)}"]
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):

@@ -175,7 +175,7 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
     platforms = check_settings(settings)
     if settings.movable_clock and not demo:
         raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
-    rules = load_rules(settings.rules_file)
+    rules = load_rules(settings.rules_file, without_examples=log.warning)
     # compiled while the database is checked, not when the first report arrives
     compiling = asyncio.create_task(asyncio.to_thread(routing.prepare, rules), name="routing-prepare")
     engine = create_engine(settings.database_url)

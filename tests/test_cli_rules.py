@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from simulator.botapi import FakeBotAPI
+from tests import tg
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = str(ROOT / "rules" / "quang-ninh.yaml")
@@ -165,7 +169,7 @@ def test_every_argument_has_help(command: str, capsys: pytest.CaptureFixture[str
 
 def test_sample_rules_are_found_from_any_directory(tmp_path: Path) -> None:
     """The default RULES_FILE is relative; outside the project it is looked up in the project."""
-    env = {k: v for k, v in __import__("os").environ.items() if k != "RULES_FILE"}
+    env = {k: v for k, v in _this_checkout().items() if k != "RULES_FILE"}
     done = subprocess.run([sys.executable, "-m", "bot", "check-rules"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -173,6 +177,89 @@ def test_sample_rules_are_found_from_any_directory(tmp_path: Path) -> None:
     routed = subprocess.run([sys.executable, "-m", "bot", "route", "--json", "ổ lô đề ở thôn 3"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert json.loads(routed.stdout)["lead"] == "cong-an"
+
+
+NO_EXAMPLES = ("../corpus/quang-ninh/reports.jsonl is missing: the second opinion's examples file "
+               "(second_opinion.examples) is read beside the rules file; copy the examples file there too, "
+               "or remove the second_opinion section")
+
+
+def _this_checkout() -> dict[str, str]:
+    """The environment for `python -m bot` run outside the project: this checkout's code, not an
+    installed copy's."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _copied_sample(where: Path) -> Path:
+    """What a new province does first: `cp rules/quang-ninh.yaml my-province.yaml` (in a folder of its own,
+    run from there); the corpus the sample names is not beside the copy."""
+    (where / "rules").mkdir()
+    copy = where / "rules" / "my-province.yaml"
+    copy.write_bytes(Path(SAMPLE).read_bytes())
+    return copy
+
+
+def _examples_line() -> int:
+    lines = Path(SAMPLE).read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1) if line.strip().startswith("examples:"))
+
+
+def test_a_copied_sample_says_to_copy_its_examples_too_or_drop_the_second_opinion(tmp_path: Path) -> None:
+    copy = _copied_sample(tmp_path)
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", "check-rules", copy.name], cwd=copy.parent,
+                              env=_this_checkout(), capture_output=True, text=True, timeout=60)
+
+    done = check()
+    assert done.returncode == 1 and not done.stdout
+    assert done.stderr.splitlines() == [f"my-province.yaml:{_examples_line()}: {NO_EXAMPLES}"]
+    corpus = tmp_path / "corpus" / "quang-ninh" / "reports.jsonl"
+    corpus.parent.mkdir(parents=True)
+    corpus.write_bytes((ROOT / "corpus" / "quang-ninh" / "reports.jsonl").read_bytes())
+    done = check()
+    assert done.returncode == 0 and "my-province.yaml: OK (9 agencies" in done.stdout, done.stderr
+    corpus.unlink()
+    section = ("second_opinion:\n  examples: ../corpus/quang-ninh/reports.jsonl\n  splits: [train]\n"
+               "  min_confidence: 0.6\n")
+    text = copy.read_text(encoding="utf-8")
+    assert section in text
+    copy.write_text(text.replace(section, ""), encoding="utf-8")
+    done = check()
+    assert done.returncode == 0 and "my-province.yaml: OK (9 agencies" in done.stdout, done.stderr
+
+
+def test_route_with_a_copied_sample_warns_and_routes_by_the_rules(tmp_path: Path) -> None:
+    copy = _copied_sample(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "bot", "route", "--rules", copy.name, "--json",
+                           "ổ lô đề ở thôn 3"], cwd=copy.parent, env=_this_checkout(), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["lead"] == "cong-an"
+    [warning] = done.stderr.splitlines()
+    assert warning == (f"warning: my-province.yaml:{_examples_line()}: {NO_EXAMPLES}; "
+                       "the second opinion is off until then")
+
+
+async def test_the_bot_runs_a_copied_sample_without_the_second_opinion_and_says_so(
+        tmp_path: Path, server: FakeBotAPI) -> None:
+    copy = _copied_sample(tmp_path)
+    env = {**_this_checkout(), "BOT_TOKEN": "42:TEST", "TELEGRAM_API_URL": server.url,
+           "RULES_FILE": copy.name, "DATABASE_URL": "sqlite+aiosqlite:///data/bot.db", "LOG_LEVEL": "INFO"}
+    with (tmp_path / "bot.log").open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=copy.parent,
+                                                       env=env, stderr=stderr)
+        try:
+            server.user_message(7, tg.user(7), "ổ lô đề ở thôn 3, xin các anh xử lý")
+            await server.wait_for("sendMessage", chat_id=7, timeout=60)
+        finally:
+            process.terminate()
+            await process.wait()
+    log = (tmp_path / "bot.log").read_text()
+    assert "Traceback" not in log and "running as @test_bot" in log
+    [warning] = [line for line in log.splitlines() if " WARNING " in line]
+    assert warning.endswith(f"WARNING runner.app: my-province.yaml:{_examples_line()}: {NO_EXAMPLES}; "
+                            "the second opinion is off until then"), log
 
 
 def test_route_stdin_all_good_exits_zero(monkeypatch: pytest.MonkeyPatch,

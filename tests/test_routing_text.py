@@ -176,7 +176,10 @@ BAD = [
     ("patterns:\n  p:\n    near: [tiền]\n", 11, "pattern 'p' needs at least two groups"),
     ("patterns:\n  p:\n    near: [đòi, '{amout>=5}']\n", 11, "unknown placeholder"),
     ("vocabulary:\n  v: ['... tiền']\n", 10, "cannot begin or end with '...'"),
-    ("second_opinion:\n  examples: khong-co.jsonl\n", 10, "cannot read the examples file"),
+    ("second_opinion:\n  examples: khong-co.jsonl\n", 10,
+     "khong-co.jsonl is missing: the second opinion's examples file (second_opinion.examples) is read beside "
+     "the rules file; copy the examples file there too, or remove the second_opinion section"),
+    ("second_opinion:\n  examples: .\n", 10, "cannot read the examples file"),  # a folder
 ]
 
 

@@ -28,6 +28,10 @@ def add_parser(sub: Any, settings: Settings, iso_date: Any) -> None:
     report.add_argument("--rules", default=settings.rules_file)
 
 
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.figures.writers import chart_file
     from bot.rules import RulesError, load_rules
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --to is before --from", file=sys.stderr)
         return 2
     try:
-        rules = load_rules(args.rules)
+        rules = load_rules(args.rules, without_examples=_warn)  # a report needs no second opinion
     except RulesError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
