@@ -16,7 +16,7 @@ from sqlalchemy.orm import object_session
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.util import identity_key
 
-from bot import presses
+from bot import presses, quoting
 from bot import status as st
 from bot.core import Core
 from bot.deadlines import stage_of
@@ -108,7 +108,35 @@ def card_text(
     core: Core, case: Case, agency_id: str, role: str, locale: str = "vi", duplicate_code: str | None = None,
     *, files_follow: bool = True,
 ) -> str:
-    """The card's text for one holding agency: what it needs to act, and nothing about the reporter."""
+    """The card as one plain text (the citizen's words behind `quoting.MARK`)."""
+    return quoting.plain(card_blocks(core, case, agency_id, role, locale, duplicate_code,
+                                     files_follow=files_follow))
+
+
+def card_blocks(
+    core: Core, case: Case, agency_id: str, role: str, locale: str = "vi", duplicate_code: str | None = None,
+    *, files_follow: bool = True,
+) -> list[quoting.Block]:
+    """The card for one holding agency: what it needs to act, and nothing about the reporter. The bot's
+    fields come first and the citizen's words last, quoted, so no line a citizen writes can precede or
+    pass for one of the bot's fields."""
+    lines = _fields(core, case, role, locale, files_follow)
+    dup = duplicate_code or _duplicate_code(case)
+    if dup:
+        key = "duplicates.card.merged" if case.status == st.MERGED else "duplicates.card.linked"
+        lines.append(t(key, locale, code=dup))
+    lines += _likely_lines(case, locale)
+    if case.assignee:
+        lines.append(t("officer.card.assignee", locale, name=case.assignee, on=fmt_date(case.accepted_on)))
+    if case.watched:
+        lines.append(t("officer.card.watched", locale))
+    if case.result and not case.is_open:
+        lines.append(t("officer.card.result", locale, result=case.result))
+    return [quoting.Block("\n".join(lines)), *_citizen_words(case, locale)]
+
+
+def _fields(core: Core, case: Case, role: str, locale: str, files_follow: bool) -> list[str]:
+    """The case's own fields, from the title to the deadline."""
     lines = [t("officer.card.title", locale, code=case.code, kind=t(f"kind.{case.kind}", locale))]
     if role == st.COOPERATING:
         lines.append(
@@ -125,11 +153,6 @@ def card_text(
         lines.append(t("officer.card.field", locale, field=field))
     if case.area_name or case.area:
         lines.append(t("officer.card.place", locale, place=case.area_name or case.area))
-    if case.subject:
-        lines.append(t("officer.card.subject", locale, subject=case.subject))
-    if case.occurred:
-        lines.append(t("officer.card.occurred", locale, occurred=case.occurred))
-    lines.append(t("officer.card.summary", locale, summary=case.summary))
     files = _loaded(case, "attachments")
     if files:
         key = "officer.card.evidence" if files_follow else "officer.card.evidence_on_card"
@@ -150,18 +173,16 @@ def card_text(
         lines.append(t(key, locale, stage=name, due=fmt_date(case.due_on), basis=basis or "—"))
     if case.extensions:
         lines.append(t("officer.card.extensions", locale, count=case.extensions))
-    dup = duplicate_code or _duplicate_code(case)
-    if dup:
-        key = "duplicates.card.merged" if case.status == st.MERGED else "duplicates.card.linked"
-        lines.append(t(key, locale, code=dup))
-    lines += _likely_lines(case, locale)
-    if case.assignee:
-        lines.append(t("officer.card.assignee", locale, name=case.assignee, on=fmt_date(case.accepted_on)))
-    if case.watched:
-        lines.append(t("officer.card.watched", locale))
-    if case.result and not case.is_open:
-        lines.append(t("officer.card.result", locale, result=case.result))
-    return "\n".join(lines)
+    return lines
+
+
+def _citizen_words(case: Case, locale: str) -> list[quoting.Block]:
+    """What the citizen wrote (who, when, what happened), each under the bot's own label, quoted."""
+    out = [quoting.Block(t("officer.card.words", locale))]
+    for key, value in (("subject", case.subject), ("occurred", case.occurred), ("summary", case.summary)):
+        if value and value.strip():
+            out += [quoting.Block(t(f"officer.card.{key}", locale)), quoting.quote(value)]
+    return out
 
 
 def _likely(case: Case) -> list[dict[str, Any]]:
@@ -262,11 +283,10 @@ def card_payload(
     *,
     duplicate_code: str | None = None,
 ) -> dict[str, Any]:
-    """The outbox payload ({"text", "buttons"}) of the card for `agency_id` holding `case` as `role`."""
-    return {
-        "text": card_text(core, case, agency_id, role, locale, duplicate_code),
-        "buttons": buttons(core, case, agency_id, role, locale),
-    }
+    """The outbox payload ({"text", "blocks", "buttons"}) of the card for `agency_id` holding `case` as
+    `role`."""
+    blocks = card_blocks(core, case, agency_id, role, locale, duplicate_code)
+    return {**quoting.payload(blocks), "buttons": buttons(core, case, agency_id, role, locale)}
 
 
 def picker(
@@ -280,9 +300,11 @@ def picker(
     ]
 
 
-def timeline_text(core: Core, case: Case, events: list[Any], locale: str = "vi") -> str:
-    """The audit trail of a case for officers: when, which agency, what and why. Officers' ids stay out."""
+def timeline_blocks(core: Core, case: Case, events: list[Any], locale: str = "vi") -> list[quoting.Block]:
+    """The audit trail of a case for officers: when, which agency, what and why; what the citizen wrote
+    (an answer) quoted. Officers' ids stay out."""
     zone = ZoneInfo(core.settings.timezone)
+    blocks: list[quoting.Block] = []
     lines = [t("officer.case.timeline", locale)]
     for event in events:
         key = f"officer.event.{event.action}"
@@ -293,10 +315,16 @@ def timeline_text(core: Core, case: Case, events: list[Any], locale: str = "vi")
             else t(f"officer.actor.{event.actor_type}", locale)
         )
         line = f"• {event.at.astimezone(zone):%d/%m/%Y %H:%M} — {action} ({who})"
+        if event.reason and event.actor_type == "citizen":
+            blocks += [quoting.Block("\n".join([*lines, line + ":"])), quoting.quote(event.reason)]
+            lines = []
+            continue
         if event.reason:
             line += f": {event.reason}"
         lines.append(line)
-    return "\n".join(lines)
+    if lines:
+        blocks.append(quoting.Block("\n".join(lines)))
+    return blocks
 
 
 def open_cases_text(core: Core, cases: list[Case], agency_id: str, today: dt.date, locale: str = "vi") -> str:

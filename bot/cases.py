@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import quoting
 from bot import status as st
 from bot.agency_chats import chats_of_agencies
 from bot.audit import record
@@ -30,6 +31,7 @@ from bot.dupscore import Report
 from bot.evidence import Evidence
 from bot.i18n import t
 from bot.pin_guard import Verdict, dummy_hash, is_locked, matches, new_pin_hash, wrong_pin
+from bot.quoting import Block, quote
 from bot.receipts import new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
 from bot.status import CLOSED
@@ -403,11 +405,11 @@ async def add_information(
     text: str | None,
     files: tuple[Evidence, ...],
     *,
-    group_text: str,
+    heading: str,
 ) -> list[str]:
     """Add the citizen's text and files to an open case and queue them for its groups; the agencies reached.
 
-    `group_text` is the message the groups read (already localised by the caller).
+    The groups read `heading` (the bot's line, already localised by the caller), then the text, quoted.
     """
     for item in files:
         case.attachments.append(
@@ -436,7 +438,7 @@ async def add_information(
                 channel=channel,
                 chat_id=chat_id,
                 kind="text",
-                payload={"text": group_text},
+                payload=quoting.payload([Block(heading), quote(text)]),
                 key=f"info:{event.id}:{agency_id}",
                 case_id=case.id,
                 agency_id=agency_id,

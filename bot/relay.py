@@ -33,6 +33,7 @@ from bot.officer import (
     reporter_chat,
     to_group,
 )
+from bot.quoting import Block, quote
 from bot.receipts import normalize_code
 from storage.models import Attachment, AuditEvent, Case, OutboxMessage, Reporter
 
@@ -285,7 +286,8 @@ async def _relay(session: AsyncSession, core: Core, case: Case, channel: str, as
         public=True,
     )
     key = uuid.uuid4().hex
-    body = t("officer.relay.answer", "vi", code=case.code, text=text or t("officer.relay.no_text"))
+    heading = t("officer.relay.answer", "vi", code=case.code)
+    body = [Block(heading), quote(text)] if text else [Block(f"{heading}\n{t('officer.relay.no_text')}")]
     targets = [case.lead_agency_id] + ([asker] if asker and asker != case.lead_agency_id else [])
     for agency_id in targets:
         if dict(cards.holders(case)).get(agency_id) not in st.HOLDING:

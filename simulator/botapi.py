@@ -54,6 +54,12 @@ EDIT_TOO_LONG = "Bad Request: MESSAGE_TOO_LONG"
 CAPTION_TOO_LONG = "Bad Request: message caption is too long"
 TEXT_EMPTY = "Bad Request: message text is empty"
 BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
+ENTITIES_INVALID = "Bad Request: can't parse entities: an entity is of an unknown type or outside the text"
+ENTITY_TYPES = {
+    "mention", "hashtag", "cashtag", "bot_command", "url", "email", "phone_number", "bold", "italic",
+    "underline", "strikethrough", "spoiler", "blockquote", "expandable_blockquote", "code", "pre",
+    "text_link", "text_mention", "custom_emoji",
+}
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 DEFAULT_ERRORS = {
     429: "Too Many Requests: retry after {retry_after}",
@@ -339,7 +345,7 @@ class FakeBotAPI(FakeServer[Request]):
         if method == "getMyCommands":
             return []
         if method == "sendMessage":
-            return self._new_message(params, text=params.get("text", ""))
+            return self._new_message(params, text=params.get("text", ""), entities=params.get("entities"))
         if method in MEDIA_METHODS:
             return self._new_message(params, **self._media(MEDIA_METHODS[method], params, files))
         if method == "sendMediaGroup":
@@ -432,6 +438,9 @@ class FakeBotAPI(FakeServer[Request]):
         updated = dict(message)
         if method == "editMessageText":
             updated["text"] = params.get("text", "")
+            updated.pop("entities", None)
+            if params.get("entities"):
+                updated["entities"] = params["entities"]
         if method == "editMessageCaption":
             updated["caption"] = params.get("caption", "")
         markup = params.get("reply_markup")
@@ -461,6 +470,7 @@ def _check_limits(method: str, params: dict[str, Any]) -> None:
             raise _APIError(400, TEXT_EMPTY)
         if telegram_length(text) > TEXT_LIMIT:
             raise _APIError(400, TOO_LONG if method == "sendMessage" else EDIT_TOO_LONG)
+        _check_entities(text, params.get("entities"))
     captions = [params.get("caption")]
     if method == "sendMediaGroup":
         captions += [item.get("caption") for item in params.get("media") or [] if isinstance(item, dict)]
@@ -475,6 +485,30 @@ def _check_limits(method: str, params: dict[str, Any]) -> None:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
                     raise _APIError(400, BUTTON_DATA_INVALID)
+
+
+def _check_entities(text: str, entities: Any) -> None:
+    """Refuse entities Telegram would not take: of an unknown type, or not within the text."""
+    if entities is None:
+        return
+    if not isinstance(entities, list):
+        raise _APIError(400, ENTITIES_INVALID)
+    size = telegram_length(text)
+    for entity in entities:
+        if not isinstance(entity, dict) or entity.get("type") not in ENTITY_TYPES:
+            raise _APIError(400, ENTITIES_INVALID)
+        offset, length = entity.get("offset"), entity.get("length")
+        if not (isinstance(offset, int) and isinstance(length, int) and offset >= 0 and length > 0
+                and offset + length <= size):
+            raise _APIError(400, ENTITIES_INVALID)
+
+
+def quoted_spans(message: dict[str, Any]) -> list[str]:
+    """The parts of a message's text that Telegram shows as quotes (blockquote entities)."""
+    text = str(message.get("text") or "")
+    units = text.encode("utf-16-le")
+    quotes = [e for e in message.get("entities") or [] if str(e.get("type")).endswith("blockquote")]
+    return [units[2 * e["offset"]: 2 * (e["offset"] + e["length"])].decode("utf-16-le") for e in quotes]
 
 
 def _member_extra(status: str) -> dict[str, Any]:

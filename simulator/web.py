@@ -27,7 +27,8 @@ def _demo(request: web.Request) -> Demo:
 
 
 def _message_view(message: dict[str, Any], bot_id: int) -> dict[str, Any]:
-    """What a chat client shows of a message: author, text or caption, media, buttons, edit mark."""
+    """What a chat client shows of a message: author, text or caption (with its quoted parts), media,
+    buttons, edit mark."""
     sender = message.get("from") or {}
     view: dict[str, Any] = {
         "id": message["message_id"],
@@ -36,6 +37,10 @@ def _message_view(message: dict[str, Any], bot_id: int) -> dict[str, Any]:
         "text": message.get("text") or message.get("caption") or "",
         "edited": "edit_date" in message,
     }
+    quotes = [[e["offset"], e["length"]] for e in message.get("entities") or []
+              if str(e.get("type")).endswith("blockquote")]
+    if quotes:
+        view["quotes"] = sorted(quotes)  # UTF-16 offsets: the page's string indices
     if message.get("photo"):
         view["photo"] = message["photo"][-1]["file_id"]
     for kind in ("document", "voice", "video", "audio"):

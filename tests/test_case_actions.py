@@ -13,6 +13,7 @@ from bot import status as st
 from bot.deadlines import extend as extend_deadline
 from bot.deadlines import policy_for, stage_due
 from bot.officer import ActionRefused, Actor
+from bot.quoting import plain
 from handlers.telegram import callbacks
 from tests import officer_acts as acts
 from tests import tg
@@ -341,13 +342,13 @@ async def test_reporter_identity_never_reaches_a_group(core, case) -> None:
         shown = shown_text(row.payload)
         for secret in (*IDENTITY.values(), CITIZEN):
             assert secret not in shown
-    view = await ca.show_case(core, officer("ubkt"), "abcd efgh")
+    view = plain(await ca.show_case(core, officer("ubkt"), "abcd efgh"))
     assert all(secret not in view for secret in IDENTITY.values())
 
 
 async def test_case_command_shows_card_and_timeline_to_holders_only(core, case) -> None:
     await acts.accept(core, officer("thanh-tra"), case.id, case.version, now=NOW)
-    view = await ca.show_case(core, officer("noi-chinh"), "ABCD-EFGH")
+    view = plain(await ca.show_case(core, officer("noi-chinh"), "ABCD-EFGH"))
     assert "Hồ sơ ABCD-EFGH" in view and "Diễn biến:" in view and "Thụ lý (Thanh tra tỉnh)" in view
     with pytest.raises(ActionRefused) as refused:
         await ca.show_case(core, officer("ubkt"), "ABCD-EFGH")

@@ -106,7 +106,7 @@ async def test_adding_information_reaches_bound_groups_and_the_public_timeline(c
             case,
             "Thêm biển số xe 14A-12345",
             (Evidence("photo", "p2"),),
-            group_text="Bổ sung: 14A-12345",
+            heading="Bổ sung:",
         )
     assert reached == ["cong-an"]
     async with core.sessions() as s:

@@ -18,6 +18,7 @@ from bot.cases import Citizen, Draft, Evidence, submit
 from bot.delivery.ratelimit import Limits
 from bot.delivery.sender import Sender
 from bot.delivery.unreachable import tell_unreachable
+from bot.quoting import plain
 from handlers.telegram import build_dispatcher
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
@@ -84,7 +85,7 @@ async def test_removed_group_is_reported_and_rebinding_delivers_what_it_missed(c
     await drain(sender)
     latest = server.texts(ADMIN)[-1]
     assert first in latest and second in latest
-    timeline = await ca.show_case(core, officer("noi-chinh"), second)
+    timeline = plain(await ca.show_case(core, officer("noi-chinh"), second))
     assert "delivery_unbound" not in timeline and "Chưa gửi được phiếu" in timeline
     assert "no bound group" not in timeline
 

@@ -183,9 +183,5 @@ class Lookup:
     async def _add_to_case(
         self, ctx: _Ctx, case: Case, text: str | None, files: tuple[Evidence, ...]
     ) -> None:
-        group_text = t(
-            "citizen.to_agency.added_info", "vi", code=case.code, text=text or "-", files=len(files)
-        )
-        await cases.add_information(
-            ctx.session, self.core, ctx.sender, case, text, files, group_text=group_text
-        )
+        heading = t("citizen.to_agency.added_info", "vi", code=case.code, files=len(files))
+        await cases.add_information(ctx.session, self.core, ctx.sender, case, text, files, heading=heading)

@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import cards, case_links
+from bot import cards, case_links, quoting
 from bot.agency_chats import chat_of_agency
 from bot.core import Core
 from bot.delivery.outbox import enqueue, enqueue_evidence
 from bot.i18n import t
+from bot.quoting import Block
 from storage.models import CardMessage, Case, Reporter
 
 
@@ -47,16 +48,17 @@ async def to_group(
     session: AsyncSession,
     case: Case,
     agency_id: str,
-    text: str,
+    text: str | list[Block],
     key: str,
     buttons: list[list[dict[str, str]]] | None = None,
     expects_answer: bool = False,
 ) -> bool:
-    """Post a text in an agency's group as a reply to its card of the case; False when it has no group."""
+    """Post a text in an agency's group as a reply to its card of the case; False when it has no group.
+    A text holding a citizen's words comes as blocks, those words quoted (`bot.quoting`)."""
     chat = await chat_of_agency(session, agency_id)
     if chat is None:
         return False
-    payload: dict[str, Any] = {"text": text}
+    payload: dict[str, Any] = {"text": text} if isinstance(text, str) else quoting.payload(text)
     reply_to = await card_message_id(session, case.id, agency_id, chat.chat_id)
     if reply_to:
         payload["reply_to"] = reply_to

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import cards
+from bot import cards, quoting
 from bot import status as st
 from bot.core import Core
 from bot.officer.actions import ask, comment
@@ -68,8 +68,9 @@ async def officer_reply(
     return None
 
 
-async def show_case(core: Core, actor: Actor, code: str) -> str:
-    """/case CODE: the card and the timeline of a case the actor's agency holds (now or before)."""
+async def show_case(core: Core, actor: Actor, code: str) -> list[quoting.Block]:
+    """/case CODE: the card and the timeline of a case the actor's agency holds (now or before), the
+    citizen's words quoted."""
     from bot.receipts import normalize_code
 
     normalized = normalize_code(code or "")
@@ -91,11 +92,8 @@ async def show_case(core: Core, actor: Actor, code: str) -> str:
             ).scalars()
         )
         dup = await _duplicate_code(session, case)
-    return (
-        cards.card_text(core, case, agency_id, role, "vi", dup, files_follow=False)
-        + "\n\n"
-        + cards.timeline_text(core, case, events)
-    )
+    card = cards.card_blocks(core, case, agency_id, role, "vi", dup, files_follow=False)
+    return [*card, quoting.Block(""), *cards.timeline_blocks(core, case, events)]
 
 
 async def open_cases(core: Core, actor: Actor, now: dt.datetime | None = None) -> str:

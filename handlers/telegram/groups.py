@@ -16,11 +16,12 @@ from bot import agencies, officer
 from bot.core import Core
 from bot.i18n import pick_locale, t
 from bot.officer import ActionRefused, Actor
+from bot.quoting import Block
 from handlers.telegram import CHANNEL
 from handlers.telegram.callbacks import CaseButton, unpack
 from handlers.telegram.errors import Press
 from handlers.telegram.filters import Magic, in_group, pressed_in_group
-from handlers.telegram.sender import chunks
+from handlers.telegram.sender import Part, chunks, quoted_parts
 
 
 class BoundGroup(Filter):
@@ -36,12 +37,14 @@ def actor(user: User | None, chat: Chat) -> Actor:
     return Actor(channel=CHANNEL, chat_id=str(chat.id), user_id=str(user.id) if user else "", name=name)
 
 
-async def reply(message: Message, text: str) -> None:
+async def reply(message: Message, text: str | list[Block]) -> None:
     """Answer under the message (still answering if it was deleted meanwhile), in as many messages as
-    Telegram needs for a long text such as a case's timeline."""
-    for n, part in enumerate(chunks(text)):
+    Telegram needs for a long text such as a case's timeline; a citizen's words in it quoted."""
+    parts = [Part(p) for p in chunks(text)] if isinstance(text, str) else quoted_parts(text)
+    for n, part in enumerate(parts):
         await message.answer(
-            part,
+            part.text,
+            entities=part.entities(),
             parse_mode=None,
             reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
             if n == 0 else None,
@@ -76,10 +79,11 @@ async def on_case(message: Message, command: CommandObject, core: Core) -> None:
         await reply(message, t("officer.case.usage", locale))
         return
     try:
-        text = await officer.show_case(core, actor(message.from_user, message.chat), command.args)
+        shown: str | list[Block] = await officer.show_case(core, actor(message.from_user, message.chat),
+                                                           command.args)
     except ActionRefused as refused:
-        text = refused.text(locale)
-    await reply(message, text)
+        shown = refused.text(locale)
+    await reply(message, shown)
 
 
 async def on_cases(message: Message, core: Core) -> None:

@@ -1,7 +1,8 @@
 """Telegram transport for the outbox sender: renders platform-neutral payloads with aiogram and maps
 Telegram's answers onto the sender's outcomes (ok, retry after, transient, permanent for row or chat).
 
-Payloads (bot/delivery/outbox.py): text and card: {"text", "buttons"?: [[{"text","value"} | {"text","press"} |
+Payloads (bot/delivery/outbox.py): text and card: {"text", "blocks"?: the text with a citizen's words
+apart (bot.quoting; shown as blockquote entities), "buttons"?: [[{"text","value"} | {"text","press"} |
 {"text","url"} | {"text","data"} (queued by earlier versions)]], "reply_to"?: message id,
 "expects_answer"?: true (sent as a ForceReply)}; edit_card:
 like text, applied to the recorded cards;
@@ -15,7 +16,8 @@ import base64
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram import Bot
@@ -39,11 +41,12 @@ from aiogram.types import (
     InputMediaPhoto,
     InputMediaVideo,
     Message,
+    MessageEntity,
     ReplyParameters,
     TelegramObject,
 )
 
-from bot import presses
+from bot import presses, quoting
 from bot.delivery.filestore import FileMissing, FileStore, store_key
 from bot.delivery.outbox import MediaItem, media_items
 from bot.delivery.ratelimit import Limits
@@ -184,7 +187,7 @@ class TelegramTransport:
         for n, part in enumerate(parts):
             markup = keyboard(payload) if n == len(parts) - 1 else None
             message = await self.bot(SendMessageForId(
-                chat_id=chat_id, text=part, reply_markup=markup,
+                chat_id=chat_id, text=part.text, entities=part.entities(), reply_markup=markup,
                 reply_parameters=_reply(payload) if n == 0 else None,
             ))
             ids.append(str(message.message_id))
@@ -212,11 +215,11 @@ class TelegramTransport:
             await self._remove(delivery.chat_id, old)
         return DeliveryResult.ok(ids[-1], new_cards=ids, replace_cards=True, digests=digests)
 
-    async def _edit(self, chat_id: str, message_id: str, text: str, markup: Markup) -> bool:
+    async def _edit(self, chat_id: str, message_id: str, part: Part, markup: Markup) -> bool:
         """Edit one card message; False when it is gone or can no longer be edited."""
         try:
             await self.bot.edit_message_text(
-                chat_id=chat_id, message_id=int(message_id), text=text,
+                chat_id=chat_id, message_id=int(message_id), text=part.text, entities=part.entities(),
                 reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
             )
         except TelegramBadRequest as exc:
@@ -281,10 +284,24 @@ class TelegramTransport:
         return await self.bot.send_document(document=file_id, **common)
 
 
-def digest(text: str, markup: Markup) -> str:
+@dataclass(frozen=True)
+class Part:
+    """One message of a text: its words and where the citizen's are, as (offset, length) in UTF-16 code
+    units, shown as quoted blocks (entities: no parse mode, so nothing in anyone's words is markup)."""
+
+    text: str
+    quotes: tuple[tuple[int, int], ...] = ()
+
+    def entities(self) -> list[MessageEntity] | None:
+        return [MessageEntity(type="blockquote", offset=o, length=n) for o, n in self.quotes] or None
+
+
+def digest(part: Part | str, markup: Markup) -> str:
     """A fingerprint of what a message shows, to skip edits that would change nothing."""
+    part = Part(part) if isinstance(part, str) else part
     shown = markup.model_dump_json(exclude_none=True) if markup is not None else ""
-    return hashlib.sha256(f"{text}\x00{shown}".encode()).hexdigest()
+    quotes = f"\x00{part.quotes}" if part.quotes else ""  # plain texts keep the fingerprints they had
+    return hashlib.sha256(f"{part.text}\x00{shown}{quotes}".encode()).hexdigest()
 
 
 def chunks(text: str) -> list[str]:
@@ -293,9 +310,54 @@ def chunks(text: str) -> list[str]:
     return split_text(text, MAX_TEXT, utf16_length)
 
 
-def text_parts(payload: dict[str, Any]) -> list[str]:
-    """The payload's text as the messages it takes."""
-    return chunks(payload.get("text") or "-")
+def text_parts(payload: dict[str, Any]) -> list[Part]:
+    """The payload's text as the messages it takes, the citizen's words quoted."""
+    blocks = quoting.blocks_of(payload)
+    if blocks is None:
+        return [Part(p) for p in chunks(payload.get("text") or "-")]
+    return quoted_parts(blocks)
+
+
+def quoted_parts(blocks: Sequence[quoting.Block], limit: int = MAX_TEXT) -> list[Part]:
+    """Blocks as messages of at most `limit`: a block too long for one is cut at its paragraphs,
+    sentences or words, and a message holds as many whole pieces as fit."""
+    messages: list[list[quoting.Block]] = []
+    size = 0
+    for block in blocks:
+        for piece in split_text(block.text, limit, utf16_length) if block.text else [""]:
+            length = utf16_length(piece)
+            if messages and size + 1 + length <= limit:
+                messages[-1].append(replace(block, text=piece))
+                size += 1 + length
+            else:
+                messages.append([replace(block, text=piece)])
+                size = length
+    parts = [_part(message) for message in messages]
+    return [p for p in parts if p.text] or [Part("-")]
+
+
+def _part(blocks: list[quoting.Block]) -> Part:
+    """One message's blocks joined by line breaks, with no space at either end (Telegram trims it, which
+    would move every quote)."""
+    while blocks and not blocks[0].text.strip():
+        blocks = blocks[1:]
+    while blocks and not blocks[-1].text.strip():
+        blocks = blocks[:-1]
+    if not blocks:
+        return Part("")
+    blocks = [replace(blocks[0], text=blocks[0].text.lstrip()), *blocks[1:]]
+    blocks[-1] = replace(blocks[-1], text=blocks[-1].text.rstrip())
+    quotes: list[tuple[int, int]] = []
+    offset = 0
+    for block in blocks:
+        length = utf16_length(block.text)
+        if block.quoted and length:
+            if quotes and sum(quotes[-1]) + 1 == offset:  # the rest of the same words: one quote
+                quotes[-1] = (quotes[-1][0], offset + length - quotes[-1][0])
+            else:
+                quotes.append((offset, length))
+        offset += length + 1
+    return Part("\n".join(b.text for b in blocks), tuple(quotes))
 
 
 def short_caption(caption: str | None) -> str | None:
