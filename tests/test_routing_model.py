@@ -141,3 +141,18 @@ async def test_a_forged_reading_is_not_taken(core, intake) -> None:
     await c.say(UNSURE)
     await c.send(__import__("bot.intake", fromlist=["Choice"]).Choice("read:toa-an-forged"))
     assert [o for o in c.options if o.value.startswith("read:")], "the question is asked again"
+
+
+def test_the_fast_scores_equal_scikit_learns(rules: Rules) -> None:
+    """The model's own arithmetic gives the probabilities scikit-learn's transform and predict_proba give."""
+    from bot.matching import Text
+    from bot.routing import _compiled
+
+    compiled = _compiled(rules)
+    model = compiled.model
+    assert model is not None
+    for row in corpus()[::97]:
+        text = Text(row["text"], compiled.normaliser)
+        fast = model.scores(text).probabilities
+        slow = model.classifier.predict_proba(model.vectoriser.transform([model.words(row["text"])]))[0]
+        assert [round(fast[lead], 9) for lead in model.leads] == [round(float(p), 9) for p in slow]
