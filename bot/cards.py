@@ -198,6 +198,8 @@ def _why(item: dict[str, Any], locale: str) -> str:
             reasons.append(t("duplicates.why.text", locale, score=value))
         elif value == "same":
             reasons.append(t(f"duplicates.why.{name}", locale))
+        elif value == "differs":
+            reasons.append(t(f"duplicates.differs.{name}", locale))
     return ", ".join(reasons)
 
 

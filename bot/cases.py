@@ -26,6 +26,7 @@ from bot.deadline_jobs import replan
 from bot.deadlines import schedule
 from bot.delivery.outbox import enqueue, enqueue_evidence
 from bot.delivery.unreachable import tell_unreachable
+from bot.duplicate_model import for_corpus
 from bot.duplicates import Similar, find_likely, index_case, own_similar, report_text
 from bot.dupscore import Report
 from bot.evidence import Evidence
@@ -94,7 +95,7 @@ async def own_similar_cases(
 ) -> list[Similar]:
     """The sender's own open cases telling the same incident (never anyone else's)."""
     report = Report(draft.text, draft.kind, draft.area_name)
-    return await own_similar(session, report, reporter_key(core, sender))
+    return await own_similar(session, report, reporter_key(core, sender), for_corpus(core.rules.corpus))
 
 
 
@@ -183,7 +184,8 @@ async def submit(
         case.attachments.append(
             Attachment(channel=sender.channel, added_by="citizen", **_attachment_fields(item))
         )
-    likely = await find_likely(session, Report(draft.text, draft.kind, draft.area_name))
+    likely = await find_likely(session, Report(draft.text, draft.kind, draft.area_name),
+                               model=for_corpus(core.rules.corpus))
     case.likely_duplicates = [s.to_json() for s in likely if s.case_id != duplicate_of_id]
     session.add(case)
     await session.flush()

@@ -79,6 +79,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                         help="write the corrected cases as labelled reports in the corpus format")
     dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
     dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
+    dup.add_argument("--rules", default=settings.rules_file,
+                     help="rules file whose corpus trains the duplicate model (default: RULES_FILE)")
 
     from bot.figures import cli as figures_cli
 
@@ -116,9 +118,13 @@ def main(
     if command == "meetings":
         return _meetings(args, settings)
     if command == "duplicate-check":
+        from bot.duplicate_model import for_corpus
         from bot.duplicates import check_lines
 
-        return check_lines(sys.stdin)
+        rules = _load(args.rules)
+        if rules is None:
+            return 1
+        return check_lines(sys.stdin, model=for_corpus(rules.corpus))
     if command == "routing-review":
         return _routing_review(args, settings)
     if command == "report":

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dupfacts import Facts, extract
+from bot.duplicate_model import PairModel
 from bot.dupscore import Report, Verdict, compare
 from bot.kinds import KINDS
 from bot.status import CLOSED
@@ -119,7 +120,8 @@ async def _candidate_ids(session: AsyncSession, terms: list[str], exclude: int |
 
 
 async def find_likely(
-    session: AsyncSession, report: Report, *, exclude: int | None = None, limit: int = SHOWN
+    session: AsyncSession, report: Report, *, exclude: int | None = None, limit: int = SHOWN,
+    model: PairModel | None = None,
 ) -> list[Similar]:
     """The open cases most likely to tell the same incident as `report`, best first (for officers)."""
     facts = extract(report.text)
@@ -137,13 +139,14 @@ async def find_likely(
     found = []
     for row in rows:
         other = Report(report_text(row.subject, row.summary), row.kind, row.area_name or row.area)
-        verdict = compare(report, other, facts, _facts(other.text))
+        verdict = compare(report, other, facts, _facts(other.text), model)
         if verdict.duplicate:
-            found.append(Similar(row.id, row.code, row.status, verdict.score, tuple(verdict.evidence)))
+            found.append(Similar(row.id, row.code, row.status, _shown(verdict), tuple(verdict.evidence)))
     return sorted(found, key=lambda s: (-s.score, -s.case_id))[:limit]
 
 
-async def own_similar(session: AsyncSession, report: Report, reporter_key: str) -> list[Similar]:
+async def own_similar(session: AsyncSession, report: Report, reporter_key: str,
+                      model: PairModel | None = None) -> list[Similar]:
     """The citizen's own open cases that tell the same incident: the only ones a citizen may be shown."""
     rows = (
         await session.execute(
@@ -157,10 +160,10 @@ async def own_similar(session: AsyncSession, report: Report, reporter_key: str) 
     facts = extract(report.text)
     found = []
     for case in rows:
-        verdict = compare(report, _report(case), facts)
+        verdict = compare(report, _report(case), facts, model=model)
         if verdict.duplicate:
             found.append(
-                Similar(case.id, case.code, case.status, verdict.score, tuple(verdict.evidence), True)
+                Similar(case.id, case.code, case.status, _shown(verdict), tuple(verdict.evidence), True)
             )
     return sorted(found, key=lambda s: (-s.score, -s.case_id))
 
@@ -179,7 +182,12 @@ def _side(item: Any, name: str) -> Report:
     return Report(item["text"], kind, place)
 
 
-def check_lines(lines: IO[str], out: IO[str] = sys.stdout) -> int:
+def _shown(verdict: Verdict) -> float:
+    """The figure officers see: the learned probability in percent, or the hand-set score."""
+    return verdict.score if verdict.probability is None else 100 * verdict.probability
+
+
+def check_lines(lines: IO[str], out: IO[str] = sys.stdout, model: PairModel | None = None) -> int:
     """One verdict per JSON line `{"a": {...}, "b": {...}}`; a bad line gets an error line, exit 1."""
     status = 0
     for number, line in enumerate(lines, start=1):
@@ -189,7 +197,7 @@ def check_lines(lines: IO[str], out: IO[str] = sys.stdout) -> int:
             item = json.loads(line)
             if not isinstance(item, dict):
                 raise ValueError("expected an object with 'a' and 'b'")
-            verdict: Verdict = compare(_side(item.get("a"), "a"), _side(item.get("b"), "b"))
+            verdict: Verdict = compare(_side(item.get("a"), "a"), _side(item.get("b"), "b"), model=model)
         except (ValueError, RecursionError) as exc:
             out.write(json.dumps({"line": number, "error": str(exc)}, ensure_ascii=False) + "\n")
             status = 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
@@ -28,6 +28,9 @@ from bot.dupfacts import (
 
 THRESHOLD = 50.0
 
+if TYPE_CHECKING:
+    from bot.duplicate_model import PairModel
+
 @dataclass(frozen=True)
 class Report:
     text: str
@@ -40,9 +43,13 @@ class Verdict:
     duplicate: bool
     score: float
     evidence: list[str] = field(default_factory=list)
+    probability: float | None = None  # from the learned model, when one is trained
 
     def to_json(self) -> dict[str, Any]:
-        return {"duplicate": self.duplicate, "score": round(self.score, 1), "evidence": self.evidence}
+        found: dict[str, Any] = {"duplicate": self.duplicate, "score": round(self.score, 1)}
+        if self.probability is not None:
+            found["probability"] = round(self.probability, 3)
+        return {**found, "evidence": self.evidence}
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -167,17 +174,13 @@ WEIGHTS: dict[str, tuple[float, float]] = {
 }
 
 
-def compare(a: Report, b: Report, fa: Facts | None = None, fb: Facts | None = None) -> Verdict:
-    """The verdict on two reports, with the evidence an officer can check."""
-    fa = fa or extract(a.text)
-    fb = fb or extract(b.text)
-    text = text_score(fa, fb)
-    evidence = [f"text {text:.0f}"]
+def signals(a: Report, b: Report, fa: Facts, fb: Facts) -> dict[str, int]:
+    """Each kind of fact: 1 shared, -1 (or -2 for two wards of today) contradicted, 0 not comparable."""
     if _named_in(fa, fb) or _given_name_shared(fa, fb):
         people = 1
     else:
         people = -1 if fa.people and fb.people else 0
-    signals = {
+    found = {
         "amount": _amounts(fa, fb),
         "plot": _typed(fa.plots, fb.plots),
         "address": _typed(fa.addresses, fb.addresses),
@@ -187,13 +190,40 @@ def compare(a: Report, b: Report, fa: Facts | None = None, fb: Facts | None = No
         "date": _sets(fa.dates, fb.dates),
         "place": _place(a, b, fa, fb),
     }
-    if signals["place"] < 0 and signals["address"] > 0:  # "tổ 4 khu 2" of two different wards
-        signals["address"] = 0
+    if found["place"] < 0 and found["address"] > 0:  # "tổ 4 khu 2" of two different wards
+        found["address"] = 0
+    return found
+
+
+def compare(a: Report, b: Report, fa: Facts | None = None, fb: Facts | None = None,
+            model: PairModel | None = None) -> Verdict:
+    """The verdict on two reports, with the evidence an officer can check.
+
+    With a model learned from labelled pairs (`bot.duplicate_model`) the verdict is its probability, and a
+    conflicting hard fact vetoes a link unless the texts are near-identical; without one, the weights
+    below score the pair."""
+    from bot import duplicate_model
+
+    fa = fa or extract(a.text)
+    fb = fb or extract(b.text)
+    text = text_score(fa, fb)
+    evidence = [f"text {text:.0f}"]
+    found = signals(a, b, fa, fb)
     score = text
-    for name, signal in signals.items():
+    for name, signal in found.items():
         if signal:
             gain, loss = WEIGHTS[name]
             score += gain if signal > 0 else loss * -signal
             evidence.append(f"{name} {'same' if signal > 0 else 'differs'}")
     score = max(0.0, min(100.0, score))
-    return Verdict(score >= THRESHOLD, score, evidence)
+    if model is None:
+        return Verdict(score >= THRESHOLD, score, evidence)
+    wording = model.wording(fa, fb)
+    probability = model.probability(duplicate_model.features(a, b, fa, fb, found, text, wording))
+    vetoed = [name for name in duplicate_model.HARD if found[name] < 0]
+    if vetoed and text / 100 < duplicate_model.NEAR_IDENTICAL:
+        evidence.append("veto " + ",".join(vetoed))
+        duplicate = False
+    else:
+        duplicate = probability >= duplicate_model.THRESHOLD
+    return Verdict(duplicate, score, evidence, probability)

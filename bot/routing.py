@@ -173,6 +173,13 @@ def _weighed(rules: Rules, compiled: _Compiled, matches: _Matches, ruled: _Compi
         weights[ruled.rule.lead] = weights.get(ruled.rule.lead, 0.0) + RULE_WEIGHT
     ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
     lead, confidence = ranked[0]
+    unsure = confidence < rules.second_opinion.min_confidence
+    if unsure and ruled.rule.when_any and lead != ruled.rule.lead:
+        # the model overrules a rule's words only when it is sure: until the citizen answers, the rule's
+        # lead stands and is offered first
+        lead = ruled.rule.lead
+        confidence = weights[lead]
+        ranked = [(lead, confidence), *(item for item in ranked if item[0] != lead)]
     if lead == ruled.rule.lead:
         decision = _decide(rules, compiled, matches.text, ruled, kind, guessed, matches.of(ruled))
     else:
@@ -181,8 +188,8 @@ def _weighed(rules: Rules, compiled: _Compiled, matches: _Matches, ruled: _Compi
         decision = dataclasses.replace(decision, explanation=_explain_model(rules, decision, scores,
                                                                             confidence, compiled))
     ask: list[str] = []
-    agreed = bool(ruled.rule.when_any) and lead == ruled.rule.lead  # the rule's words and the model agree
-    if confidence < rules.second_opinion.min_confidence and not agreed:
+    agreed = bool(ruled.rule.when_any) and ranked[0] == max(ranked, key=lambda kv: kv[1])
+    if unsure and not agreed:  # the rule's words and the model agreeing are enough
         ask = _offered(rules, ranked)
     return dataclasses.replace(decision, confidence=round(confidence, 3), ask=ask,
                                second_opinion=scores.to_json())

@@ -235,10 +235,16 @@ class Rules(_Strict):
     second_opinion: SecondOpinion | None = None
     triage: str | None = None  # the agency that assigns the lead when the citizen cannot say
     _examples: list[tuple[str, str]] = PrivateAttr(default_factory=list)  # (text, lead), read at load
+    _corpus: list[dict[str, Any]] = PrivateAttr(default_factory=list)  # every line of it, every split
 
     @property
     def examples(self) -> list[tuple[str, str]]:
         return self._examples
+
+    @property
+    def corpus(self) -> list[dict[str, Any]]:
+        """The corpus's lines as read (incidents, writers, splits): the duplicate model's pairs."""
+        return self._corpus
 
     def agency(self, agency_id: str) -> AgencySpec:
         for agency in self.agencies:
@@ -350,6 +356,7 @@ def _read_examples(rules: Rules, path: Path, where: str) -> list[str]:
     agencies = {a.id for a in rules.agencies}
     problems: list[str] = []
     examples: list[tuple[str, str]] = []
+    corpus: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -364,11 +371,14 @@ def _read_examples(rules: Rules, path: Path, where: str) -> list[str]:
             problems.append(f"{path}:{number}: 'text' must be a string")
         elif lead not in agencies:
             problems.append(f"{path}:{number}: unknown lead agency or rule {lead!r}")
-        elif not splits or item.get("split") in splits:
-            examples.append((text, lead))
+        else:
+            corpus.append(item)
+            if not splits or item.get("split") in splits:
+                examples.append((text, lead))
     if len({lead for _, lead in examples}) < 2 and not problems:
         problems.append(f"{where}: the examples file {path} needs reports of at least two lead agencies")
     rules._examples = examples
+    rules._corpus = corpus
     return problems
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot import deadline_jobs, dialog_expiry, retention, routing, secretariat
+from bot import deadline_jobs, dialog_expiry, duplicate_model, retention, routing, secretariat
 from bot.agencies import sync_agencies
 from bot.channels import Channel, ChannelError
 from bot.clock import Clock
@@ -41,7 +41,7 @@ from bot.jobs import Handler, JobRunner
 from bot.outage import one_line
 from bot.privacy import KeyProblem, privacy_for, sealed_sample
 from bot.redaction import configure_logging, redact
-from bot.rules import RulesError, load_rules
+from bot.rules import Rules, RulesError, load_rules
 from bot.settings import read, reveal
 from bot.workdays import WorkCalendar
 from handlers.telegram import channel as telegram
@@ -167,6 +167,12 @@ def check_settings(settings: AppSettings) -> list[Platform]:
     return enabled
 
 
+def _prepare_models(rules: Rules) -> None:
+    """The routing phrases and both learned models, built before the first report needs them."""
+    routing.prepare(rules)
+    duplicate_model.for_corpus(rules.corpus)
+
+
 async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bool = False) -> App:
     """Build everything and start the loops and update delivery; raises RulesError or StartupError.
 
@@ -177,7 +183,7 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
         raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
     rules = load_rules(settings.rules_file, without_examples=log.warning)
     # compiled while the database is checked, not when the first report arrives
-    compiling = asyncio.create_task(asyncio.to_thread(routing.prepare, rules), name="routing-prepare")
+    compiling = asyncio.create_task(asyncio.to_thread(_prepare_models, rules), name="routing-prepare")
     engine = create_engine(settings.database_url)
     try:
         sessions = session_factory(engine)

@@ -51,7 +51,10 @@ async def _events(core, case_id: int) -> list[str]:
 async def test_the_card_lists_likely_duplicates_with_code_score_and_why(core, pair):
     _, second = pair
     payload = await _card(core, second.id, "noi-chinh")
-    assert "AAAA-1111 — 81 điểm" in payload["text"] and "cùng số tiền" in payload["text"]
+    line = next(x for x in payload["text"].splitlines() if "AAAA-1111 — khả năng cùng sự việc" in x)
+    probability = int(line.split("khả năng cùng sự việc ")[1].split("%")[0])
+    assert 60 <= probability <= 100, line  # the learned probability, in percent
+    assert "cùng số tiền" in line
     labels = [b["text"] for row in payload["buttons"] for b in row]
     assert "🔗 Liên kết với AAAA-1111" in labels and "⤵️ Gộp vào AAAA-1111" in labels
     assert all(len(tg.wire(b).encode()) <= 64 for row in payload["buttons"] for b in row)

@@ -75,8 +75,8 @@ def test_the_law_still_adds_agencies_to_the_lead_the_model_chose(rules: Rules) -
 
 
 def test_a_rule_that_decides_is_never_overruled(tmp_path: Path, rules: Rules) -> None:
-    story = "Cán bộ phường sách nhiễu người dân khi xin giấy phép xây dựng"
-    assert route(rules, story).lead != "noi-chinh"  # the model reads a permit matter
+    story = "Ngân hàng chính sách xã: cán bộ tín dụng ăn chặn tiền vay hộ nghèo"
+    assert route(rules, story).lead == "nhnn"  # the model is sure it is a bank matter
     text = SAMPLE.read_text(encoding="utf-8").replace(
         "    guess_kind: corruption_tip\n", "    guess_kind: corruption_tip\n    decides: true\n", 1)
     text = text.replace("../corpus/quang-ninh/reports.jsonl", str(CORPUS))
