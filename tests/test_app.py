@@ -24,6 +24,8 @@ from tests.conftest import SAMPLE_RULES, _pg_reason, create_pg_database, drop_pg
 
 
 def app_settings(tmp_path: Path, server: FakeBotAPI, **kw: object) -> Settings:
+    """The bot's settings as an operator gives them: the database in a data/ folder that exists."""
+    (tmp_path / "data").mkdir(exist_ok=True)
     kw.setdefault("database_url", f"sqlite+aiosqlite:///{tmp_path}/data/bot.db")
     return Settings(_env_file=None, bot_token="42:TEST", telegram_api_url=server.url,
                     rules_file=str(SAMPLE_RULES), admin_ids=["1000"], **kw)

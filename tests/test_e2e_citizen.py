@@ -22,6 +22,7 @@ GROUP = -1001
 
 @pytest.fixture
 async def app(tmp_path: Path, server: FakeBotAPI) -> AsyncIterator[App]:
+    (tmp_path / "data").mkdir()  # the operator's data folder: only the default one is made by the bot
     settings = Settings(
         _env_file=None,
         bot_token="42:TEST",

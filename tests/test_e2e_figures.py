@@ -21,6 +21,7 @@ T = 60.0  # generous: drawing charts on a busy machine takes seconds
 
 @pytest.fixture
 async def app(tmp_path: Path, server: FakeBotAPI) -> AsyncIterator[App]:
+    (tmp_path / "data").mkdir()  # the operator's data folder: only the default one is made by the bot
     settings = Settings(_env_file=None, bot_token="42:TEST", telegram_api_url=server.url,
                         admin_ids=[str(ADMIN)], database_url=f"sqlite+aiosqlite:///{tmp_path}/data/bot.db",
                         rules_file=str(SAMPLE_RULES))

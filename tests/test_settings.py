@@ -89,3 +89,19 @@ def test_each_platform_reads_its_own_settings_and_the_core_none(monkeypatch, tmp
     joined = Settings()  # what `python -m bot` runs with: every part, from the same environment
     assert (reveal(joined.bot_token), reveal(joined.zalo_bot_token), joined.retention_days) == (
         "1:abc", "z-token", 7)
+
+
+def test_the_ends_of_each_range_and_the_default_data_folder_are_accepted(monkeypatch, tmp_path) -> None:
+    """The checks refuse nonsense, not a province's choice: the ends of each range start the bot."""
+    monkeypatch.chdir(tmp_path)
+    low = Settings(_env_file=None, cases_per_day=1, max_file_mb=1, dialogue_ttl_hours=1,
+                   pin_failures_per_case=1, max_text_chars=100, retention_days=1, webhook_port=1,
+                   admin_ids="1", timezone="UTC",
+                   database_url="sqlite+aiosqlite:///data/bot.db")  # data/ is made on the first start
+    high = Settings(_env_file=None, max_file_mb=2000, dialogue_ttl_hours=720, pin_lockout_hours=720,
+                    max_files_per_case=100, retention_days=3650, zalo_webhook_port=65535,
+                    admin_ids="111, 222", database_url="postgresql+asyncpg://bot:secret@db.internal/bot")
+    assert (low.cases_per_day, low.admin_ids) == (1, ["1"])
+    assert (high.max_file_mb, high.admin_ids) == (2000, ["111", "222"])
+    assert not (tmp_path / "data").exists()
+    assert Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db").database_url

@@ -17,7 +17,7 @@ class TelegramSettings(BaseSettings):
     telegram_api_url: str = DEFAULT_API_URL  # any Bot-API-compatible server
     webhook_url: str | None = None  # unset: long polling
     webhook_host: str = "0.0.0.0"
-    webhook_port: int = 8080
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     # Messages a second the bot may send on Telegram in all (Telegram's limit is about 30; a bot with paid
     # broadcasts enabled may send up to 1,000).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,5 +15,5 @@ class ZaloSettings(BaseSettings):
     zalo_api_url: str = "https://bot-api.zaloplatforms.com"
     zalo_webhook_url: str | None = None  # unset: long polling
     zalo_webhook_secret: SecretStr | None = None
-    zalo_webhook_port: int = 8081
+    zalo_webhook_port: int = Field(default=8081, ge=1, le=65535)
     webhook_host: str = "0.0.0.0"
