@@ -9,7 +9,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Reporter
+
+log = logging.getLogger(__name__)
 
 
 class Privacy:
@@ -89,11 +93,12 @@ def privacy_for(configured: str | None, key_file: Path, sample: str | None) -> P
     sent became "forged" and reporters' /mycases came back empty.
     """
     source = "ENCRYPTION_KEY" if configured else str(key_file)
-    if not configured and not key_file.exists() and sample is not None:
+    key = configured or read_key_file(key_file)
+    if key is None and sample is not None:
         raise KeyProblem(f"the database holds sealed reporter identities but there is no encryption key: "
                          f"restore {key_file} from your backup (or set ENCRYPTION_KEY to that key)")
     try:
-        privacy = Privacy(load_or_create_key(configured, key_file))
+        privacy = Privacy(key if key is not None else _create_key(key_file))
     except ValueError:
         raise KeyProblem(f"{source} is not a Fernet key (44 url-safe base64 characters); restore the key "
                          "the database was sealed with") from None
@@ -111,11 +116,53 @@ def load_or_create_key(configured: str | None, key_file: Path) -> str:
     """ENCRYPTION_KEY when set; else a key kept beside the embedded database, created once (mode 0600)."""
     if configured:
         return configured
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    stored = read_key_file(key_file)
+    return stored if stored is not None else _create_key(key_file)
+
+
+def _create_key(key_file: Path) -> str:
+    """A new key, kept in `key_file` (which must not exist yet), readable by its owner only."""
     key = Fernet.generate_key().decode()
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise KeyProblem(f"cannot create the encryption key file {key_file}: {exc.strerror}") from None
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
     return key
+
+
+def read_key_file(key_file: Path) -> str | None:
+    """The key kept in `key_file`, or None when there is no such file yet.
+
+    A key others can read opens every sealed identity: the file is made private, as the database is, or
+    refused when the bot may not change its mode. One that cannot be read is refused (KeyProblem), never
+    replaced."""
+    try:
+        mode = key_file.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise KeyProblem(f"cannot read the encryption key file {key_file}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise KeyProblem(f"the encryption key file {key_file} is {what}: put the key file there (from your "
+                         "backup), or set ENCRYPTION_KEY")
+    if mode & 0o077:
+        _make_private(key_file, stat.S_IMODE(mode))
+    try:
+        return key_file.read_bytes().decode("utf-8", "replace").strip()
+    except OSError as exc:
+        raise KeyProblem(f"cannot read the encryption key file {key_file}: {exc.strerror}") from None
+
+
+def _make_private(key_file: Path, mode: int) -> None:
+    try:
+        key_file.chmod(mode & 0o700)
+    except OSError:
+        raise KeyProblem(f"the encryption key file {key_file} is open to other users (mode {mode:04o}) and "
+                         f"the bot may not change that: make it private as its owner (chmod 600 {key_file})"
+                         ) from None
+    log.warning("the encryption key file %s was open to other users (mode %04o); it is now %04o",
+                key_file, mode, mode & 0o700)

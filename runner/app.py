@@ -25,7 +25,7 @@ from handlers.telegram import lazy_models  # noqa: F401  # isort: skip  (before 
 from aiogram import Bot, Dispatcher
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import deadline_jobs, dialog_expiry, duplicate_model, retention, routing, secretariat
 from bot.agencies import sync_agencies
@@ -39,7 +39,7 @@ from bot.delivery.transport import Transport
 from bot.delivery.unreachable import tell_unreachable
 from bot.jobs import Handler, JobRunner
 from bot.outage import one_line
-from bot.privacy import KeyProblem, privacy_for, sealed_sample
+from bot.privacy import KeyProblem, privacy_for, read_key_file, sealed_sample
 from bot.redaction import configure_logging, redact
 from bot.rules import Rules, RulesError, load_rules
 from bot.settings import read, reveal
@@ -146,6 +146,43 @@ def key_file(settings: AppSettings) -> Path:
     return Path("data/encryption.key")
 
 
+def database_problem(settings: AppSettings, exc: BaseException) -> StartupError:
+    """Why the database cannot be used, in one line, without its password."""
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    reason = one_line(exc)
+    if "readonly database" in reason:
+        reason += " (the database file, or its -wal or -shm file beside it, may not be written by the bot)"
+    return StartupError(f"cannot use the database {shown}: {reason}")
+
+
+def check_key_file(settings: AppSettings) -> None:
+    """A key file that cannot be used (unreadable, a folder, open to others and not ours to close) stops
+    the start before any database is made; StartupError."""
+    try:
+        read_key_file(key_file(settings))
+    except KeyProblem as exc:
+        raise StartupError(str(exc)) from None
+
+
+async def open_database(settings: AppSettings,
+                        rules: Rules) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession], str | None]:
+    """The engine and sessions of the migrated database, its agencies those of `rules`, and one sealed
+    identity in it (None for none); StartupError when the database cannot be used."""
+    try:
+        engine = create_engine(settings.database_url)
+    except OSError as exc:  # the SQLite file's folder cannot be made, or the file cannot be created there
+        raise database_problem(settings, exc) from None
+    try:
+        sessions = session_factory(engine)
+        async with setup_lock(engine):
+            await migrate(settings.database_url, engine)
+            await sync_agencies(sessions, rules)
+        return engine, sessions, await sealed_sample(sessions)
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        await engine.dispose()
+        raise database_problem(settings, exc) from None
+
+
 def job_handlers(core: Core) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
     for module in JOB_MODULES:
@@ -182,21 +219,14 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
     if settings.movable_clock and not demo:
         raise StartupError("MOVABLE_CLOCK is only allowed in demo mode (python -m bot demo)")
     rules = load_rules(settings.rules_file, without_examples=log.warning)
+    configured_key = reveal(settings.encryption_key) or None
+    if configured_key is None:
+        check_key_file(settings)
     # compiled while the database is checked, not when the first report arrives
     compiling = asyncio.create_task(asyncio.to_thread(_prepare_models, rules), name="routing-prepare")
-    engine = create_engine(settings.database_url)
+    engine, sessions, sample = await open_database(settings, rules)
     try:
-        sessions = session_factory(engine)
-        async with setup_lock(engine):
-            await migrate(settings.database_url, engine)
-            await sync_agencies(sessions, rules)
-        sample = await sealed_sample(sessions)
-    except (OSError, TimeoutError, SQLAlchemyError) as exc:
-        await engine.dispose()
-        shown = make_url(settings.database_url).render_as_string(hide_password=True)
-        raise StartupError(f"cannot use the database {shown}: {one_line(exc)}") from None
-    try:
-        privacy = privacy_for(reveal(settings.encryption_key) or None, key_file(settings), sample)
+        privacy = privacy_for(configured_key, key_file(settings), sample)
     except KeyProblem as exc:
         await engine.dispose()
         raise StartupError(str(exc)) from None
@@ -217,8 +247,11 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
     jobs = JobRunner(sessions, job_handlers(core), worker, clock=core.clock.now)
     app = App(core=core, sender=sender, jobs=jobs, engine=engine)
     try:
-        for module in JOB_MODULES:
-            await module.on_start(core)
+        try:  # the first writes of a start: a database that takes none (read-only) is refused here
+            for module in JOB_MODULES:
+                await module.on_start(core)
+        except (OSError, SQLAlchemyError) as exc:
+            raise database_problem(settings, exc) from None
         app.tasks = [asyncio.create_task(jobs.run_forever(app.stopping), name="job-runner")]
         if settings.outbox_sender:
             app.tasks.append(asyncio.create_task(sender.run_forever(app.stopping), name="outbox-sender"))

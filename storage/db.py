@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,9 +47,10 @@ def _prepare_sqlite_path(url: str) -> None:
     try:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # nobody can have it open yet
     except FileExistsError:
-        if path.stat().st_mode & 0o077:
+        mode = path.stat().st_mode
+        if mode & 0o077:  # closed to others; a file kept read-only stays so (and is refused when written)
             with contextlib.suppress(PermissionError):
-                path.chmod(0o600)
+                path.chmod(stat.S_IMODE(mode) & 0o700)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
