@@ -77,10 +77,13 @@ class FakeZaloAPI(FakeServer[Request]):
         message = self._message(user_id, text=text)
         return self.push({"event_name": "message.text.received", "message": message})
 
-    def push_photo(self, user_id: str, data: bytes, caption: str | None = None) -> dict[str, Any]:
+    def push_photo(self, user_id: str, data: bytes, caption: str | None = None, *,
+                   field: str = "photo_url") -> dict[str, Any]:
+        """A citizen sends a photo: its URL in `photo_url`, as real traffic carries it (the
+        documentation's table says `photo`, which `field` can ask for)."""
         name = f"photo-{next(self._ids)}.jpg"
         self.files[name] = data
-        fields: dict[str, Any] = {"photo": f"{self.url}/files/{name}"}
+        fields: dict[str, Any] = {field: f"{self.url}/files/{name}"}
         if caption:
             fields["caption"] = caption
         message = self._message(user_id, **fields)

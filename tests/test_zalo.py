@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from cryptography.fernet import Fernet
 
 from bot.delivery.filestore import FileMissing, LocalFileStore, store_key, stored_id
 from bot.delivery.transport import Delivery
+from bot.i18n import t
 from bot.intake import Intake
 from bot.privacy import Privacy
 from handlers.zalo import MAX_TEXT
@@ -250,3 +252,80 @@ async def test_webhook_refuses_deeply_nested_json_quietly(core, zalo, client, tm
         answer = await http.post("/hook", data=nested, headers={"X-Bot-Api-Secret-Token": "s3cret-token"})
         assert answer.status == 400
     assert not [r for r in caplog.records if r.exc_info], "no traceback in the log"
+
+
+STORY = "Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất cho doanh nghiệp"
+PHOTO = b"\xff\xd8\xff\xe0" + b"evidence photo bytes" * 50
+
+
+class Talk:
+    """A citizen talking to the real receiver: each message handled as the platform hands it over."""
+
+    def __init__(self, receiver: ZaloReceiver, zalo: FakeZaloAPI, user: str, locale: str = "vi") -> None:
+        self.receiver, self.zalo, self.user, self.locale = receiver, zalo, user, locale
+
+    async def handle(self, update: dict) -> str:
+        """What the bot answered to one update."""
+        before = len(self.zalo.texts(self.user))
+        await self.receiver.handle(update)
+        return "\n".join(self.zalo.texts(self.user)[before:])
+
+    async def say(self, text: str) -> str:
+        return await self.handle(self.zalo.push_text(self.user, text))
+
+    async def pick(self, shown: str, key: str) -> str:
+        label = t(key, self.locale)
+        number = next(m.group(1) for m in re.finditer(r"(?m)^(\d+)\. (.*)$", shown) if m.group(2) == label)
+        return await self.say(number)
+
+    async def to_evidence(self) -> str:
+        """Tell the story and skip to the evidence step; its prompt."""
+        step = await self.pick(await self.say(STORY), "citizen.btn.proposal_yes")
+        while t("citizen.btn.no_files", self.locale) not in step:
+            step = await self.say(t("citizen.btn.skip", self.locale))
+        return step
+
+
+@pytest.mark.parametrize("field", ["photo_url", "photo"])
+async def test_a_photo_is_taken_from_photo_url_as_real_traffic_sends_it_or_from_photo(
+        core, zalo, client, tmp_path, field) -> None:
+    core.settings.messages_per_minute = 1000
+    store = LocalFileStore(tmp_path / "files", Privacy(Fernet.generate_key()))
+    talk = Talk(ZaloReceiver(core, Intake(core), client, store), zalo, "zp-1")
+    await talk.to_evidence()
+    answer = await talk.handle(zalo.push_photo("zp-1", PHOTO, field=field))
+    assert t("citizen.evidence.count", count=1) in answer and t("citizen.btn.done_files") in answer
+    kept = [p for p in (tmp_path / "files").rglob("*") if p.is_file()]
+    assert len(kept) == 1 and await store.get(kept[0].name) == PHOTO
+
+
+class FullStore:
+    """A file store whose disk is full."""
+
+    async def put(self, data: bytes) -> str:
+        raise OSError(28, "No space left on device")
+
+    async def get(self, key: str) -> bytes:
+        raise FileMissing(key)
+
+
+@pytest.mark.parametrize("trouble", ["gone", "no_url", "store_full"])
+async def test_a_photo_that_cannot_be_fetched_or_kept_is_told_in_the_citizens_language(
+        core, zalo, client, tmp_path, trouble) -> None:
+    core.settings.messages_per_minute = 1000
+    working = LocalFileStore(tmp_path, Privacy(Fernet.generate_key()))
+    store = FullStore() if trouble == "store_full" else working
+    talk = Talk(ZaloReceiver(core, Intake(core), client, store), zalo, "zp-2", locale="en")
+    await talk.say("/lang en")
+    await talk.to_evidence()
+    update = zalo.push_photo("zp-2", PHOTO)
+    if trouble == "gone":
+        zalo.files.clear()  # the platform's link no longer serves the photo
+    if trouble == "no_url":
+        del update["message"]["photo_url"]
+    answer = await talk.handle(update)
+    assert t("citizen.unexpected.other", "en") not in answer, "not a message kind the bot cannot use"
+    assert t("citizen.error", "vi") not in answer, "not a failure, and not in another language"
+    assert t("citizen.unexpected.file_unavailable", "en") in answer
+    assert t("citizen.btn.no_files", "en") in answer, "the evidence step is asked again"
+    assert t("citizen.unexpected.file_unavailable", "vi") not in answer

@@ -7,6 +7,8 @@ the dialogue, mixed into `Intake`.
 
 from bot.intake.dialogue import Intake
 from bot.intake.events import (
+    EDITED,
+    FILE_UNAVAILABLE,
     Attachment,
     Choice,
     Command,
@@ -20,6 +22,6 @@ from bot.intake.events import (
 from bot.intake.state import IDLE, STEPS, UNLOCK_TTL, normalize_phone
 
 __all__ = [
-    "IDLE", "STEPS", "UNLOCK_TTL", "Attachment", "Choice", "Command", "Event", "Intake", "Option", "Other",
-    "Reply", "Text", "normalize_phone", "reply_payload",
+    "EDITED", "FILE_UNAVAILABLE", "IDLE", "STEPS", "UNLOCK_TTL", "Attachment", "Choice", "Command", "Event",
+    "Intake", "Option", "Other", "Reply", "Text", "normalize_phone", "reply_payload",
 ]

@@ -29,6 +29,8 @@ from bot.core import Core
 from bot.delivery.outbox import enqueue
 from bot.i18n import LOCALES, pick_locale, t
 from bot.intake.events import (
+    EDITED,
+    FILE_UNAVAILABLE,
     Choice,
     Command,
     Event,
@@ -58,6 +60,8 @@ from storage.db import lost_a_race
 from storage.group_commit import GroupCommit
 from storage.models import ChatUser, DialogState
 
+# What the citizen hears about something the dialogue cannot take, by its kind (else: not usable here).
+OTHER_NOTICES = {FILE_UNAVAILABLE: "citizen.unexpected.file_unavailable", EDITED: "citizen.unexpected.edited"}
 FILING_CHOICES = frozenset({"send", "dup:file"})  # the presses that file the report being written
 LOOKED_UP = "intake.looked_up"  # session.info: who `_look_up` found, for the steps of a shared transaction
 
@@ -271,7 +275,8 @@ class Intake(Prompts, Steps, Filing, Lookup):
             if handled is not None:
                 return handled
         if isinstance(event, Other):
-            return [Reply(ctx.tr("citizen.unexpected.other")), *self._prompt_current(ctx)]
+            notice = OTHER_NOTICES.get(event.kind, "citizen.unexpected.other")
+            return [Reply(ctx.tr(notice)), *self._prompt_current(ctx)]
         if isinstance(event, Text) and len(event.text) > self.core.settings.max_text_chars:
             return [
                 Reply(ctx.tr("citizen.limit.text", n=self.core.settings.max_text_chars)),

@@ -32,6 +32,10 @@ class Other:
     kind: str  # sticker, location, contact, poll, ...: something this dialogue cannot use
 
 
+FILE_UNAVAILABLE = "file_unavailable"  # an Other: a file the citizen sent that could not be fetched or kept
+EDITED = "edited"  # an Other: a message the citizen edited (the dialogue reads new messages only)
+
+
 Event = Text | Command | Choice | Attachment | Other
 
 # ---- replies (what the bot says) ------------------------------------------------------------------------

@@ -9,8 +9,9 @@ published as bot.zapps.me/docs) and the clients built on it:
   (`setWebhook {url, secret_token}` / `deleteWebhook`);
 - an update is `{"event_name": "message.text.received" | "message.image.received" |
   "message.sticker.received" | "message.unsupported.received", "message": {"from": {"id", "display_name"},
-  "chat": {"id", "chat_type": "PRIVATE" | "GROUP"}, "text", "photo" (a URL), "caption", "message_id",
-  "date" (milliseconds)}}` with string ids; a webhook body may come flat or wrapped as `{"ok", "result"}`,
+  "chat": {"id", "chat_type": "PRIVATE" | "GROUP"}, "text", "photo_url" (a URL; the documentation's table
+  says "photo", which is read when "photo_url" is absent), "caption", "message_id", "date" (milliseconds)}}`
+  with string ids; a webhook body may come flat or wrapped as `{"ok", "result"}`,
   and carries the secret in the `X-Bot-Api-Secret-Token` header;
 - `sendMessage {chat_id, text}` holds at most 2,000 characters; `sendPhoto {chat_id, photo (URL),
   caption}`; there are no inline buttons and no "reply to this message".

@@ -22,7 +22,7 @@ from bot import relay
 from bot.core import Core
 from bot.delivery.filestore import FileStore, stored_id
 from bot.i18n import t
-from bot.intake import Attachment, Command, Event, Intake, Other, Reply, Text, reply_payload
+from bot.intake import FILE_UNAVAILABLE, Attachment, Command, Event, Intake, Other, Reply, Text, reply_payload
 from bot.outage import OutageLog, is_unreachable
 from handlers.zalo import CHANNEL
 from handlers.zalo.client import ZaloClient, ZaloError, ZaloNetworkError
@@ -92,15 +92,27 @@ class ZaloReceiver:
                 name, _, args = text[1:].partition(" ")
                 return Command(name.lower(), args.strip())
             return Text(incoming.text) if text else None
-        if incoming.kind == "image" and incoming.photo:
-            try:
-                data = await self.client.download(incoming.photo)
-            except (ZaloError, ZaloNetworkError) as exc:
-                log.warning("Zalo photo could not be downloaded: %s", exc)
-                return Other("photo_unavailable")
-            key = await self.store.put(data)
-            return Attachment("photo", stored_id(key), None, len(data), "image/jpeg", None)
+        if incoming.kind == "image":
+            return await self._photo(incoming)
         return Other(incoming.kind)
+
+    async def _photo(self, incoming: Incoming) -> Event:
+        """The photo, kept in the file store; one that cannot be fetched or kept is an event the dialogue
+        answers (the citizen hears it was not received), never dropped without a word."""
+        if incoming.photo is None:
+            log.warning("a Zalo image message without a usable photo URL")
+            return Other(FILE_UNAVAILABLE)
+        try:
+            data = await self.client.download(incoming.photo)
+        except (ZaloError, ZaloNetworkError) as exc:
+            log.warning("Zalo photo could not be downloaded: %s", exc)
+            return Other(FILE_UNAVAILABLE)
+        try:
+            key = await self.store.put(data)
+        except Exception:
+            log.exception("a Zalo photo could not be kept in the file store")
+            return Other(FILE_UNAVAILABLE)
+        return Attachment("photo", stored_id(key), None, len(data), "image/jpeg", None)
 
     async def _answer(self, incoming: Incoming, event: Text | Attachment) -> bool:
         """Relay the message as the answer to a waiting question; True when it was one (or when the

@@ -21,7 +21,7 @@ class Incoming:
     group: bool
     message_id: str
     text: str = ""
-    photo: str | None = None  # the URL the platform gives for a received image
+    photo: str | None = None  # the URL the platform gives for a received image (see `photo_url`)
     caption: str = ""
 
     @property
@@ -50,7 +50,7 @@ def parse(update: Any) -> Incoming | None:
     sender, chat = message.get("from"), message.get("chat")
     if not (isinstance(sender, dict) and isinstance(chat, dict) and sender.get("id") and chat.get("id")):
         return None
-    text, caption, photo = message.get("text"), message.get("caption"), message.get("photo")
+    text, caption = message.get("text"), message.get("caption")
     return Incoming(
         kind=kind,
         user_id=str(sender["id"]),
@@ -58,6 +58,16 @@ def parse(update: Any) -> Incoming | None:
         group=str(chat.get("chat_type", "PRIVATE")).upper() == "GROUP",
         message_id=str(message.get("message_id") or message.get("date") or ""),
         text=text if isinstance(text, str) else "",
-        photo=photo if isinstance(photo, str) and photo.startswith(("http://", "https://")) else None,
+        photo=photo_url(message),
         caption=caption if isinstance(caption, str) else "",
     )
+
+
+def photo_url(message: dict[str, Any]) -> str | None:
+    """A received image's URL: real traffic carries it in `photo_url` (what working clients read), the
+    documentation's table calls it `photo`; the first that is an http(s) URL."""
+    for name in ("photo_url", "photo"):
+        value = message.get(name)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return value
+    return None
