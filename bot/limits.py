@@ -38,6 +38,14 @@ class SlidingWindow:
             self._forget_idle(now)
         return True
 
+    def wait(self, key: str, now: float | None = None) -> float:
+        """Seconds until `key` may hit again (0 when it may now); counts nothing."""
+        now = time.monotonic() if now is None else now
+        live = [at for at in self._hits.get(key, ()) if at > now - self.period]
+        if len(live) < self.limit:
+            return 0.0
+        return live[len(live) - self.limit] + self.period - now
+
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.period]:
             del self._hits[key]

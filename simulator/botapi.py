@@ -151,6 +151,7 @@ class FakeBotAPI(FakeServer[Request]):
         self._message_ids: dict[str, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
         self.answered: set[str] = set()  # callback query ids already answered
+        self.allowed_updates: list[str] | None = None  # the update kinds the bot asked for (None: all)
         self._query_ids = itertools.count(1)
         self.files: dict[str, StoredFile] = {}
 
@@ -305,9 +306,13 @@ class FakeBotAPI(FakeServer[Request]):
         return web.json_response(body, status=status)
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if isinstance(params.get("allowed_updates"), list):  # kept until a later call changes it
+            self.allowed_updates = params["allowed_updates"] or None
         offset = int(params.get("offset") or 0)
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if self.allowed_updates:  # Telegram never delivers the kinds the bot did not ask for
+            self._updates = [u for u in self._updates if any(k in u for k in self.allowed_updates)]
         limit = int(params.get("limit") or 100)
         deadline = asyncio.get_running_loop().time() + float(params.get("timeout") or 0)
         async with self._changed:

@@ -102,3 +102,19 @@ async def test_citizen_files_a_report_from_start_to_receipt_and_looks_it_up(app:
     await c.say(f"/status {code} {pin}")
     status = next(t for t in reversed(server.texts(USER)) if "Tình trạng" in t)
     assert code in status and "Đã tiếp nhận, chờ thụ lý" in status
+
+
+async def test_an_edited_message_is_answered_by_the_running_bot(app: App, server: FakeBotAPI):
+    """Telegram sends edits only to a bot that asks for them (allowed_updates): the running bot does, and
+    tells the citizen that edits are not read and how to add information."""
+    c = Citizen(server)
+    await server.wait_for("getUpdates")
+    await c.say("/new")
+    raw = tg.private_message(USER, "Sửa: cán bộ phường, không phải cán bộ xã")
+    message = raw.pop("message")
+    server.push_update({**raw, "edited_message": {**message, "edit_date": message["date"] + 60}})
+    told = await server.wait_for("sendMessage", lambda r: "tin nhắn đã sửa" in r.params["text"], chat_id=USER)
+    assert "tin nhắn mới" in told.params["text"]
+    assert "edited_message" in (server.allowed_updates or [])
+    asked = await server.wait_for("sendMessage", lambda r: "reply_markup" in r.params, chat_id=USER, count=2)
+    assert "loại đơn" in asked.params["text"], "the current question is asked again"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
+from types import SimpleNamespace
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import select
 
+from bot import limits
 from bot.delivery.ratelimit import Limits
 from bot.delivery.sender import Sender
 from handlers.telegram import build_dispatcher
@@ -298,3 +301,62 @@ def test_core_button_payloads_are_what_the_telegram_filter_reads():
         data = option_data(value)
         assert IntakeCallback.unpack(data).value == value
         assert len(data.encode()) <= 64
+
+
+async def test_a_press_held_back_by_the_message_limit_is_told_when_to_try_again(core, chat, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(limits, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    core.settings.messages_per_minute = 2
+    await chat.say("/new")
+    clock[0] += 20
+    await chat.press("kind:petition")
+    answers = len(chat.bot.calls(AnswerCallbackQuery))
+    for _ in range(2):  # every held-back press is answered, not only the first
+        clock[0] += 5
+        sent = await chat.press("skip")
+        answer = chat.bot.calls(AnswerCallbackQuery)[-1]
+        assert sent == [] and answer.show_alert is True
+        assert "tối đa 2 tin nhắn" in answer.text and re.search(r"sau \d+ giây", answer.text)
+    assert len(chat.bot.calls(AnswerCallbackQuery)) == answers + 2
+    told = int(re.search(r"sau (\d+) giây", answer.text).group(1))
+    assert told == 30, "the first message leaves the window 60 s after it came, 30 s from now"
+    async with core.sessions() as s:
+        assert (await s.get(DialogState, ("telegram", str(USER)))).state == "field", "the press was not taken"
+    clock[0] += told
+    sent = await chat.press("skip")
+    assert chat.bot.calls(AnswerCallbackQuery)[-1].show_alert is not True
+    assert "xã, phường" in chat.texts(sent), "after the wait the press goes through"
+
+
+async def test_a_held_back_press_is_told_in_english_to_an_english_telegram_user(core, chat):
+    core.settings.messages_per_minute = 1
+    await chat.say("/start", language_code="en")
+    await chat.feed(tg.callback_query(USER, option_data("new"), language_code="en"))
+    answer = chat.bot.calls(AnswerCallbackQuery)[-1]
+    assert answer.show_alert is True and "Please try again in" in answer.text
+
+
+def edited(raw: dict) -> dict:
+    """The same message as an `edited_message` update."""
+    message = raw.pop("message")
+    return {**raw, "edited_message": {**message, "edit_date": message["date"] + 30}}
+
+
+async def test_an_edited_message_is_answered_with_how_to_add_information(core, chat):
+    await chat.say("/new")
+    await chat.press("kind:petition")
+    sent = await chat.feed(edited(tg.private_message(USER, "Sửa lại: con đường liên thôn")))
+    text = chat.texts(sent)
+    assert "không đọc tin nhắn đã sửa" in text and "tin nhắn mới" in text and "/mycases" in text
+    assert "lĩnh vực" in chat.last_text, "the current question is asked again"
+    async with core.sessions() as s:
+        assert (await s.get(DialogState, ("telegram", str(USER)))).state == "field", "nothing was taken"
+    sent = await chat.feed(edited(tg.private_message(USER, "edited", language_code="en")))
+    assert "The bot does not read edited messages" not in chat.texts(sent), "the dialogue's language: vi"
+
+
+async def test_an_edited_message_in_a_group_is_left_alone(chat):
+    before = len(chat.bot.requests)
+    update = edited(tg.group_message(-1002, 501, "sửa câu hỏi"))
+    await chat.dp.feed_update(chat.bot, tg.update(update, chat.bot))
+    assert chat.bot.requests[before:] == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -118,6 +119,15 @@ class Intake(Prompts, Steps, Filing, Lookup):
             return replies
 
         return await self.steps.run(step, key=(sender.channel, sender.user_id))
+
+    def held_back(self, channel: str, user_id: str, language_code: str | None = None) -> str | None:
+        """What to tell a person over MESSAGES_PER_MINUTE (and when to try again), counting nothing; None
+        when they may go on. For a platform that must answer at once, such as a button press."""
+        wait = self.messages.wait(f"{channel}:{user_id}")
+        if wait <= 0:
+            return None
+        n = self.core.settings.messages_per_minute
+        return t("citizen.limit.press", pick_locale(language_code), n=n, seconds=max(1, math.ceil(wait)))
 
     async def _alone(self, step: Callable[[AsyncSession], Awaitable[list[Reply]]]) -> list[Reply]:
         """One step in its own transaction, run again when it lost a race with another transaction."""

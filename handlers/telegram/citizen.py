@@ -11,7 +11,7 @@ from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.delivery.filestore import FileStore
-from bot.intake import Attachment, Choice, Command, Event, Intake, Other, Reply, Text
+from bot.intake import EDITED, Attachment, Choice, Command, Event, Intake, Other, Reply, Text
 from handlers.telegram import CHANNEL
 from handlers.telegram.errors import Press
 from handlers.telegram.files import keep
@@ -75,7 +75,12 @@ async def on_message(message: Message, bot: Bot, intake: Intake, store: FileStor
 
 async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bot, intake: Intake,
                     press: Press) -> None:
-    """A dialogue button: the press is answered at once (the spinner stops), then the dialogue moves on."""
+    """A dialogue button: the press is answered at once (the spinner stops), then the dialogue moves on;
+    a citizen over the message limit is told in an alert when to try again, and the press is not taken."""
+    held_back = intake.held_back(CHANNEL, str(query.from_user.id), query.from_user.language_code)
+    if held_back is not None:
+        await press.answer(held_back, show_alert=True)
+        return
     await press.answer()
     message = query.message
     chat_id = message.chat.id if message is not None else query.from_user.id
@@ -89,14 +94,26 @@ async def on_choice(query: CallbackQuery, callback_data: IntakeCallback, bot: Bo
     await send_replies(bot, chat_id, replies)
 
 
+async def on_edited(message: Message, bot: Bot, intake: Intake) -> None:
+    """An edited message: the dialogue reads new messages only, and tells the citizen how to add."""
+    user = message.from_user
+    if user is None:
+        return
+    replies = await intake.handle(CHANNEL, str(user.id), str(message.chat.id), Other(EDITED),
+                                  user.language_code)
+    await send_replies(bot, message.chat.id, replies)
+
+
 def router() -> Router:
     """A fresh router for private chats (a router belongs to one dispatcher, and tests build several)."""
     citizen = Router(name="citizen")
     citizen.message.filter(private())
+    citizen.edited_message.filter(private())
     citizen.callback_query.filter(pressed_in_private())
     intake = IntakeMiddleware()
-    for observer in (citizen.message, citizen.callback_query):
+    for observer in (citizen.message, citizen.edited_message, citizen.callback_query):
         observer.middleware(intake)
     citizen.callback_query.register(on_choice, IntakeCallback.filter())
     citizen.message.register(on_message)
+    citizen.edited_message.register(on_edited)
     return citizen
