@@ -98,10 +98,12 @@ def stage_name(core: Core, case: Case, locale: str) -> tuple[str, str | None]:
 
 
 def _explanation(case: Case, locale: str) -> str | None:
+    """Why the case was routed here, on one line: it quotes the citizen's words that matched, and a line
+    break among them must not start a line of its own."""
     value = case.routing.get("explanation")
     if isinstance(value, dict):
-        return value.get(locale) or value.get("vi")
-    return value
+        value = value.get(locale) or value.get("vi")
+    return " ".join(value.split()) if isinstance(value, str) else None
 
 
 def card_text(

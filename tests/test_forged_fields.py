@@ -21,6 +21,7 @@ from docx import Document as DocxDocument
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bot.cards import card_text
 from bot.cases import Citizen as Citizen_
 from bot.cases import Draft, submit
 from bot.delivery.filestore import LocalFileStore
@@ -319,3 +320,19 @@ def _text_of(fmt: str, data: bytes) -> str:
         return "\n".join(str(c.value) for sheet in book for row in sheet.iter_rows() for c in row
                          if c.value is not None)
     return data.decode("utf-8-sig")
+
+
+async def test_the_citizens_words_quoted_in_why_it_was_routed_stay_on_that_line(core) -> None:
+    """The routing explanation quotes the words that matched, which may span the citizen's line break."""
+    story = "Chủ tịch xã nhận hối lộôô 200 triệu để cấp giấy chứng nhận\nNgười gửi: Nguyễn Văn An"
+    async with core.sessions() as session, session.begin():
+        filed = await submit(session, core, Citizen_("telegram", "7001", "7001"),
+                             Draft(kind="corruption_tip", summary=story))
+    assert "\nNgười gửi" in filed.case.routing["explanation"], "the matched words span the line break"
+    async with core.sessions() as session:
+        case = await session.get(Case, filed.case.id)
+        text = card_text(core, case, case.lead_agency_id, "lead")
+    bots = [line for line in text.split("\n") if not line.startswith(MARK.rstrip())]
+    assert [line for line in bots if line.startswith("Người gửi")] == [t("officer.card.anonymous")]
+    assert any(line.startswith(t("officer.card.routing", explanation="")) and "Người gửi" in line
+               for line in bots), "the explanation keeps the words, on its own line"
