@@ -3,7 +3,8 @@
 A job is claimed with a lease (storage.queue.claim_jobs), then its handler runs inside a transaction that
 also marks the job done, so the handler's changes (case updates, outbox rows) and "done" commit together:
 a job that succeeded fires exactly once, and a crash mid-way leaves nothing half-done; the lease expires
-and another worker runs it again. A handler that raises is retried with backoff, then marked failed.
+and another worker runs it again. A handler that raises is retried with backoff, then marked failed; one
+that raises `Deferred` is run again at the time it names, as often as it asks.
 """
 
 from __future__ import annotations
@@ -65,6 +66,20 @@ async def schedule(
     return job
 
 
+def _like_prefix(key_prefix: str) -> Any:
+    escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Job.dedupe_key.like(f"{escaped}%", escape="\\")
+
+
+async def open_jobs(session: AsyncSession, key_prefix: str) -> list[Job]:
+    """The pending and running jobs whose dedupe key starts with `key_prefix`, loaded for the caller to
+    keep, move or cancel."""
+    rows = await session.execute(
+        select(Job).where(Job.status.in_(["pending", "running"]), _like_prefix(key_prefix))
+    )
+    return list(rows.scalars())
+
+
 async def cancel(session: AsyncSession, *, key_prefix: str | None = None, case_id: int | None = None) -> int:
     """Cancel pending and running jobs by dedupe-key prefix and/or case; returns how many.
 
@@ -74,8 +89,7 @@ async def cancel(session: AsyncSession, *, key_prefix: str | None = None, case_i
         raise ValueError("give key_prefix or case_id")
     query = update(Job).where(Job.status.in_(["pending", "running"]))
     if key_prefix is not None:
-        escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Job.dedupe_key.like(f"{escaped}%", escape="\\"))
+        query = query.where(_like_prefix(key_prefix))
     if case_id is not None:
         query = query.where(Job.case_id == case_id)
     result = await session.execute(query.values(status="cancelled", claimed_until=None)
@@ -85,6 +99,15 @@ async def cancel(session: AsyncSession, *, key_prefix: str | None = None, case_i
 
 class _LeaseLost(Exception):
     pass
+
+
+class Deferred(Exception):
+    """Raised by a handler that cannot do its work yet: the job runs again at `at`, its attempts untouched,
+    and whatever the handler wrote is rolled back."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        super().__init__(f"deferred to {at.isoformat()}")
+        self.at = at
 
 
 class JobRunner:
@@ -160,6 +183,8 @@ class JobRunner:
                     raise _LeaseLost
         except _LeaseLost:
             log.warning("job %s (%s) was cancelled or taken over while running", job.id, job.kind)
+        except Deferred as later:
+            await self._again(job, later.at)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
             await self._failed_attempt(job, redact(f"{exc.__class__.__name__}: {exc}"))
@@ -168,6 +193,11 @@ class JobRunner:
         return update(Job).where(
             Job.id == job_id, Job.claimed_by == self.worker_id, Job.status == "running",
         ).execution_options(synchronize_session=False)
+
+    async def _again(self, job: Job, at: dt.datetime) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(self._mine(job.id).values(
+                status="pending", run_at=at, claimed_by=None, claimed_until=None))
 
     async def _failed_attempt(self, job: Job, error: str) -> None:
         attempts = job.attempts + 1

@@ -9,7 +9,7 @@ import random
 from sqlalchemy import func, select
 
 from bot.delivery.outbox import enqueue
-from bot.jobs import JobRunner, cancel, schedule
+from bot.jobs import Deferred, JobRunner, cancel, schedule
 from storage.db import create_engine, session_factory
 from storage.models import Job, OutboxMessage
 from storage.queue import claim_jobs
@@ -183,3 +183,31 @@ async def test_two_runners_fire_each_job_once(db_url) -> None:
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def test_a_deferred_job_runs_again_when_it_asked_without_its_writes_or_an_attempt(sessions) -> None:
+    clock, asked = Clock(), []
+
+    async def not_yet(session, job: Job) -> None:
+        asked.append(clock.now)
+        if len(asked) == 1:
+            await enqueue(session, channel="telegram", chat_id="-100", kind="text", payload={"text": "sớm"},
+                          key="too-early")
+            raise Deferred(T0 + dt.timedelta(minutes=10))
+        await enqueue(session, channel="telegram", chat_id="-100", kind="text", payload={"text": "đúng"},
+                      key="on-time")
+
+    async with sessions() as session:
+        await schedule(session, "digest", T0, {}, dedupe_key="digest")
+        await session.commit()
+    runner = JobRunner(sessions, {"digest": not_yet}, "w", clock=clock)
+    assert await runner.run_once() == 1
+    job = (await _jobs(sessions))["digest"]
+    assert (job.status, job.attempts, job.run_at, job.last_error) == (
+        "pending", 0, T0 + dt.timedelta(minutes=10), None)
+    assert await _outbox_count(sessions) == 0, "what the deferred run wrote is rolled back"
+    assert await runner.run_once() == 0
+    clock.now = T0 + dt.timedelta(minutes=10)
+    assert await runner.run_once() == 1
+    assert (await _jobs(sessions))["digest"].status == "done"
+    assert await _outbox_count(sessions) == 1 and len(asked) == 2
