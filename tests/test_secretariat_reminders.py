@@ -234,3 +234,144 @@ async def test_a_bot_down_past_the_meeting_does_not_remind_of_it_afterwards(core
     await run_jobs_until(core, local(2026, 12, 17, 9))  # every reminder of the review came due meanwhile
     assert not [t for t in await texts(core, THANH_TRA) if "Nhắc lịch họp" in t or "chưa xác nhận" in t]
     assert not await outbox(core, THANH_TRA, "file")
+
+
+# ---- restarts and late reminders ----------------------------------------------------------------------
+
+
+def _reminders(found: list[str]) -> list[str]:
+    return [t.split("\n")[0] for t in found if t.startswith("🔔 Nhắc lịch họp")]
+
+
+async def _restart_at(core, moment) -> None:
+    """A bot started at `moment`: the start-up work (the meetings re-planned), then every job due."""
+    core.clock.set(moment)
+    await schedules.on_start(core)
+    await _run_due(core)
+
+
+async def _run_due(core) -> None:
+    """Every job due now, the clock left where it is."""
+    started = runner(core)
+    while await started.run_once():
+        pass
+
+
+async def test_a_reminder_due_at_a_restart_is_sent_once(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 10, 9))  # the week-ahead reminder, on time
+    await _restart_at(core, local(2026, 12, 16, 8, 20))  # the one-day reminder came due at 08:00
+    await _restart_at(core, local(2026, 12, 16, 9))  # and once more: nothing new
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert _reminders(await texts(core, chat)) == [
+            "🔔 Nhắc lịch họp (còn 7 ngày)", "🔔 Nhắc lịch họp (còn 1 ngày)"
+        ]
+
+
+async def test_a_bot_down_past_several_reminders_sends_the_latest_alone_with_its_agenda(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await _restart_at(core, local(2026, 12, 16, 8, 20))  # down since the 1st: 7d and 1d both came due
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert _reminders(await texts(core, chat)) == ["🔔 Nhắc lịch họp (còn 1 ngày)"]
+        assert len([t for t in await texts(core, chat) if t.startswith("📋 Chương trình họp")]) == 1
+    review = await meeting_of(core)
+    done = {j.payload["offset"]: j.status for j in await jobs_of(core, f"meeting:{review.id}:v0:remind")}
+    assert done == {"7d": "cancelled", "1d": "done", "1h": "pending"}  # folded into the latest, not sent
+
+
+async def test_reminders_that_came_due_together_in_a_running_bot_say_it_once(core):
+    """A running bot whose clock was moved on (the demo): the jobs run late, and the older one gives way."""
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 16, 9))  # the demo's clock moved from the 1st to the 16th
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert _reminders(await texts(core, chat)) == ["🔔 Nhắc lịch họp (còn 1 ngày)"]
+
+
+async def test_a_late_reminder_says_the_time_actually_left(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 11, 9))  # the week-ahead reminder, a day late
+    await run_jobs_until(core, local(2026, 12, 17, 7, 40))  # the one-day one superseded, the hour one late
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert _reminders(await texts(core, chat)) == [
+            "🔔 Nhắc lịch họp (còn 6 ngày)", "🔔 Nhắc lịch họp (còn 20 phút)"
+        ]
+
+
+async def test_the_hour_reminder_of_an_8am_meeting_comes_before_it_after_a_restart(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 10, 9))
+    await run_jobs_until(core, local(2026, 12, 16, 11))
+    await _restart_at(core, local(2026, 12, 17, 7, 30))  # down over 07:00
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert _reminders(await texts(core, chat))[-1] == "🔔 Nhắc lịch họp (còn 30 phút)"
+    await run_jobs_until(core, local(2026, 12, 17, 9))
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert len(_reminders(await texts(core, chat))) == 3
+
+
+async def test_a_nudge_due_while_the_bot_was_down_comes_late_with_the_time_left(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 16, 9))
+    await _restart_at(core, local(2026, 12, 16, 11))  # the nudge was due at 10:00
+    nudges = [t for t in await texts(core, THANH_TRA) if t.startswith("⏰ Cơ quan chưa xác nhận")]
+    assert [n.split("\n")[0] for n in nudges] == ["⏰ Cơ quan chưa xác nhận dự họp (còn 1 ngày):"]
+    assert any("các cơ quan chưa xác nhận" in t for t in await texts(core, NOI_CHINH))
+
+
+async def test_a_nudge_overtaken_by_the_hour_reminder_is_dropped(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 16, 9))
+    await _restart_at(core, local(2026, 12, 17, 7, 30))  # the nudge and the hour reminder came due
+    assert not [t for t in await texts(core, THANH_TRA) if "chưa xác nhận dự họp" in t]
+    assert _reminders(await texts(core, THANH_TRA))[-1] == "🔔 Nhắc lịch họp (còn 30 phút)"
+
+
+async def test_reminder_days_edited_while_the_bot_was_down_are_followed_at_the_restart(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    await run_jobs_until(core, local(2026, 12, 10, 9))
+    edited = [
+        m.model_copy(update={"remind_days_before": [7, 3]}) if m.id == "noi-chinh-thanh-tra-6-thang" else m
+        for m in core.rules.meetings
+    ]
+    core.rules = core.rules.model_copy(update={"meetings": edited})
+    await _restart_at(core, local(2026, 12, 14, 8, 20))  # Monday: three days before came due at 08:00
+    await run_jobs_until(core, local(2026, 12, 17, 7, 1))
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert _reminders(await texts(core, chat)) == [
+            "🔔 Nhắc lịch họp (còn 7 ngày)", "🔔 Nhắc lịch họp (còn 3 ngày)", "🔔 Nhắc lịch họp (còn 1 giờ)"
+        ]
+    review = await meeting_of(core)
+    assert [j.status for j in await jobs_of(core, f"meeting:{review.id}:v0:remind:1d")] == ["cancelled"]
+
+
+async def test_a_meeting_moved_to_short_notice_is_announced_once_with_the_hours_left(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    async with core.sessions() as session, session.begin():
+        meeting = await session.get(Meeting, (await meeting_of(core)).id)
+        await meetings.reschedule(  # Tuesday 10:00: the review is brought forward to 11:30 today
+            session, core, SECRETARY, "noi-chinh", meeting, local(2026, 12, 1, 11, 30), "việc gấp", START
+        )
+    await _run_due(core)
+    await run_jobs_until(core, local(2026, 12, 1, 10, 30))
+    for chat in (NOI_CHINH, THANH_TRA):
+        assert _reminders(await texts(core, chat)) == [
+            "🔔 Nhắc lịch họp (còn 1 giờ 30 phút)", "🔔 Nhắc lịch họp (còn 1 giờ)"
+        ]
