@@ -115,9 +115,7 @@ def handlers(core: Core) -> dict[str, jobs.Handler]:
         if case is None or not _on_schedule(case, job):
             return
         now = core.clock.now()
-        n = int(job.payload["days"])
-        if case.due_on is None or working_days_before(core, case.due_on, n) != core.calendar.today(now):
-            return  # its day passed while the bot was down: a later reminder or the overdue notice says it
+        n = int(job.payload["days"])  # on time or late, the digest counts the days left when it is sent
         await digest.add_line(session, key=f"{job.dedupe_key}:line", agency_id=case.lead_agency_id,
                               case=case, reason="due_today" if n == 0 else "due_in",
                               day=core.calendar.today(now), days=n, at=now)
@@ -169,7 +167,8 @@ def handlers(core: Core) -> dict[str, jobs.Handler]:
 
 
 def job_handlers(core: Core) -> dict[str, jobs.Handler]:
-    return {**handlers(core), digest.KIND: digest.handler(core)}
+    writers = handlers(core)
+    return {**writers, digest.KIND: digest.handler(core, writers)}
 
 
 async def on_start(core: Core) -> None:

@@ -356,7 +356,7 @@ class DigestLine(Base):
     reason: Mapped[str] = mapped_column(String(24))  # due_in | due_today | overdue | escalated | waiting
     stage: Mapped[str | None] = mapped_column(String(32))
     due_on: Mapped[dt.date | None] = mapped_column(Date)  # the deadline the line speaks of
-    days: Mapped[int] = mapped_column(Integer, default=0)  # working days left, or days waited
+    days: Mapped[int] = mapped_column(Integer, default=0)  # as written; the digest counts again
     day: Mapped[dt.date] = mapped_column(Date)  # the local working day the line is for
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column()

@@ -15,10 +15,12 @@ from bot.cases import Citizen, Draft, submit
 from bot.cli import main
 from bot.clock import Clock
 from bot.jobs import JobRunner
+from bot.relay import citizen_answer
 from bot.rules import Rules
 from storage.models import Case, Job, OutboxMessage
+from storage.queue import claim_jobs
 from tests import officer_acts as acts
-from tests.officer_kit import CHATS, bind_groups, load, make_case, officer
+from tests.officer_kit import CHATS, CITIZEN, bind_groups, load, make_case, mark_sent, officer
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,8 +196,8 @@ async def test_an_action_on_an_overdue_case_keeps_the_daily_overdue_notice(core)
         core.clock.set(local(2027, 3, 5, 8, minute))
         while await runner.run_once():
             pass
-    sent = await digests(core, CHATS["thanh-tra"])
-    assert len(sent) == 2 and "quá 2 ngày làm việc" in sent[1]
+    [sent] = await digests(core, CHATS["thanh-tra"])  # Thursday's, never sent, folds into Friday's
+    assert "quá 2 ngày làm việc" in sent and "quá 1 ngày" not in sent
 
 
 async def test_digest_time_sets_the_working_morning(core) -> None:
@@ -221,3 +223,127 @@ async def test_referring_to_investigators_moves_the_reminders_to_the_new_lead(co
             pass
     sent = await digests(core, CHATS["cong-an"])
     assert sent and "hôm nay" in sent[-1] and await digests(core, CHATS["thanh-tra"]) == []
+
+
+# ---- missed mornings fold into one digest ---------------------------------------------------------------
+
+
+async def _run_due(runner: JobRunner) -> None:
+    while await runner.run_once():
+        pass
+
+
+async def test_a_clock_moved_from_morning_to_morning_never_replays_a_missed_line(core) -> None:
+    """As in the demo: the clock is moved to 08:00 of a later date before each morning's digest (08:05)
+    went out. The digest that goes states the case as it stands that day, once."""
+    core.clock = Clock(movable=True, start=local(2026, 12, 14))
+    await bind_groups(core)
+    await new_case(core, stage="classify", due_on=dt.date(2026, 12, 18))  # Friday
+    await digest.on_start(core)
+    runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
+    expected = {15: None, 17: "còn 1 ngày làm việc", 18: "hạn hôm nay 18/12/2026", 21: "quá 1 ngày làm việc"}
+    mornings = 0
+    for day, words in expected.items():
+        core.clock.set(local(2026, 12, day, 8))
+        await _run_due(runner)
+        sent = await digests(core, CHATS["thanh-tra"])
+        if words is None:  # the first morning: its digest would go at 08:05
+            assert sent == []
+            continue
+        mornings += 1
+        assert len(sent) == mornings, sent  # one digest each morning
+        assert sent[-1].startswith(f"🗓 Nhắc hạn xử lý ngày {day}/12/2026"), sent[-1]
+        assert sent[-1].count("ABCD-EFGH") == 1 and words in sent[-1], sent[-1]
+
+
+async def test_stopped_between_the_overdue_notice_and_its_digest_each_group_hears_of_the_case_once(
+    core,
+) -> None:
+    """The overdue notice ran on Monday at 08:00 and the bot stopped before the digest; back on Tuesday,
+    the lead and the supervisor each get one line: two working days late, the supervisor's an
+    escalation, since it was never told."""
+    core.clock = Clock(movable=True, start=local(2026, 12, 18, 10))
+    await bind_groups(core)
+    await new_case(core, stage="classify", due_on=dt.date(2026, 12, 18))
+    await digest.on_start(core)
+    runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
+    core.clock.set(local(2026, 12, 21, 8, 1))
+    await _run_due(runner)
+    assert await digests(core, CHATS["thanh-tra"]) == []  # stopped here, before 08:05
+    core.clock.set(local(2026, 12, 22, 9, 30))
+    await _run_due(runner)
+    [lead] = await digests(core, CHATS["thanh-tra"])
+    assert lead.count("ABCD-EFGH") == 1 and "quá 2 ngày làm việc" in lead, lead
+    [supervisor] = await digests(core, CHATS["noi-chinh"])
+    assert supervisor.count("ABCD-EFGH") == 1, supervisor
+    assert "đôn đốc" in supervisor and "quá 2 ngày làm việc" in supervisor, supervisor
+
+
+async def test_a_digest_waits_for_the_lease_of_a_dead_runner_on_its_lines(core) -> None:
+    """A runner died holding the morning's overdue job: the digest does not go without its line, nor
+    spin while it waits; when the lease runs out the job is taken over and one digest says it."""
+    core.clock = Clock(movable=True, start=local(2026, 12, 18, 10))
+    await bind_groups(core)
+    await new_case(core, stage="classify", due_on=dt.date(2026, 12, 18))
+    await digest.on_start(core)
+    core.clock.set(local(2026, 12, 21, 8, 6))
+    async with core.sessions() as session:
+        held = await claim_jobs(session, "dead", 1, 300, core.clock.now())
+    assert [j.kind for j in held] == [deadline_jobs.OVERDUE]
+    runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
+    assert await runner.run_once() == 1
+    assert await runner.run_once() == 0, "the digest is put off until the lease ends, not retried at once"
+    assert await digests(core, CHATS["thanh-tra"]) == []
+    async with core.sessions() as session:
+        waiting = await session.scalar(select(Job).where(Job.kind == digest.KIND, Job.status == "pending"))
+    assert waiting is not None and waiting.attempts == 0
+    assert waiting.run_at == held[0].claimed_until
+    core.clock.set(local(2026, 12, 21, 8, 12))
+    await _run_due(runner)
+    [sent] = await digests(core, CHATS["thanh-tra"])
+    assert "quá 1 ngày làm việc" in sent
+
+
+async def test_a_waiting_line_from_an_earlier_question_is_not_said_of_the_next_one(core) -> None:
+    """Ten days' wait was noted at 08:00; before its digest the citizen answered and the officer asked
+    again: the digest does not say the case has waited ten days."""
+    core.clock = Clock(movable=True, start=local(2026, 12, 1))
+    await bind_groups(core)
+    lead = officer("thanh-tra")
+    case = await new_case(core, stage="classify", due_on=dt.date(2026, 12, 10))
+    await acts.request_info(core, lead, case.id, None, "Ông/Bà gửi thêm biên lai?")
+    runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
+    core.clock.set(local(2026, 12, 11, 8, 1))
+    await _run_due(runner)  # the wait is noted for the 08:05 digest
+    async with core.sessions() as session:
+        question = (await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN).order_by(OutboxMessage.id.desc())
+        )).first()
+    assert question is not None
+    await mark_sent(core, question.id, "9001")
+    await citizen_answer(core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN, replied_to="9001",
+                         text="Tôi gửi biên lai")
+    await acts.request_info(core, lead, case.id, None, "Biên lai ngày nào?")
+    core.clock.set(local(2026, 12, 11, 8, 10))
+    await _run_due(runner)
+    assert not [d for d in await digests(core, CHATS["thanh-tra"]) if "đã chờ" in d]
+
+
+async def test_a_watched_overdue_case_is_one_line_of_the_secretariats_digest(core) -> None:
+    core.clock = Clock(movable=True, start=local(2026, 12, 17))
+    await bind_groups(core)
+    case = await new_case(core, stage="classify", due_on=dt.date(2026, 12, 18))
+    await acts.watch(core, officer("thanh-tra"), case.id, None)
+    await digest.on_start(core)
+    runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
+    core.clock.set(local(2026, 12, 21, 8, 10))
+    await _run_due(runner)
+    [sent] = await digests(core, CHATS["noi-chinh"])
+    assert sent.count("ABCD-EFGH") == 1, sent
+    assert _line_of(sent, "ABCD-EFGH").endswith("quá 1 ngày làm việc · 👁 diện theo dõi, chỉ đạo"), sent
+    assert "đôn đốc" in sent and "vụ việc diện theo dõi" not in sent, sent
+
+
+def _line_of(text: str, code: str) -> str:
+    [line] = [line for line in text.split("\n") if code in line]
+    return line
