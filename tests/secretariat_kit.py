@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import rrulestr
 from sqlalchemy import select
 
 from bot.clock import Clock
@@ -19,10 +20,21 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 NOI_CHINH, THANH_TRA = "-1001", "-1002"
 START = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)  # Tuesday 10:00 in Hanoi
 REVIEW = dt.datetime(2026, 12, 17, 8, 0, tzinfo=HANOI)  # the six-monthly review: third Thursday of December
+REVIEW_RULE = "FREQ=YEARLY;BYMONTH=6,12;BYDAY=+3TH"  # the sample rules' six-monthly review, at 08:00
+REVIEW_TITLE = "Họp đánh giá kết quả chương trình phối hợp giữa Ban Nội chính Tỉnh ủy và Thanh tra tỉnh"
 
 
 def local(year: int, month: int, day: int, hour: int = 8, minute: int = 0) -> dt.datetime:
     return dt.datetime(year, month, day, hour, minute, tzinfo=HANOI).astimezone(dt.UTC)
+
+
+def next_review(after: dt.datetime) -> dt.datetime:
+    """The first six-monthly review (08:00 local) at least ten days after `after`, for tests whose clock
+    can only move forward from the real time."""
+    rule = rrulestr(REVIEW_RULE, dtstart=dt.datetime(2026, 1, 1, 8, 0))
+    found = rule.after((after + dt.timedelta(days=10)).astimezone(HANOI).replace(tzinfo=None))
+    assert found is not None
+    return found.replace(tzinfo=HANOI)
 
 
 def movable(core: Core, start: dt.datetime = START) -> Core:
