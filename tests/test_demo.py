@@ -17,14 +17,17 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bot import deadline_jobs
 from bot.i18n import t
 from runner.app import StartupError, start
 from runner.settings import AppSettings as Settings
 from simulator.demo import CITIZEN_ID, Demo, start_demo
 from simulator.story import PNG, Story
 from simulator.web import serve_page
-from storage.models import AgencyChat
+from storage.models import AgencyChat, Case
 from tests.conftest import SAMPLE_RULES
+from tests.officer_kit import make_case
+from tests.secretariat_kit import REVIEW_TITLE, next_review
 
 T = 15.0
 
@@ -206,3 +209,74 @@ def test_the_demos_logs_never_show_its_token(monkeypatch: pytest.MonkeyPatch,
         for handler in handlers:
             handler.filters = [f for f in handler.filters if f.__class__.__name__ != "RedactingFilter"]
     assert "getUpdates" in caplog.text and demo_module.DEMO_TOKEN not in caplog.text
+
+
+async def test_a_week_of_moved_clock_gives_one_digest_a_morning_and_every_meeting_reminder_once(
+    demo: Demo, page: aiohttp.ClientSession
+) -> None:
+    """Moved as the demo's header moves it, past the review meeting and a week of deadlines: each group
+    gets one digest per working morning it sees, naming each case once as it stands that morning, and
+    each of the meeting's reminders once, with the time left when it arrives."""
+    core = demo.app.core
+    review = next_review(core.clock.now())
+    day = review.date()
+    days = (-7, -3, -2, -1, 0, 1, 4, 5, 6, 7, 8)  # Thursday a week before to Friday a week after
+    assert all(core.calendar.is_working_day(day + dt.timedelta(days=n)) for n in days)
+    first = await make_case(core, code="AAAA-0001", cooperating=(), due_on=day + dt.timedelta(days=1))
+    second = await make_case(core, code="BBBB-0002", cooperating=(), due_on=day + dt.timedelta(days=6))
+    async with core.sessions() as session, session.begin():
+        for case in (first, second):
+            await deadline_jobs.replan(session, core, await session.get(Case, case.id))
+    moves: list[dict[str, Any]] = [
+        {"date": (day - dt.timedelta(days=7)).isoformat()},  # 08:00 a week before: the meeting's reminder
+        {"date": (day - dt.timedelta(days=3)).isoformat()}, {"hours": 1},  # Monday, past its digest
+        {"date": (day - dt.timedelta(days=2)).isoformat()},  # the first case's reminder, not its digest
+        {"days": 1},  # 08:00 the day before the meeting
+        {"hours": 23}, {"hours": 1},  # 07:00 on the meeting's morning, then 08:00
+        {"days": 7},  # a week later: both cases came due and went overdue meanwhile
+        {"days": 1}, {"hours": 1},
+    ]
+    for move in moves:
+        async with page.post("/api/clock", json=move) as response:
+            assert response.status == 200
+        await demo.settle(timeout=30, quiet=1.5)
+
+    lead, supervisor = demo.group("thanh-tra").chat_id, demo.group("noi-chinh").chat_id
+    said = {chat: _digests_by_day(demo, chat) for chat in (lead, supervisor)}
+    for chat, by_day in said.items():
+        for date, texts in by_day.items():
+            assert len(texts) == 1, f"{chat} got {len(texts)} digests on {date}: {texts}"
+            assert texts[0].count("AAAA-0001") <= 1 and texts[0].count("BBBB-0002") <= 1, texts[0]
+    before, later, last = day - dt.timedelta(days=1), day + dt.timedelta(days=7), day + dt.timedelta(days=8)
+    assert sorted(said[lead]) == [before, later, last]  # the working mornings with something to say
+    assert _line(said[lead][before][0], "AAAA-0001").endswith("còn 2 ngày làm việc")
+    assert _line(said[lead][later][0], "AAAA-0001").endswith("quá 4 ngày làm việc")
+    assert _line(said[lead][later][0], "BBBB-0002").endswith("quá 1 ngày làm việc")
+    assert _line(said[lead][last][0], "AAAA-0001").endswith("quá 5 ngày làm việc")
+    assert _line(said[lead][last][0], "BBBB-0002").endswith("quá 2 ngày làm việc")
+    assert sorted(said[supervisor]) == [later, last]
+    assert "đôn đốc" in said[supervisor][later][0] and "đôn đốc" not in said[supervisor][last][0]
+    assert _line(said[supervisor][later][0], "AAAA-0001").endswith("quá 4 ngày làm việc")
+    assert _line(said[supervisor][last][0], "BBBB-0002").endswith("quá 2 ngày làm việc")
+
+    for chat in (lead, supervisor):
+        reminders = [text.split("\n")[0] for text in demo.server.texts(chat)
+                     if text.startswith("🔔 Nhắc lịch họp") and REVIEW_TITLE in text]
+        assert reminders == [
+            "🔔 Nhắc lịch họp (còn 7 ngày)", "🔔 Nhắc lịch họp (còn 1 ngày)", "🔔 Nhắc lịch họp (còn 1 giờ)"
+        ]
+
+
+def _digests_by_day(demo: Demo, chat: int) -> dict[dt.date, list[str]]:
+    """The digests a group got, by the morning in their title."""
+    found: dict[dt.date, list[str]] = {}
+    for text in demo.server.texts(chat):
+        if text.startswith("🗓 Nhắc hạn xử lý ngày "):
+            date = dt.datetime.strptime(text.split("\n")[0].rsplit(" ", 1)[1], "%d/%m/%Y").date()
+            found.setdefault(date, []).append(text)
+    return found
+
+
+def _line(digest: str, code: str) -> str:
+    [line] = [line for line in digest.split("\n") if code in line]
+    return line
