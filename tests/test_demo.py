@@ -24,7 +24,7 @@ from runner.settings import AppSettings as Settings
 from simulator.demo import CITIZEN_ID, Demo, start_demo
 from simulator.story import PNG, Story
 from simulator.web import serve_page
-from storage.models import AgencyChat, Case
+from storage.models import AgencyChat, Case, Job
 from tests.conftest import SAMPLE_RULES
 from tests.officer_kit import make_case
 from tests.secretariat_kit import REVIEW_TITLE, next_review
@@ -239,6 +239,7 @@ async def test_a_week_of_moved_clock_gives_one_digest_a_morning_and_every_meetin
     for move in moves:
         async with page.post("/api/clock", json=move) as response:
             assert response.status == 200
+        await _jobs_run(demo)
         await demo.settle(timeout=30, quiet=1.5)
 
     lead, supervisor = demo.group("thanh-tra").chat_id, demo.group("noi-chinh").chat_id
@@ -265,6 +266,19 @@ async def test_a_week_of_moved_clock_gives_one_digest_a_morning_and_every_meetin
         assert reminders == [
             "🔔 Nhắc lịch họp (còn 7 ngày)", "🔔 Nhắc lịch họp (còn 1 ngày)", "🔔 Nhắc lịch họp (còn 1 giờ)"
         ]
+
+
+async def _jobs_run(demo: Demo) -> None:
+    """Until the bot's job runner has run every job due by its clock."""
+    core = demo.app.core
+    for _ in range(300):
+        async with core.sessions() as session:
+            due = await session.scalar(select(func.count()).select_from(Job).where(
+                Job.status.in_(("pending", "running")), Job.run_at <= core.clock.now()))
+        if not due:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{due} jobs still due after 30 s")
 
 
 def _digests_by_day(demo: Demo, chat: int) -> dict[dt.date, list[str]]:
