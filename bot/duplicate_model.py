@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,6 +142,7 @@ class PairModel:
 
 
 _MODELS: dict[int, PairModel | None] = {}
+_TRAINING = threading.Lock()
 
 
 def for_corpus(rows: Sequence[dict[str, Any]]) -> PairModel | None:
@@ -149,7 +151,8 @@ def for_corpus(rows: Sequence[dict[str, Any]]) -> PairModel | None:
     if not rows:
         return None
     key = hash(tuple((r.get("id"), r.get("text")) for r in rows))
-    if key not in _MODELS:
-        labels = {p.same for p in pairs(rows, "train")}
-        _MODELS[key] = PairModel(rows) if labels == {True, False} else None
-    return _MODELS[key]
+    with _TRAINING:  # a report arriving while the start-up thread trains waits for that model
+        if key not in _MODELS:
+            labels = {p.same for p in pairs(rows, "train")}
+            _MODELS[key] = PairModel(rows) if labels == {True, False} else None
+        return _MODELS[key]

@@ -13,6 +13,7 @@ rules' `min_confidence` the decision carries `ask`: the likeliest leads, offered
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -98,14 +99,16 @@ class _Compiled:
 
 _CACHE: dict[int, _Compiled] = {}
 _MODELS: dict[tuple[int, str], LeadModel] = {}  # the same corpus and normalisation train the same model
+_TRAINING = threading.Lock()
 
 
 def _model(examples: list[tuple[str, str]], normalise: str, normaliser: Normaliser) -> LeadModel:
     """The model of these examples: trained once a process, however often the same rules are loaded."""
     key = (hash(tuple(examples)), normalise)
-    if key not in _MODELS:
-        _MODELS[key] = LeadModel(examples, normaliser)
-    return _MODELS[key]
+    with _TRAINING:  # a report arriving while the start-up thread trains waits for that model
+        if key not in _MODELS:
+            _MODELS[key] = LeadModel(examples, normaliser)
+        return _MODELS[key]
 
 
 def prepare(rules: Rules) -> None:
