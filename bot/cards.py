@@ -36,7 +36,7 @@ ACCEPT, ASK, TRANSFER, COOPERATE, EXTEND, WATCH, REFER, REJECT, RESOLVE, COMMENT
     "res",
     "cm",
 )
-LINK, MERGE = "lk", "mg"  # with the other case's id as argument
+LINK, MERGE, DIFFERENT = "lk", "mg", "nd"  # with the other case's id as argument
 REJECT_REASONS = ("not_competent", "anonymous", "duplicate", "insufficient")
 
 
@@ -115,6 +115,17 @@ def card_text(
                                      files_follow=files_follow))
 
 
+def _follower_codes(case: Case) -> list[str]:
+    """The cases linked to this one (it is their primary) that the session has loaded: an action on the
+    primary loads its followers to move them along, so a card refreshed then lists them all."""
+    session = object_session(case)
+    if session is None:
+        return []
+    found = [c for c in session.identity_map.values()
+             if isinstance(c, Case) and c.duplicate_of_id == case.id and c.id != case.id]
+    return sorted(c.code for c in found)
+
+
 def card_blocks(
     core: Core, case: Case, agency_id: str, role: str, locale: str = "vi", duplicate_code: str | None = None,
     *, files_follow: bool = True,
@@ -127,6 +138,9 @@ def card_blocks(
     if dup:
         key = "duplicates.card.merged" if case.status == st.MERGED else "duplicates.card.linked"
         lines.append(t(key, locale, code=dup))
+    followers = _follower_codes(case)
+    if followers:
+        lines.append(t("duplicates.card.followers", locale, codes=", ".join(followers)))
     lines += _likely_lines(case, locale)
     if case.assignee:
         lines.append(t("officer.card.assignee", locale, name=case.assignee, on=fmt_date(case.accepted_on)))
@@ -265,7 +279,7 @@ def buttons(
                         t(f"duplicates.button.{action}", locale, code=item["code"]),
                         signed(core, agency_id, case.id, version, action, str(item["id"])),
                     )
-                    for action in (LINK, MERGE)
+                    for action in (LINK, MERGE, DIFFERENT)
                 ]
             )
     return rows

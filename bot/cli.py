@@ -1,5 +1,5 @@
 """The command line: `python -m bot [run | check-rules | route | deadline | meetings | routing-review |
-duplicate-check | report]`."""
+duplicate-check | duplicate-review | report]`."""
 
 from __future__ import annotations
 
@@ -77,6 +77,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     review.add_argument("--json", action="store_true", help="one JSON object a line")
     review.add_argument("--export", metavar="FILE",
                         help="write the corrected cases as labelled reports in the corpus format")
+    dreview = sub.add_parser("duplicate-review", help="officers' link, merge and 'not the same' decisions")
+    dreview.add_argument("--export", metavar="FILE", help="write them as labelled pairs, one JSON line each")
     dup = sub.add_parser("duplicate-check", help="score pairs of reports read as JSON lines from stdin ('-')")
     dup.add_argument("source", choices=["-"], help="'-': read {\"a\": {...}, \"b\": {...}} lines on stdin")
     dup.add_argument("--rules", default=settings.rules_file,
@@ -127,6 +129,8 @@ def main(
         return check_lines(sys.stdin, model=for_corpus(rules.corpus))
     if command == "routing-review":
         return _routing_review(args, settings)
+    if command == "duplicate-review":
+        return _duplicate_review(args, settings)
     if command == "report":
         from bot.figures import cli as figures_cli
 
@@ -249,6 +253,24 @@ def _meetings(args: argparse.Namespace, settings: Settings) -> int:
     if rules is None:
         return 1
     return meetings(settings, rules, args.start, args.end, args.json)
+def _duplicate_review(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.duplicate_review import review
+
+    found = asyncio.run(review(settings.database_url))
+    lines = [json.dumps(item, ensure_ascii=False) + "\n" for item in found]
+    if args.export:
+        with open(args.export, "w", encoding="utf-8") as out:
+            out.writelines(lines)
+        print(f"{len(lines)} labelled pairs written to {args.export}", file=sys.stderr)
+    elif not lines:
+        print("No decisions on likely duplicates yet.")
+    else:
+        sys.stdout.writelines(lines)
+    return 0
+
+
 def _routing_review(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 

@@ -18,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dupfacts import Facts, extract
 from bot.duplicate_model import PairModel
@@ -88,6 +88,25 @@ async def index_case(session: AsyncSession, case: Case) -> None:
     )
     await session.flush()
     await session.execute(stmt)
+
+
+async def backfill(sessions: async_sessionmaker[AsyncSession], batch: int = 200) -> int:
+    """Index the open cases that have no index terms yet (filed before the index existed, or restored
+    from an older backup), a batch per transaction; how many were indexed. One query when none is left."""
+    done, after = 0, 0
+    while True:
+        async with sessions() as session, session.begin():
+            indexed = select(DuplicateTerm.case_id).where(DuplicateTerm.case_id == Case.id).exists()
+            rows = (await session.execute(
+                select(Case).where(Case.status.not_in(tuple(CLOSED)), Case.id > after, ~indexed)
+                .order_by(Case.id).limit(batch)
+            )).scalars().all()
+            for case in rows:
+                await index_case(session, case)  # a case with no terms at all stays unindexed: skipped
+        done += len(rows)
+        if len(rows) < batch:
+            return done
+        after = rows[-1].id
 
 
 async def _candidate_ids(session: AsyncSession, terms: list[str], exclude: int | None) -> list[int]:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import deadline_jobs, dialog_expiry, duplicate_model, retention, routing, secretariat
+from bot import deadline_jobs, dialog_expiry, duplicate_model, duplicates, retention, routing, secretariat
 from bot.agencies import sync_agencies
 from bot.channels import Channel, ChannelError
 from bot.clock import Clock
@@ -177,6 +177,9 @@ async def open_database(settings: AppSettings,
         async with setup_lock(engine):
             await migrate(settings.database_url, engine)
             await sync_agencies(sessions, rules)
+            indexed = await duplicates.backfill(sessions)
+        if indexed:
+            log.info("duplicate index: %d open cases filed before it was built are now indexed", indexed)
         return engine, sessions, await sealed_sample(sessions)
     except (OSError, TimeoutError, SQLAlchemyError) as exc:
         await engine.dispose()

@@ -71,6 +71,9 @@ async def test_linked_cases_move_together_and_each_citizen_keeps_their_own_code(
     assert "linked" in await _events(core, second.id) and "joined" in await _events(core, first.id)
     # the new lead gets the linked case's card; the earlier lead's group hears it was linked
     assert any(m.case_id == second.id for m in await outbox(core, chat_id=CHATS["thanh-tra"], kind="card"))
+    primary_cards = [m for m in await outbox(core, chat_id=CHATS["thanh-tra"]) if m.case_id == first.id]
+    assert any("liên kết vào hồ sơ này: BBBB-2222" in m.payload.get("text", "") for m in primary_cards), \
+        "the primary's card lists the case linked to it"
 
     await acts.accept(core, officer("thanh-tra"), first.id, (await load(core, first.id)).version)
     assert (await load(core, second.id)).status == st.ACCEPTED
@@ -127,3 +130,40 @@ async def test_link_button_pressed_in_the_telegram_group(core, pair):
     # a co-operating agency's card offers no link buttons
     coop = await _card(core, second.id, "thanh-tra", "cooperating")
     assert not any(presses.from_button(b).action == cards.LINK for row in coop["buttons"] for b in row)
+
+
+async def test_not_the_same_removes_the_likely_duplicate_and_is_audited(core, pair):
+    _, second = pair
+    payload = await _card(core, second.id, "noi-chinh")
+    assert any(b["text"] == "✖️ Khác vụ AAAA-1111" for row in payload["buttons"] for b in row)
+    await ca.press(core, officer("noi-chinh"), _button(payload, cards.DIFFERENT))
+    case = await load(core, second.id)
+    assert case.likely_duplicates == [] and case.duplicate_of_id is None
+    assert "not_duplicate" in await _events(core, second.id)
+    card = await _card(core, second.id, "noi-chinh")
+    assert "AAAA-1111" not in card["text"], "the card no longer lists it"
+    assert not [b for row in card["buttons"] for b in row if "AAAA-1111" in b["text"]]
+
+
+async def test_duplicate_review_exports_links_and_not_same_as_labelled_pairs(core, pair, db_url, monkeypatch,
+                                                                            tmp_path):
+    import asyncio
+    import json
+
+    from bot.cli import main
+
+    first, second = pair
+    await ca.press(core, officer("noi-chinh"), _button(await _card(core, second.id, "noi-chinh"), cards.LINK))
+    third = await make_case(core, code="CCCC-3333", lead="noi-chinh", cooperating=(), chat_id="7003")
+    async with core.sessions() as session, session.begin():
+        likely = [{"id": first.id, "code": first.code, "score": 70, "evidence": ["text 60"]}]
+        await session.execute(update(Case).where(Case.id == third.id).values(likely_duplicates=likely))
+    different = _button(await _card(core, third.id, "noi-chinh"), cards.DIFFERENT)
+    await ca.press(core, officer("noi-chinh"), different)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    out = tmp_path / "pairs.jsonl"
+    assert await asyncio.to_thread(main, ["duplicate-review", "--export", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["a"]["code"], r["b"]["code"], r["same"], r["decision"]) for r in rows] == [
+        ("BBBB-2222", "AAAA-1111", True, "linked"), ("AAAA-1111", "CCCC-3333", False, "not_same")]
+    assert all(set(r["a"]) == {"code", "kind", "text", "place"} for r in rows), "no identity"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot import cases
 from bot.dupfacts import extract
@@ -201,3 +201,19 @@ async def test_a_citizen_is_shown_only_their_own_earlier_report(core):
         stranger = cases.reporter_key(core, cases.Citizen("telegram", "9", "9"))
         assert await own_similar(session, Report(BRIBE), stranger) == []
     assert [f.code for f in found] == [mine.code]
+
+
+async def test_cases_filed_before_the_index_are_backfilled_and_found(core):
+    from bot.duplicates import backfill
+
+    original = await _file(core, BRIBE, kind="corruption_tip", place="Xã Đầm Hà", user="1")
+    closed = await _file(core, FILLER[0].format(n=7, m=3), kind="petition", user="3")
+    async with core.sessions() as session, session.begin():  # as if filed before the index existed
+        await session.execute(delete(DuplicateTerm))
+        await session.execute(update(Case).where(Case.id == closed.id).values(status="resolved"))
+    assert await backfill(core.sessions) == 1, "the open case is indexed, the closed one is not"
+    assert await backfill(core.sessions) == 0, "nothing twice"
+    witness = await _file(
+        core, "To cao can bo dia chinh Le Van Tuan doi 30tr lam so do thua 215", kind="denunciation", user="2"
+    )
+    assert [d["code"] for d in witness.likely_duplicates] == [original.code]

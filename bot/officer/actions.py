@@ -279,6 +279,20 @@ async def comment(ctx: _Ctx, text: str) -> Outcome:
     return Outcome("officer.done.commented", {"code": case.code}, case.code)
 
 
+async def not_same(ctx: _Ctx, other_arg: str | None) -> Outcome:
+    """An officer says a likely duplicate tells another incident: it leaves the card, and the decision is
+    kept (audited) as a labelled pair the duplicate model can learn from."""
+    case, before = ctx.case, _snapshot(ctx.case)
+    likely = case.likely_duplicates or []
+    other = next((item for item in likely if str(item.get("id")) == other_arg), None)
+    if other_arg is None or other is None:
+        raise ActionRefused("officer.refused.forged")
+    case.likely_duplicates = [item for item in likely if item is not other]
+    return await _finish(ctx, "not_duplicate", reason=str(other.get("code")),
+                         before={**before, "other": other.get("id")}, confirm="duplicates.done.not_same",
+                         other=other.get("code"))
+
+
 async def link(ctx: _Ctx, other_arg: str | None, *, merge: bool) -> Outcome:
     """This case tells the same incident as another: it follows that case's primary from now on
     (merged: closed into it). Its reporter is told, without learning anything of the other case."""

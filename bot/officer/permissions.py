@@ -34,6 +34,7 @@ LEAD_ONLY = frozenset(
         cards.RESOLVE,
         cards.LINK,
         cards.MERGE,
+        cards.DIFFERENT,
     }
 )
 
@@ -89,6 +90,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     cards.COMMENT: frozenset({st.NEW, st.ACCEPTED, st.WAITING_INFO, st.INVESTIGATING}),
     cards.LINK: frozenset({st.NEW, st.ACCEPTED, st.WAITING_INFO, st.INVESTIGATING}),
     cards.MERGE: frozenset({st.NEW, st.ACCEPTED, st.WAITING_INFO, st.INVESTIGATING}),
+    cards.DIFFERENT: frozenset({st.NEW, st.ACCEPTED, st.WAITING_INFO, st.INVESTIGATING}),
 }
 
 

@@ -19,6 +19,7 @@ from bot.officer.actions import (
     cooperate,
     extend,
     link,
+    not_same,
     refer,
     reject,
     resolve,
@@ -71,6 +72,8 @@ async def press(
                 return await watch(ctx)
             if parsed.action in (cards.LINK, cards.MERGE):
                 return await link(ctx, parsed.arg, merge=parsed.action == cards.MERGE)
+            if parsed.action == cards.DIFFERENT:
+                return await not_same(ctx, parsed.arg)
             if parsed.action in _PICKED and parsed.arg is None:
                 return await _offer_choice(ctx, parsed.action)
             if parsed.action in _PICKED and not _valid_arg(core, ctx.case, parsed.action, parsed.arg):
