@@ -508,12 +508,29 @@ def _check_entities(text: str, entities: Any) -> None:
             raise _APIError(400, ENTITIES_INVALID)
 
 
+def _quotes(message: dict[str, Any]) -> list[tuple[int, int]]:
+    """(start, end) in UTF-16 code units of each quoted block (blockquote entity) of a message's text."""
+    return sorted((e["offset"], e["offset"] + e["length"]) for e in message.get("entities") or []
+                  if str(e.get("type")).endswith("blockquote"))
+
+
 def quoted_spans(message: dict[str, Any]) -> list[str]:
     """The parts of a message's text that Telegram shows as quotes (blockquote entities)."""
-    text = str(message.get("text") or "")
-    units = text.encode("utf-16-le")
-    quotes = [e for e in message.get("entities") or [] if str(e.get("type")).endswith("blockquote")]
-    return [units[2 * e["offset"]: 2 * (e["offset"] + e["length"])].decode("utf-16-le") for e in quotes]
+    units = str(message.get("text") or "").encode("utf-16-le")
+    return [units[2 * start: 2 * end].decode("utf-16-le") for start, end in _quotes(message)]
+
+
+def marked_text(message: dict[str, Any], mark: str = "│ ") -> str:
+    """A message's text for a terminal: every line of a quoted block behind `mark`."""
+    units = str(message.get("text") or message.get("caption") or "").encode("utf-16-le")
+    out, at = [], 0
+    for start, end in _quotes(message):
+        quoted = units[2 * start: 2 * end].decode("utf-16-le")
+        out.append(units[2 * at: 2 * start].decode("utf-16-le"))
+        out.append("\n".join(mark + line for line in quoted.split("\n")))
+        at = end
+    out.append(units[2 * at:].decode("utf-16-le"))
+    return "".join(out)
 
 
 def _member_extra(status: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.i18n import t
+from simulator.botapi import marked_text
 from simulator.demo import Demo, Progress, start_demo
 
 # A 1x1 PNG, so the evidence is a real image the web page can show.
@@ -101,7 +102,7 @@ def render(message: dict[str, Any], bot_id: int) -> str:
         parts.append("[🖼 ảnh]")
     if message.get("document"):
         parts.append(f"[📄 {message['document'].get('file_name', 'tài liệu')}]")
-    text = message.get("text") or message.get("caption") or ""
+    text = marked_text(message)
     if text:
         parts.append(text)
     body = " ".join(parts).replace("\n", "\n      ")
