@@ -35,7 +35,9 @@ class TargetResult:
 
     @property
     def ratio(self) -> float | None:
-        return None if self.achieved is None else 100 * self.achieved / self.goal
+        """Achieved as a share of the goal; None when nothing is measured or the goal for so short a
+        period rounds to nothing (a yearly count over one day)."""
+        return None if self.achieved is None or self.goal <= 0 else 100 * self.achieved / self.goal
 
     @property
     def met(self) -> bool | None:
