@@ -375,3 +375,22 @@ async def test_a_meeting_moved_to_short_notice_is_announced_once_with_the_hours_
         assert _reminders(await texts(core, chat)) == [
             "🔔 Nhắc lịch họp (còn 1 giờ 30 phút)", "🔔 Nhắc lịch họp (còn 1 giờ)"
         ]
+
+
+async def test_an_adhoc_meetings_late_reminder_waits_for_the_morning_after_a_night_restart(core):
+    movable(core)
+    await bind(core)
+    title = "Họp chuyên đề đất đai"
+    draft = {"title": title, "starts_at": local(2026, 12, 15, 14).isoformat(),
+             "agencies": ["thanh-tra", "ubkt"], "chair": "noi-chinh", "items": []}
+    async with core.sessions() as session, session.begin():
+        await meetings.create(session, core, SECRETARY, "noi-chinh", draft, START)
+    await _restart_at(core, local(2026, 12, 14, 20))  # down since the 1st; back at night
+
+    async def said() -> list[str]:
+        return _reminders([t for t in await texts(core, THANH_TRA) if title in t])
+
+    assert await said() == [], "nothing at night"
+    await run_jobs_until(core, local(2026, 12, 15, 8, 1))
+    await run_jobs_until(core, local(2026, 12, 15, 13))
+    assert await said() == ["🔔 Nhắc lịch họp (còn 6 giờ)", "🔔 Nhắc lịch họp (còn 1 giờ)"]

@@ -2,7 +2,8 @@
 
 Idempotent: an occurrence is keyed by (schedule id, date by the schedule), inserted only when missing,
 so restarts, several instances or an edited rules file never duplicate one. Future occurrences a rules
-change removed are cancelled with a notice; past ones are kept. Runs at start-up and daily as a job.
+change removed are cancelled with a notice; past ones are kept. Runs at start-up and daily as a job, and
+re-plans the reminders of every upcoming meeting, ad-hoc ones included (bot/secretariat/reminders.py).
 """
 
 from __future__ import annotations
@@ -67,20 +68,15 @@ async def materialise_in(session: AsyncSession, core: Core, now: dt.datetime) ->
             expected.add((schedule.id, day))
             created += await _ensure(session, core, schedule, day, moment, now)
     future = (
-        (
-            await session.execute(
-                select(Meeting).where(
-                    Meeting.status == "planned",
-                    Meeting.starts_at > now,
-                    ~Meeting.schedule_id.startswith(ADHOC),
-                )
-            )
-        )
+        (await session.execute(select(Meeting).where(Meeting.status == "planned", Meeting.starts_at > now)))
         .scalars()
         .all()
     )
     by_id = {s.id: s for s in core.rules.meetings}
     for meeting in future:
+        if meeting.schedule_id.startswith(ADHOC):  # called by hand: only its reminders are re-planned
+            await reminders.plan(session, core, meeting, now)
+            continue
         schedule = by_id.get(meeting.schedule_id)
         if schedule is None or _removed(core, meeting, schedule, now, expected):
             await _cancel_removed(session, core, meeting, now)
