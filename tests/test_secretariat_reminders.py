@@ -394,3 +394,21 @@ async def test_an_adhoc_meetings_late_reminder_waits_for_the_morning_after_a_nig
     await run_jobs_until(core, local(2026, 12, 15, 8, 1))
     await run_jobs_until(core, local(2026, 12, 15, 13))
     assert await said() == ["🔔 Nhắc lịch họp (còn 6 giờ)", "🔔 Nhắc lịch họp (còn 1 giờ)"]
+
+
+async def test_a_meetings_first_reminder_before_the_previous_meeting_of_its_agencies_is_sent(core):
+    """The review (17/12) is still to come when a meeting of the same agencies on the 18th has its
+    week-ahead reminder: the agenda's figures cannot run from the 17th, and the reminder must still go."""
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    draft = {"title": "Họp chuyên đề đất đai", "starts_at": local(2026, 12, 18, 14).isoformat(),
+             "agencies": ["noi-chinh", "thanh-tra"], "chair": "noi-chinh", "items": []}
+    async with core.sessions() as session, session.begin():
+        await meetings.create(session, core, SECRETARY, "noi-chinh", draft, START)
+    await run_jobs_until(core, local(2026, 12, 10, 9))
+    await run_jobs_until(core, local(2026, 12, 11, 15))
+    found = [t for t in await texts(core, THANH_TRA) if "Họp chuyên đề đất đai" in t]
+    assert _reminders(found) == ["🔔 Nhắc lịch họp (còn 7 ngày)"]
+    [agenda] = [t for t in found if t.startswith("📋 Chương trình họp")]
+    assert "Số liệu từ 19/06/2026 đến 11/12/2026" in agenda  # about six months: no meeting held before

@@ -32,13 +32,15 @@ class Agenda:
     items: list[str]
 
 
-async def period_start(session: AsyncSession, core: Core, meeting: Meeting) -> dt.date:
-    """Since the previous meeting of the same schedule (or with the same agencies), else the schedule's
-    period, else about six months."""
+async def period_start(session: AsyncSession, core: Core, meeting: Meeting, now: dt.datetime) -> dt.date:
+    """Since the previous meeting of the same schedule (or with the same agencies) already held by `now`,
+    else the schedule's period, else about six months. One still to come cannot start the period: the
+    figures would end before they began."""
     assert meeting.starts_at is not None
     query = (
         select(Meeting)
-        .where(Meeting.id != meeting.id, Meeting.status != "cancelled", Meeting.starts_at < meeting.starts_at)
+        .where(Meeting.id != meeting.id, Meeting.status != "cancelled",
+               Meeting.starts_at < min(meeting.starts_at, now))
         .order_by(Meeting.starts_at.desc())
     )
     for earlier in (await session.execute(query)).scalars():
@@ -66,7 +68,7 @@ async def open_decisions(session: AsyncSession, meeting: Meeting) -> list[Decisi
 
 async def build(session: AsyncSession, core: Core, meeting: Meeting, now: dt.datetime) -> Agenda:
     today = core.calendar.today(now)
-    start = await period_start(session, core, meeting)
+    start = min(await period_start(session, core, meeting, now), today)
     figures = await compute(session, core.rules, core.calendar, list(meeting.agencies), start, today, today)
     return Agenda(
         meeting,
