@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from bot.officer import Actor
-from bot.secretariat import meetings, schedules
+from bot.secretariat import decisions, meetings, schedules
 from storage.models import AuditEvent, Meeting
 from tests.secretariat_kit import (
     NOI_CHINH,
@@ -412,3 +412,19 @@ async def test_a_meetings_first_reminder_before_the_previous_meeting_of_its_agen
     assert _reminders(found) == ["🔔 Nhắc lịch họp (còn 7 ngày)"]
     [agenda] = [t for t in found if t.startswith("📋 Chương trình họp")]
     assert "Số liệu từ 19/06/2026 đến 11/12/2026" in agenda  # about six months: no meeting held before
+
+
+async def test_a_decision_reminder_that_came_due_before_a_downtime_past_the_due_date_is_dropped(core):
+    movable(core)
+    await bind(core)
+    await schedules.materialise(core, START)
+    review = await meeting_of(core)
+    core.clock.set(local(2026, 12, 17, 11))
+    async with core.sessions() as session, session.begin():
+        meeting = await session.get(Meeting, review.id)
+        await decisions.record(session, core, SECRETARY, "noi-chinh", meeting, "Rà soát vụ việc tồn đọng",
+                               "thanh-tra", dt.date(2026, 12, 24), core.clock.now())
+    await _restart_at(core, local(2026, 12, 28, 8, 1))  # down from the 17th: past the reminder and the date
+    notices = ("⏰ Kết luận", "❗ Kết luận")
+    said = [t.split(":")[0] for t in await texts(core, THANH_TRA) if t.startswith(notices)]
+    assert said == ["❗ Kết luận đã quá hạn 2 ngày làm việc (hạn 24/12/2026)"]

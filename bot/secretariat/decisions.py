@@ -173,7 +173,8 @@ async def _open(session: AsyncSession, job: Job) -> Decision | None:
 def job_handlers(core: Core) -> dict[str, Any]:
     async def remind(session: AsyncSession, job: Job) -> None:
         decision = await _open(session, job)
-        if decision is not None:
+        if decision is not None and core.calendar.today(core.clock.now()) <= decision.due_on:
+            # run after the due date (the bot was down), the overdue notice says it instead
             await _to_owner(
                 session,
                 core,
