@@ -177,8 +177,14 @@ def _fields(core: Core, case: Case, role: str, locale: str, files_follow: bool) 
         t("officer.card.identity_sealed" if not case.anonymous else "officer.card.anonymous", locale)
     )
     explanation = _explanation(case, locale)
+    moves = case.routing.get("moves") or []
     if explanation:
-        lines.append(t("officer.card.routing", locale, explanation=explanation))
+        key = "officer.card.routing_first" if moves else "officer.card.routing"
+        lines.append(t(key, locale, explanation=explanation))
+    for move in moves:
+        on = fmt_date(dt.date.fromisoformat(move["on"]))
+        lines.append(t("officer.card.transferred", locale, old=agency_name(core, move["from"], locale),
+                       new=agency_name(core, move["to"], locale), on=on, reason=move.get("reason") or "—"))
     lines.append(t("officer.card.lead", locale, lead=agency_name(core, case.lead_agency_id, locale)))
     coop = [agency_name(core, a, locale) for a, r in holders(case) if r == st.COOPERATING]
     if coop:

@@ -268,7 +268,7 @@ def _decide(rules: Rules, compiled: _Compiled, text: Text, item: _CompiledRule, 
     for agency, reason, terms in item.adds:
         add_hits = terms.hits(text)
         if add_hits and agency != rule.lead and agency not in cooperating:
-            words = [h.words for h in add_hits]
+            words = list(dict.fromkeys(h.words for h in add_hits))  # each phrase once, however often
             added.append(AddedAgency(agency, f"{reason}: {_quoted(words)}", words))
             cooperating.append(agency)
     matched = list(dict.fromkeys(h.words for h in hits))

@@ -187,6 +187,10 @@ async def test_transfer_by_buttons_and_a_reply_with_the_reason(core, case) -> No
     assert roles == {"thanh-tra": "former", "ubkt": "lead", "noi-chinh": "cooperating"}
     new_card = (await outbox(core, chat_id=CHATS["ubkt"], kind="card"))[-1]
     assert new_card.payload["buttons"] and "ABCD-EFGH" in new_card.payload["text"]
+    lines = new_card.payload["text"].splitlines()
+    moved = next(line for line in lines if line.startswith("↪️ Thanh tra tỉnh chuyển cho"))
+    assert "Ủy ban Kiểm tra Tỉnh ủy chủ trì ngày" in moved and "lý do: Người bị tố cáo là đảng viên" in moved
+    assert not any(line.startswith("Căn cứ phân công:") for line in lines), "the first routing is named so"
     assert await outbox(core, chat_id=CHATS["ubkt"], kind="media")
     old_card = (await outbox(core, chat_id=CHATS["thanh-tra"], kind="edit_card"))[-1]
     assert (

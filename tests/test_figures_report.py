@@ -150,7 +150,8 @@ def test_cli_report_contract(tmp_path, db_url) -> None:
     worse = subprocess.run([*run, "--format", "pdf"], capture_output=True, env=env, cwd=tmp_path, timeout=120)
     assert worse.returncode == 2
     one_day = [sys.executable, "-m", "bot", "report", "--from", "2026-03-02", "--to", "2026-03-02"]
-    day = subprocess.run([*one_day, "--format", "md"], capture_output=True, env=env, cwd=tmp_path, timeout=120)
+    day = subprocess.run([*one_day, "--format", "md"], capture_output=True, env=env, cwd=tmp_path,
+                         timeout=120)
     assert day.returncode == 0, day.stderr  # a yearly count target over one day has a goal of nothing
 
 

@@ -156,3 +156,9 @@ def test_the_fast_scores_equal_scikit_learns(rules: Rules) -> None:
         fast = model.scores(text).probabilities
         slow = model.classifier.predict_proba(model.vectoriser.transform([model.words(row["text"])]))[0]
         assert [round(fast[lead], 9) for lead in model.leads] == [round(float(p), 9) for p in slow]
+
+
+def test_each_matched_phrase_is_named_once_however_often_it_is_written(rules: Rules) -> None:
+    decision = route(rules, "Nhà thầu nâng khống giá vật tư công trình 500 triệu. " * 14)
+    assert decision.explanation.count("'nâng khống'") <= 2  # once for the rule, once for the police added
+    assert all(len(add.matched) == len(set(add.matched)) for add in decision.added)

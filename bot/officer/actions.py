@@ -99,6 +99,10 @@ async def transfer(ctx: _Ctx, target: str, reason: str) -> Outcome:
     _check_agency(core, target)
     if target == case.lead_agency_id:
         raise ActionRefused("officer.refused.same_agency")
+    move = {"from": case.lead_agency_id, "to": target, "on": ctx.today.isoformat(),
+            "reason": " ".join(reason.split())}
+    moves = [*case.routing.get("moves", []), move]
+    case.routing = {**case.routing, "moves": moves}  # the card says who has it now, since when and why
     _hold(case, case.lead_agency_id, st.FORMER, reason)
     _hold(case, target, st.LEAD, reason)
     case.lead_agency_id = target
