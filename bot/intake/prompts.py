@@ -152,6 +152,16 @@ class Prompts:
         except KeyError:
             return field_id
 
+    @staticmethod
+    def _place_label(ctx: _Ctx, place: dict[str, str]) -> str:
+        """A ward of today, with the old name the citizen knew it by when it was found through one."""
+        former = place.get("former")
+        if not former:
+            return place["name"]
+        key = "citizen.place.former_district" if place.get("former_level") == "district" else (
+            "citizen.place.former_ward")
+        return ctx.tr(key, place=place["name"], former=former[:1].lower() + former[1:])
+
     def _proposal_prompt(self, ctx: _Ctx) -> Reply:
         p = ctx.data["proposal"]
         place = p.get("place")
@@ -161,7 +171,7 @@ class Prompts:
             field=self._field_name(ctx, p.get("field")),
             lead=self._agency_names(ctx, [p["lead"]]),
             cooperating=self._agency_names(ctx, p.get("cooperating", [])),
-            place=place["name"] if place else ctx.tr("citizen.none"),
+            place=self._place_label(ctx, place) if place else ctx.tr("citizen.none"),
         )
         rows = [
             [self._opt(ctx, "citizen.btn.proposal_yes", "prop:yes")],
@@ -187,7 +197,7 @@ class Prompts:
             "citizen.summary.text",
             kind=ctx.tr(f"kind.{d['kind']}"),
             field=self._field_name(ctx, d.get("field")),
-            place=(d.get("place") or {}).get("name") or none,
+            place=self._place_label(ctx, d["place"]) if d.get("place") else none,
             subject=d.get("subject") or none,
             story=d.get("story", ""),
             when=d.get("when") or none,

@@ -62,8 +62,7 @@ class Steps:
             place = find_in_text(text)
             self._reset(ctx, keep_unlocked=True)
             ctx.data.update(mode="free", story=text, proposal={
-                **self._proposed(decision),
-                "place": {"code": place.code, "name": place.name} if place else None,
+                **self._proposed(decision), "place": place.as_dict() if place else None,
             })
             if decision.ask:
                 ctx.data["ask"] = decision.ask
@@ -159,7 +158,7 @@ class Steps:
             found = search(event.text)
             if not found:
                 return [Reply(ctx.tr("citizen.place.none", text=event.text[:60]), self._nav(ctx, skip=True))]
-            rows = [[Option(p.name, f"place:{p.code}")] for p in found]
+            rows = [[Option(self._place_label(ctx, f.as_dict()), f"place:{f.place.code}")] for f in found]
             return [Reply(ctx.tr("citizen.place.pick"), rows + self._nav(ctx, skip=True))]
         return self._misfit(ctx, event)
 
