@@ -5,7 +5,9 @@ same facts) from two template complaints about different plots (same words, diff
 score starts from how much of the shorter report's content the other shares, then adds what shared facts
 confirm and takes away, strongly, what differing facts contradict: another plot, plate, amount or person.
 Kinds are not compared (one bribe is often filed once as a tip and once as a denunciation), and a place is
-only evidence: citizens name the old city, a neighbouring ward or none.
+only evidence: citizens name the old city, a neighbouring ward or none. Names from before the 2025 reform
+are read as the wards of today they became (bot/places.py `area`): "phường Giếng Đáy" and "Phường Việt
+Hưng" are one place, a ward of a former district is not another place than the district.
 """
 
 from __future__ import annotations
@@ -147,7 +149,32 @@ def _place_names(place: str | None) -> set[str]:
     return {folded} if folded else set()
 
 
+def _told(facts: Facts) -> frozenset[str]:
+    """The ward of today a report's words name, if one (an old ward counts with its type word)."""
+    from bot.places import find_in_text
+
+    found = find_in_text(" ".join(facts.words))
+    return frozenset({found.place.code}) if found else frozenset()
+
+
+def _wards(a: Report, b: Report, fa: Facts, fb: Facts) -> int | None:
+    """The places compared as the wards of today they may be; None when a name is not the province's.
+    A ward inside a former district is neither the same place nor another one."""
+    from bot.places import area
+
+    wards_a, wards_b = area(a.place), area(b.place)
+    if not wards_a or not wards_b:
+        return None
+    if wards_a == wards_b or wards_a == _told(fb) or wards_b == _told(fa):
+        return 1
+    if wards_a <= wards_b or wards_b <= wards_a:
+        return 0
+    return -2 if len(wards_a) == len(wards_b) == 1 else -1
+
+
 def _place(a: Report, b: Report, fa: Facts, fb: Facts) -> int:
+    """1 for one place (an old name and today's name of it are one), -2 for two wards of today, -1 when
+    one side is a former district that does not hold the other, 0 when it might."""
     pa, pb = _place_names(a.place), _place_names(b.place)
     if not pa or not pb:
         return 0
@@ -156,6 +183,9 @@ def _place(a: Report, b: Report, fa: Facts, fb: Facts) -> int:
     text_a, text_b = " ".join(fa.words), " ".join(fb.words)
     if any(f" {p} " in f" {text_b} " for p in pa) or any(f" {p} " in f" {text_a} " for p in pb):
         return 1
+    wards = _wards(a, b, fa, fb)
+    if wards is not None:
+        return wards
     if pa & set(OLD_CITIES) or pb & set(OLD_CITIES):
         return -1  # a former city spans several of today's wards
     return -2

@@ -148,6 +148,34 @@ def test_duplicate_check_command_end_to_end():
     assert result["duplicate"] is False and "plot differs" in result["evidence"]
 
 
+NOISE = "Đêm 12/5 chủ quán karaoke cạnh chợ mở nhạc to đến 2 giờ sáng, công an phường không xử lý."
+NOISE_TOO = ("Quán karaoke cạnh chợ hát đến 2 giờ sáng đêm 12/5, báo công an mà không thấy ai đến, "
+             "cả xóm mất ngủ.")
+
+
+@pytest.mark.parametrize(
+    "place_a, place_b, duplicate, place_evidence",
+    [
+        ("Phường Việt Hưng", "phường Giếng Đáy", True, "place same"),  # Giếng Đáy is part of Việt Hưng now
+        ("Phường Hạ Long", "Hồng Hải", True, "place same"),
+        ("Phường Cao Xanh", "P. Hà Khánh", True, "place same"),
+        ("huyện Tiên Yên", "Xã Điền Xá", True, None),  # a ward of the former district: no evidence either way
+        ("Phường Bãi Cháy", "phường Giếng Đáy", False, "place differs"),  # two wards of today
+        ("Phường Việt Hưng", "Paris", False, "place differs"),
+    ],
+)
+def test_an_old_and_a_new_name_of_one_place_are_the_same_place(place_a, place_b, duplicate, place_evidence):
+    pair = {"a": {"text": NOISE, "kind": "petition", "place": place_a},
+            "b": {"text": NOISE_TOO, "kind": "denunciation", "place": place_b}}
+    done = subprocess.run([sys.executable, "-m", "bot", "duplicate-check", "-"], cwd=ROOT, timeout=60,
+                          input=json.dumps(pair, ensure_ascii=False) + "\n", capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    [result] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert result["duplicate"] is duplicate, result
+    place = [e for e in result["evidence"] if e.startswith("place")]
+    assert place == ([place_evidence] if place_evidence else [])
+
+
 # ---- the index, on both databases -----------------------------------------------------------------------
 
 FILLER = (
