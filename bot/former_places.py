@@ -16,7 +16,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +47,10 @@ class Former:
         """The folded type word of its name ("phuong", "xa", "thi tran", "huyen")."""
         return fold(self.name)[: -len(self.bare)].strip()
 
-    @property
+    @cached_property
     def bare(self) -> str:
-        """The folded name without its type word ("hong ha")."""
-        return fold(self.short)
-
-    @property
-    def short(self) -> str:
-        """The name without its type word ("Hồng Hà")."""
-        return _short(self.name)
+        """The folded name without its type word ("hong ha"; kept: every misspelt name scans them all)."""
+        return fold(_short(self.name))
 
 
 TYPE_WORDS = frozenset({"phuong", "xa", "thi tran", "dac khu", "thanh pho", "thi xa", "huyen", "quan"})
@@ -117,21 +112,26 @@ def _order(district: str, codes: Iterable[tuple[str, bool]], names: dict[str, st
     return tuple(sorted(every, key=lambda c: (key(_short(names[c])) != same, -main[c], -every[c], names[c])))
 
 
+def _today() -> tuple[dict[str, str], dict[str, str]]:
+    """Today's wards in the package: its keys to their codes (as bot/places.py writes them), and names."""
+    rows = _rows("SELECT ward, wardKey, wardCode FROM admin_units WHERE provinceKey = ?")
+    return ({r["wardKey"]: str(int(r["wardCode"])) for r in rows},
+            {str(int(r["wardCode"])): r["ward"] for r in rows})
+
+
 @cache
 def former_units() -> tuple[Former, ...]:
     """Every old ward, commune and town of the province, then every old district."""
-    new = {r["wardKey"]: str(int(r["wardCode"])) for r in _rows(
-        "SELECT wardKey, wardCode FROM admin_units WHERE provinceKey = ?")}
-    names = {str(int(r["wardCode"])): r["ward"] for r in _rows(
-        "SELECT ward, wardCode FROM admin_units WHERE provinceKey = ?")}
+    codes, names = _today()
     became = _successors()
     rows = _rows("SELECT district, districtShort, districtKey, districtKeywords, ward, wardKey "
                  "FROM admin_units_legacy WHERE provinceKey = ? ORDER BY districtKey, wardKey")
-    wards, districts = [], {}
+    wards: list[Former] = []
+    districts: dict[str, frozenset[str]] = {}
     taken: dict[str, list[tuple[str, bool]]] = {}
     for row in rows:
-        codes = tuple(dict.fromkeys(new[k] for k in became.get(f"{row['districtKey']}_{row['wardKey']}", [])))
-        wards.append(Former(WARD, row["ward"], row["district"], codes, frozenset({key(_short(row["ward"]))})))
-        taken.setdefault(row["district"], []).extend((c, n == 0) for n, c in enumerate(codes))
+        new = tuple(dict.fromkeys(codes[k] for k in became.get(f"{row['districtKey']}_{row['wardKey']}", [])))
+        wards.append(Former(WARD, row["ward"], row["district"], new, frozenset({key(_short(row["ward"]))})))
+        taken.setdefault(row["district"], []).extend((code, n == 0) for n, code in enumerate(new))
         districts[row["district"]] = _district_keys(row)
     return (*wards, *(Former(DISTRICT, d, d, _order(d, taken[d], names), k) for d, k in districts.items()))
