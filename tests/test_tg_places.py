@@ -70,7 +70,8 @@ async def test_the_case_is_filed_under_today_s_ward_chosen_through_an_old_name(c
 @pytest.mark.parametrize(
     "typed, wards",
     [
-        ("huyện Tiên Yên", ["Xã Tiên Yên", "Xã Điền Xá", "Xã Đông Ngũ", "Xã Hải Lạng", "Xã Ba Chẽ", "Xã Hải Hòa"]),
+        ("huyện Tiên Yên", ["Xã Tiên Yên", "Xã Điền Xá", "Xã Đông Ngũ", "Xã Hải Lạng", "Xã Ba Chẽ",
+                            "Xã Hải Hòa"]),
         ("thị xã Quảng Yên", ["Phường Quảng Yên", "Phường Liên Hòa", "Phường Phong Cốc", "Phường Hà An",
                               "Phường Hiệp Hòa", "Phường Đông Mai"]),
         ("TP Cẩm Phả", ["Phường Cẩm Phả", "Phường Cửa Ông", "Phường Quang Hanh", "Phường Mông Dương",
