@@ -4,8 +4,8 @@ Ids are unique and known wherever named; every kind has a catch-all rule (one wi
 report is left without an agency; no rule, kind or word of a rule is taken first by an earlier rule; every
 field lists at least one competent agency and one keyword; vocabulary, patterns and normalisation are
 usable; dates and recurrence rules are valid, two deadline policies never apply to one kind on the same
-day, and targets are one kind each, within range. `bot.rules.load_rules` runs them and turns each location
-into a line of the file.
+day, targets are one kind each, within range, and a party document names the committee above its issuer.
+`bot.rules.load_rules` runs them and turns each location into a line of the file.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def check(rules: Rules) -> list[Problem]:
         *_deadline_problems(rules),
         *_meeting_problems(rules),
         *_target_problems(rules),
+        *_documents_problems(rules),
     ]
 
 
@@ -344,3 +345,12 @@ def _target_problems(rules: Rules) -> list[Problem]:
                           f"target '{target.id}': valid_to {target.valid_to} is before valid_from "
                           f"{target.valid_from}"))
     return found
+
+
+def _documents_problems(rules: Rules) -> list[Problem]:
+    """The party form heads a document with the issuer under its parent committee: it cannot go without."""
+    spec = rules.documents
+    if spec is not None and spec.style == "party" and spec.parent is None:
+        return [(("documents", "style"), "documents: the party form puts the issuer under its parent "
+                                         "committee: give parent (for example TỈNH ỦY QUẢNG NINH)")]
+    return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -57,6 +59,18 @@ class Text(BaseModel):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _as_text(value: object) -> object:
+    """A plain string stands for its Vietnamese text; a blank one is refused (a document would show it)."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return {"vi": value}
+    return value
+
+
+PlainOrText = Annotated[Text, BeforeValidator(_as_text)]
 
 
 class AgencySpec(_Strict):
@@ -215,6 +229,38 @@ class TargetSpec(_Strict):
         return self.measure in COUNT_MEASURES
 
 
+SYMBOL = re.compile(r"^([A-Za-zĐđ]+)[-/]([A-ZĐ0-9][A-Za-zĐđ0-9]*(?:[-.][A-Za-zĐđ0-9]+)*)$")
+
+
+class DocumentsSpec(_Strict):
+    """How the secretariat's documents are headed and signed (thể thức văn bản): `party` by Hướng dẫn
+    36-HD/VPTW (the issuer under its parent committee, "ĐẢNG CỘNG SẢN VIỆT NAM"), `state` by Nghị định
+    30/2020/NĐ-CP, Phụ lục I (quốc hiệu and tiêu ngữ). `symbol` is the report's: its type and the issuer's
+    abbreviation, "BC-BNC"; the agenda and the invitation take their own type before the issuer's."""
+
+    style: Literal["party", "state"]
+    issuer: PlainOrText
+    parent: PlainOrText | None = None  # the parent committee or governing body, above the issuer
+    symbol: str
+    signer_title: PlainOrText
+    place: PlainOrText
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol(cls, value: str) -> str:
+        if not SYMBOL.match(value.strip()):
+            raise ValueError("expected the document type and the issuer's abbreviation, as BC-BNC "
+                             f"(got {value!r})")
+        return value.strip()
+
+    @property
+    def issuer_code(self) -> str:
+        """The issuer's abbreviation, without the report's type ("BNC" of "BC-BNC")."""
+        match = SYMBOL.match(self.symbol)
+        assert match is not None
+        return match.group(2)
+
+
 class Province(_Strict):
     id: str
     name: Text
@@ -234,6 +280,7 @@ class Rules(_Strict):
     targets: list[TargetSpec] = Field(default_factory=list)
     second_opinion: SecondOpinion | None = None
     triage: str | None = None  # the agency that assigns the lead when the citizen cannot say
+    documents: DocumentsSpec | None = None  # the form of the secretariat's documents
     _examples: list[tuple[str, str]] = PrivateAttr(default_factory=list)  # (text, lead), read at load
     _corpus: list[dict[str, Any]] = PrivateAttr(default_factory=list)  # every line of it, every split
 
