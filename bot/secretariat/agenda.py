@@ -1,6 +1,7 @@
 """A meeting's agenda: figures per participating agency since the previous meeting, the open decisions
 of earlier meetings, then the items added by hand. Built with the first reminder, refreshed on demand,
-sent as a message, a DOCX to print and edit, and an .ics invitation."""
+sent as a message, the agenda and the invitation (giấy mời) as DOCX to sign and print, and an .ics
+invitation for calendars."""
 
 from __future__ import annotations
 
@@ -154,6 +155,7 @@ async def publish(
     agenda = await build(session, core, meeting, now)
     meeting.agenda, meeting.agenda_at = render(core, agenda), now
     docx = documents.agenda_docx(core, agenda)
+    letter = documents.invitation_docx(core, meeting, agenda.end)
     ics = documents.invitation_ics(core, meeting)
     stamp = now.strftime("%Y%m%d%H%M%S")
     chats = await chats_of_agencies(session, only or [*meeting.agencies, secretariat_id(core)])
@@ -163,6 +165,9 @@ async def publish(
         await send(session, chat, meeting.agenda, key, agency_id=agency_id)
         caption = t("secretariat.agenda.caption", title=meeting.title, when=fmt_when(core, meeting.starts_at))
         await send_file(session, chat, f"{name}.docx", docx, caption, f"{key}:docx", agency_id=agency_id)
+        invitation = t("secretariat.agenda.invitation_caption", title=meeting.title)
+        await send_file(session, chat, f"giay-moi-hop-{meeting.id}.docx", letter, invitation,
+                        f"{key}:invitation", agency_id=agency_id)
         await send_file(
             session,
             chat,
