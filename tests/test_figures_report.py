@@ -182,3 +182,40 @@ async def test_count_targets_in_the_chat_the_docx_and_the_xlsx(core) -> None:
     cells = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
     row = ["Thanh tra thụ lý ít nhất 4 vụ việc mỗi năm", "Thanh tra tỉnh", "vụ việc", 4, 2, 0.5, "Chưa đạt"]
     assert row in [c[:7] for c in cells]  # the share of the target as a percentage
+
+
+async def test_charts_count_in_whole_cases_label_the_target_print_in_grey_and_say_when_empty(core) -> None:
+    from PIL import Image
+
+    await seed_year(core)
+    names = {a.id: a.short.vi if a.short else a.name.vi for a in core.rules.agencies}
+    async with core.sessions() as session, session.begin():
+        report = await build(session, core.rules, core.calendar, *YEAR, today=TODAY)
+        statuses = await series.status_by_agency(session, *YEAR)
+        weeks = await series.intake_by_week(session, *YEAR)
+        months = await series.on_time_by_month(session, core.calendar, *YEAR)
+    for png in report.charts.values():
+        assert Image.open(io.BytesIO(png)).info["dpi"] == pytest.approx((150, 150), abs=0.1)
+
+    def counts_are_whole(ticks, top: float) -> bool:
+        shown = [x for x in ticks if 0 <= x <= top]
+        return len(shown) >= 2 and all(float(x).is_integer() for x in shown)
+
+    few = charts.status_figure({"thanh-tra": {"new": 1}, "ubkt": {"accepted": 1}}, names).axes[0]
+    assert counts_are_whole(few.get_xticks(), few.get_xlim()[1])  # not 0.25 of a case
+    status = charts.status_figure(statuses, names).axes[0]
+    intake = charts.intake_figure(weeks).axes[0]
+    assert counts_are_whole(intake.get_yticks(), intake.get_ylim()[1])
+    for ax in (status, intake):
+        hatches = [bars.patches[0].get_hatch() for bars in ax.containers]
+        assert len(hatches) >= 3 and len(set(hatches)) == len(hatches)  # told apart without colour
+        assert all(bars.patches[0].get_edgecolor()[:3] < (0.2, 0.2, 0.2) for bars in ax.containers)
+    on_time = charts.on_time_figure(months, goal=90).axes[0]
+    assert "Chỉ tiêu 90%" in [text.get_text() for text in on_time.get_legend().get_texts()]
+    [target] = [line for line in on_time.get_lines() if line.get_label() == "Chỉ tiêu 90%"]
+    assert target.get_linestyle() == "--" and target.get_ydata()[0] == 90
+    empty = [charts.status_figure({}, names), charts.on_time_figure({YEAR[0]: (0, 0)}, goal=90),
+             charts.intake_figure({YEAR[0]: {}}), charts.status_figure({"bao": {}}, names, "en")]
+    said = [[text.get_text() for text in fig.axes[0].texts] for fig in empty]
+    assert said == [["Chưa có số liệu"]] * 3 + [["No figures yet"]]
+    assert all(not fig.axes[0].containers and not fig.axes[0].get_lines() for fig in empty)
