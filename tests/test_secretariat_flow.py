@@ -132,9 +132,10 @@ async def test_the_six_monthly_review_from_binding_to_the_next_agenda(core):
     first = core.calendar.working_days_between(dt.date(2026, 10, 1), dt.date(2026, 11, 2))
     assert f"xử lý đầu tiên: {first}" in commission
     assert "Nguyễn Thị Mai" not in agenda and "0912345678" not in agenda
-    docx, ics = await outbox(core, THANH_TRA, "file")
+    docx, invitation, ics = await outbox(core, THANH_TRA, "file")
+    assert invitation.payload["name"] == f"giay-moi-hop-{review.id}.docx"
     document = Document(io.BytesIO(file_bytes(docx)))
-    table = document.tables[0]
+    [table] = [tb for tb in document.tables if tb.rows[0].cells[0].text == "Cơ quan"]
     assert [c.text for c in table.rows[1].cells][:3] == ["Ban Nội chính", "1", "0"]
     assert [c.text for c in table.rows[2].cells][:3] == ["Thanh tra tỉnh", "2", "1"]
     assert b"DTSTART:20261217T010000Z" in file_bytes(ics)
