@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from bot import data_option
 from bot.kinds import KINDS
 from bot.settings import Settings, read
 
@@ -17,16 +18,17 @@ if TYPE_CHECKING:
     from bot.rules import Rules
 
 
-def _iso_date(value: str) -> dt.date:
-    """A YYYY-MM-DD date; says whether the shape is wrong or the day does not exist (2026-02-30)."""
+def _date(value: str) -> dt.date:
+    """A date as YYYY-MM-DD or DD/MM/YYYY; says whether the shape is wrong or the day does not exist
+    (2026-02-30)."""
+    from bot.dates import DateError, parse_day
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    parts = value.split("-")
-    if len(parts) == 3 and [len(p) for p in parts] == [4, 2, 2] and all(p.isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"{value} is not a date that exists (check the month and day)")
-    raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}")
+        return parse_day(value)
+    except DateError as exc:
+        problem = (f"expected a date as YYYY-MM-DD or DD/MM/YYYY, got {value!r}" if exc.shape
+                   else f"{value} is not a date that exists (check the month and day)")
+        raise argparse.ArgumentTypeError(problem) from None
 
 
 def _text(value: str) -> str:
@@ -62,18 +64,22 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
     deadline = sub.add_parser("deadline", help="the due date of each stage for a kind of report")
     deadline.add_argument("--kind", required=True, choices=KINDS, help="the kind of report")
-    deadline.add_argument("--from", dest="start", required=True, type=_iso_date,
-                          help="date of receipt, YYYY-MM-DD")
+    deadline.add_argument("--from", dest="start", required=True, type=_date,
+                          help="date of receipt, YYYY-MM-DD or DD/MM/YYYY")
     deadline.add_argument("--rules", default=settings.rules_file, help=rules_help)
     deadline.add_argument("--json", action="store_true", help="print the stages as JSON")
 
     meetings = sub.add_parser("meetings", help="meeting occurrences in a period (stored and by the rules)")
-    meetings.add_argument("--from", dest="start", type=_iso_date, help="first day, YYYY-MM-DD (today)")
-    meetings.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (a year on)")
+    meetings.add_argument("--from", dest="start", type=_date,
+                          help="first day, YYYY-MM-DD or DD/MM/YYYY (default: today)")
+    meetings.add_argument("--to", dest="end", type=_date,
+                          help="last day, YYYY-MM-DD or DD/MM/YYYY (default: a year on)")
+    data_option.add(meetings, settings)
     meetings.add_argument("--rules", default=settings.rules_file, help=rules_help)
     meetings.add_argument("--json", action="store_true", help="print the occurrences as JSON")
     review = sub.add_parser("routing-review", help="cases whose routing officers corrected, with the words")
-    review.add_argument("--since", type=_iso_date, help="only corrections from this date, YYYY-MM-DD")
+    review.add_argument("--since", type=_date,
+                        help="only corrections from this date, YYYY-MM-DD or DD/MM/YYYY")
     review.add_argument("--json", action="store_true", help="one JSON object a line")
     review.add_argument("--export", metavar="FILE",
                         help="write the corrected cases as labelled reports in the corpus format")
@@ -86,7 +92,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
     from bot.figures import cli as figures_cli
 
-    figures_cli.add_parser(sub, settings, _iso_date)
+    figures_cli.add_parser(sub, settings, _date)
     return parser
 
 
@@ -252,7 +258,12 @@ def _meetings(args: argparse.Namespace, settings: Settings) -> int:
     rules = _load(args.rules)
     if rules is None:
         return 1
-    return meetings(settings, rules, args.start, args.end, args.json)
+    source = data_option.choose(args, settings)
+    if source is None:
+        return 1
+    return meetings(settings, source, rules, args.start, args.end, args.json)
+
+
 def _duplicate_review(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.dates import DateError, parse_day
 from bot.textnorm import fold
 
 
@@ -29,13 +30,9 @@ _WORDS = {
 
 def parse_date(text: str) -> dt.date:
     """YYYY-MM-DD or dd/mm/yyyy."""
-    text = text.strip()
     try:
-        if "/" in text:
-            day, month, year = (int(p) for p in text.split("/"))
-            return dt.date(year, month, day)
-        return dt.date.fromisoformat(text)
-    except ValueError:
+        return parse_day(text)
+    except DateError:
         raise PeriodError("figures.period.bad_date") from None
 
 

@@ -1,7 +1,9 @@
-"""`python -m bot meetings [--from DATE] [--to DATE] [--json]`: meeting occurrences in a period.
+"""`python -m bot meetings [--from DATE] [--to DATE] [--json] [--data DIR]`: meeting occurrences in a
+period.
 
-Reads the database (migrating it first) and adds the occurrences the rules' schedules hold in the period
-that are not stored yet, without writing anything, so it also answers before the bot has ever run.
+Reads the database (`--data DIR` or DATABASE_URL, named on stderr; migrated first) and adds the
+occurrences the rules' schedules hold in the period that are not stored yet, without writing anything.
+Before the bot has ever run (no SQLite file yet) it lists those of the rules, and creates no file.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sys
 from typing import Any
 
 from sqlalchemy import select
 
+from bot.data_option import Source, missing
 from bot.i18n import t
 from bot.rules import Rules
 from bot.settings import Settings
@@ -50,11 +54,12 @@ def _occurrence(rules: Rules, calendar: WorkCalendar, start: dt.date, end: dt.da
     return out
 
 
-async def collect(settings: Settings, rules: Rules, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+async def collect(settings: Settings, url: str, rules: Rules, start: dt.date,
+                  end: dt.date) -> list[dict[str, Any]]:
     """Stored meetings starting from `start` to `end` (local dates, inclusive), plus unstored occurrences."""
     calendar = WorkCalendar(settings.timezone)
-    await migrate(settings.database_url)
-    engine = create_engine(settings.database_url)
+    await migrate(url)
+    engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
             lo = dt.datetime.combine(start, dt.time(), calendar.timezone).astimezone(dt.UTC)
@@ -110,14 +115,20 @@ async def collect(settings: Settings, rules: Rules, start: dt.date, end: dt.date
     return sorted(out, key=lambda o: (o["starts_at"], o["id"] or 0))
 
 
-def main(settings: Settings, rules: Rules, start: dt.date | None, end: dt.date | None, as_json: bool) -> int:
-    today = WorkCalendar(settings.timezone).today()
-    start = start or today
+def main(settings: Settings, source: Source, rules: Rules, start: dt.date | None, end: dt.date | None,
+         as_json: bool) -> int:
+    """List the occurrences; without a database yet (a SQLite file not there), those of the rules."""
+    calendar = WorkCalendar(settings.timezone)
+    start = start or calendar.today()
     end = end or start + dt.timedelta(days=365)
     if end < start:
-        print("error: --to is before --from")
+        print("error: --to is before --from", file=sys.stderr)
         return 2
-    found = asyncio.run(collect(settings, rules, start, end))
+    if source.exists:
+        found = asyncio.run(collect(settings, source.url, rules, start, end))
+    else:
+        print(f"warning: {missing(source)}; listing the meetings of the rules only", file=sys.stderr)
+        found = _occurrence(rules, calendar, start, end)
     if as_json:
         print(json.dumps(found, ensure_ascii=False))
         return 0

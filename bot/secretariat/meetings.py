@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import presses
 from bot.agency_chats import chats_of_agencies
 from bot.core import Core
+from bot.dates import DateError, parse_day, parse_moment
 from bot.i18n import fmt_date, t
 from bot.officer import Actor
 from bot.secretariat import common, reminders
@@ -32,32 +33,23 @@ from bot.secretariat.schedules import ADHOC, announce
 from storage.models import Decision, Meeting, MeetingAnswer
 
 RECENT_DAYS = 7  # /meetings still shows a meeting this long after, to record its decisions
-_WHEN = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s+(\d{1,2})[:hg](\d{2})?)?\s*$")
+DEFAULT_HOUR = dt.time(8, 0)
 
 
 def parse_when(core: Core, text: str) -> dt.datetime:
-    """`dd/mm/yyyy HH:MM` (or `dd/mm/yyyy` at the reminder hour), local time, as UTC."""
-    match = _WHEN.match(text)
-    if not match:
-        raise SecretariatRefused("secretariat.refused.bad_when")
-    day, month, year, hour, minute = match.groups()
+    """`dd/mm/yyyy HH:MM` or `yyyy-mm-dd HH:MM` (a day alone: 08:00), local time, as UTC."""
     try:
-        moment = dt.datetime(
-            int(year), int(month), int(day), int(hour or 8), int(minute or 0), tzinfo=core.calendar.timezone
-        )
-    except ValueError:
+        day, hour = parse_moment(text)
+    except DateError:
         raise SecretariatRefused("secretariat.refused.bad_when") from None
-    return moment.astimezone(dt.UTC)
+    return dt.datetime.combine(day, hour or DEFAULT_HOUR, core.calendar.timezone).astimezone(dt.UTC)
 
 
 def parse_date(text: str) -> dt.date:
-    match = _WHEN.match(text)
-    if not match or match.group(4):
-        raise SecretariatRefused("secretariat.refused.bad_date")
-    day, month, year = (int(g) for g in match.groups()[:3])
+    """`dd/mm/yyyy` or `yyyy-mm-dd`."""
     try:
-        return dt.date(year, month, day)
-    except ValueError:
+        return parse_day(text)
+    except DateError:
         raise SecretariatRefused("secretariat.refused.bad_date") from None
 
 
