@@ -63,7 +63,7 @@ def test_real_process_prints_json() -> None:
 @pytest.mark.parametrize(("argv", "message"), [
     (["--kind", "gossip", "--from", "2026-02-10"], "invalid choice: 'gossip'"),
     (["--kind", "complaint", "--from", "2026-02-30"], "2026-02-30 is not a date that exists"),
-    (["--kind", "complaint", "--from", "10/02/2026"], "YYYY-MM-DD"),
+    (["--kind", "complaint", "--from", "2026/02/10"], "expected a date as YYYY-MM-DD or DD/MM/YYYY"),
     (["--kind", "complaint"], "--from"),
 ])
 def test_bad_input_is_an_argparse_error(capsys: pytest.CaptureFixture[str], argv: list[str],

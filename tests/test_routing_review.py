@@ -90,8 +90,8 @@ async def test_cli_prints_one_json_object_a_line(core, corrected, db_url, monkey
 
 def test_cli_refuses_a_bad_date(capsys) -> None:
     with pytest.raises(SystemExit):
-        main(["routing-review", "--since", "23/11/2026"])
-    assert "YYYY-MM-DD" in capsys.readouterr().err
+        main(["routing-review", "--since", "23.11.26"])
+    assert "expected a date as YYYY-MM-DD or DD/MM/YYYY" in capsys.readouterr().err
 
 
 async def test_export_writes_corrected_cases_as_labelled_reports(core, corrected, db_url, monkeypatch,
