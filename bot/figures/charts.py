@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
+from collections.abc import Callable
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -63,6 +64,20 @@ def _style(styles: dict[str, tuple[str, str]], name: str, spare: list[str]) -> t
     return None, spare.pop(0) if spare else ""
 
 
+def _stacked(draw: Callable[..., object], groups: list[dict[str, int]], series: list[str],
+             styles: dict[str, tuple[str, str]], kind: str, locale: str) -> None:
+    """One layer of bars per series, each on top of the ones before, coloured, hatched and outlined;
+    `draw(values, base, **style)` lays a layer across or up."""
+    base = [0] * len(groups)
+    spare = list(SPARE_HATCHES)
+    for name in series:
+        values = [group.get(name, 0) for group in groups]
+        colour, hatch = _style(styles, name, spare)
+        draw(values, base, color=colour, hatch=hatch, edgecolor=EDGE, linewidth=0.6,
+             label=_label(f"{kind}.{name}", locale))
+        base = [b + v for b, v in zip(base, values, strict=True)]
+
+
 def _no_data(ax: Axes, title: str, locale: str) -> None:
     """Say there is nothing to show, where the chart would be."""
     ax.set_title(title, fontweight="bold")
@@ -83,15 +98,9 @@ def status_figure(data: dict[str, dict[str, int]], names: dict[str, str], locale
         return fig
     statuses = [s for s in STATUS_STYLES if any(s in data[a] for a in agencies)]
     statuses += sorted({s for a in agencies for s in data[a]} - set(statuses))
-    left = [0] * len(agencies)
     labels = [names.get(a, a) for a in agencies]
-    spare = list(SPARE_HATCHES)
-    for status in statuses:
-        values = [data[a].get(status, 0) for a in agencies]
-        colour, hatch = _style(STATUS_STYLES, status, spare)
-        ax.barh(labels, values, left=left, color=colour, hatch=hatch, edgecolor=EDGE, linewidth=0.6,
-                label=_label(f"status.{status}", locale))
-        left = [x + v for x, v in zip(left, values, strict=True)]
+    _stacked(lambda values, base, **style: ax.barh(labels, values, left=base, **style),
+             [data[a] for a in agencies], statuses, STATUS_STYLES, "status", locale)
     ax.invert_yaxis()
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(t("figures.chart.cases", locale))
@@ -141,15 +150,9 @@ def intake_figure(data: dict[dt.date, dict[str, int]], locale: str = "vi") -> Fi
         _no_data(ax, title, locale)
         return fig
     x = list(range(len(weeks)))
-    bottom = [0] * len(weeks)
     kinds = [k for k in KIND_STYLES if any(k in data[w] for w in weeks)]
-    spare = list(SPARE_HATCHES)
-    for kind in kinds:
-        values = [data[w].get(kind, 0) for w in weeks]
-        colour, hatch = _style(KIND_STYLES, kind, spare)
-        ax.bar(x, values, bottom=bottom, color=colour, hatch=hatch, edgecolor=EDGE, linewidth=0.6,
-               label=_label(f"kind.{kind}", locale))
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    _stacked(lambda values, base, **style: ax.bar(x, values, bottom=base, **style),
+             [data[w] for w in weeks], kinds, KIND_STYLES, "kind", locale)
     step = max(1, len(weeks) // 12)
     ax.set_xticks(x[::step], [w.strftime("%d/%m") for w in weeks[::step]], rotation=45)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
