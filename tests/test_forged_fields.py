@@ -106,6 +106,7 @@ def assert_card(message: dict[str, Any], status: str) -> None:
 
 @pytest.fixture
 async def app(tmp_path: Path, server: FakeBotAPI) -> AsyncIterator[App]:
+    (tmp_path / "data").mkdir()  # an explicit database path must name a folder that exists
     settings = Settings(_env_file=None, bot_token="42:TEST", telegram_api_url=server.url,
                         database_url=f"sqlite+aiosqlite:///{tmp_path}/data/bot.db",
                         rules_file=str(SAMPLE_RULES))
