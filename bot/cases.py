@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import quoting
@@ -31,7 +31,18 @@ from bot.duplicates import Similar, find_likely, index_case, own_similar, report
 from bot.dupscore import Report
 from bot.evidence import Evidence
 from bot.i18n import t
-from bot.pin_guard import Verdict, dummy_hash, is_locked, matches, new_pin_hash, wrong_pin
+from bot.pin_guard import (
+    Verdict,
+    account_locked_until,
+    dummy_hash,
+    hold_account,
+    hold_case,
+    is_locked,
+    is_reporter,
+    matches,
+    new_pin_hash,
+    wrong_pin,
+)
 from bot.quoting import Block, quote
 from bot.receipts import new_code, new_pin, normalize_code
 from bot.routing import RoutingDecision, route
@@ -347,32 +358,29 @@ class Lookup:
     """The outcome of a look-up: `case` only when code and PIN matched; `throttled` when refused unseen."""
 
     case: Case | None = None
-    throttled: bool = False
+    throttled: dt.datetime | None = None  # the account is locked out of look-ups until then
     locked: bool = False  # the code is right but the case refuses look-ups after too many wrong PINs
     timeline: list[AuditEvent] = field(default_factory=list)
 
 
 async def lookup(session: AsyncSession, core: Core, requester: Citizen, code_text: str, pin: str,
                  verdict: Verdict | None = None) -> Lookup:
-    """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted.
+    """Check a code and PIN; a wrong code and a wrong PIN look and take the same. Failures are counted,
+    but not the reporter's own on their own case, which is never locked to them.
 
     `verdict` is the PIN already checked by `pin_guard.precheck` outside the transaction, when it was."""
     key = reporter_key(core, requester)
     now = core.clock.now()
-    since = now - dt.timedelta(hours=1)
-    failures = (
-        await session.execute(
-            select(func.count())
-            .select_from(LookupFailure)
-            .where(LookupFailure.requester_key == key, LookupFailure.at > since)
-        )
-    ).scalar_one()
-    if failures >= core.settings.lookup_failures_per_hour:
-        return Lookup(throttled=True)
     code = normalize_code(code_text)
-    case = None
-    if code is not None:
-        case = (await session.execute(select(Case).where(Case.code == code))).scalar_one_or_none()
+    await hold_account(session, key)
+    case = await hold_case(session, code)
+    if case is not None and await is_reporter(session, case.id, key):
+        if await matches(pin, code, case.pin_hash, verdict):
+            return Lookup(case=case, timeline=await public_timeline(session, case.id))
+        return Lookup()
+    until = await account_locked_until(session, core, key)
+    if until is not None:
+        return Lookup(throttled=until)
     if case is not None and is_locked(case, now):
         session.add(LookupFailure(requester_key=key, at=now))
         return Lookup(locked=True)

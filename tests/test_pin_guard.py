@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import cases, pin_guard
 from bot.cases import Citizen
 from bot.clock import Clock
-from storage.models import AgencyChat, AuditEvent, OutboxMessage
+from storage.models import AgencyChat, AuditEvent, LookupFailure, OutboxMessage
 from tests.test_cases import DRAFT, file
 from tests.test_intake import Citizen as Person
 from tests.test_intake import intake
@@ -141,3 +141,124 @@ async def test_at_most_two_pins_are_hashed_at_once(monkeypatch) -> None:
     hashes = await asyncio.gather(*(pin_guard.new_pin_hash(f"{n:06d}") for n in range(6)))
     assert most[0] == 2
     assert all(pin_guard.check_pin(f"{n:06d}", h) for n, h in enumerate(hashes))
+
+
+async def test_simultaneous_wrong_pins_from_many_accounts_are_evaluated_at_most_the_limit(core, intake):
+    """40 accounts send a wrong PIN at the same moment: the limit of 10 holds on both databases."""
+    import asyncio
+
+    core.settings.pin_failures_per_case = 10
+    filed = await file(core)
+    code, pin = filed.case.code, filed.pin
+    people = [Person(intake, user_id=str(9000 + n)) for n in range(40)]
+    await asyncio.gather(*(p.cmd("status", f"{code} {wrong(pin)}") for p in people))
+    answers = [p.text for p in people]
+    evaluated = [a for a in answers if "không đúng" in a]
+    locked = [a for a in answers if "tạm khóa" in a]
+    assert len(evaluated) == 10 and len(locked) == 30, (len(evaluated), len(locked))
+
+
+async def test_simultaneous_lookups_each_in_its_own_transaction_hold_the_limit(core):
+    """The same from 40 transactions at once (several instances): each PIN is checked in advance, as
+    the dialogue does, so the transactions overlap as closely as they can."""
+    import asyncio
+
+    core.settings.pin_failures_per_case = 10
+    filed = await file(core)
+    code, pin = filed.case.code, wrong(filed.pin)
+    who = [Citizen("telegram", str(9100 + n), str(9100 + n)) for n in range(40)]
+    verdicts = [await pin_guard.precheck(core, cases.reporter_key(core, w), code, pin) for w in who]
+
+    async def one(sender: Citizen, verdict: pin_guard.Verdict | None) -> cases.Lookup:
+        async with core.sessions() as s, s.begin():
+            return await cases.lookup(s, core, sender, code, pin, verdict)
+
+    found = await asyncio.gather(*(one(w, v) for w, v in zip(who, verdicts, strict=True)))
+    assert sum(not f.locked for f in found) == 10
+    async with core.sessions() as s:
+        counted = (await s.execute(select(func.count()).select_from(LookupFailure)
+                                   .where(LookupFailure.case_id == filed.case.id))).scalar_one()
+    assert counted == 10
+
+
+def hours_in(text: str) -> int:
+    import re
+
+    found = re.search(r"sau (\d+) giờ", text)
+    assert found, text
+    return int(found.group(1))
+
+
+async def reporter_notices(core, chat_id: str) -> list[str]:
+    async with core.sessions() as s:
+        rows = (await s.execute(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
+                                                            OutboxMessage.idempotency_key.like("pin-tried:%"))
+                                )).scalars().all()
+    return [r.payload["text"] for r in rows]
+
+
+async def test_two_accounts_cannot_lock_the_reporter_out_and_the_reporter_is_told_once(core, intake):
+    """Officers of any co-operating group see codes: two fresh accounts a day could keep a case locked.
+    The reporter's own account still opens it, and hears once that someone tried."""
+    core.clock = Clock(movable=True)
+    filed = await file(core)  # by ME, account "10"
+    code, pin = filed.case.code, filed.pin
+    owner = Person(intake, user_id="10")
+    for day in range(3):
+        for account in (f"{day}1", f"{day}2"):  # five wrong PINs each: within each account's own limit
+            attacker = Person(intake, user_id=f"66{account}")
+            for _ in range(5):
+                await attacker.cmd("status", f"{code} {wrong(pin)}")
+        stranger = Person(intake, user_id=f"77{day}")
+        await stranger.cmd("status", f"{code} {pin}")
+        assert "tạm khóa" in stranger.text, "other accounts are locked out, even with the right PIN"
+        await owner.cmd("status", f"{code} {pin}")
+        assert "Tình trạng" in owner.text and code in owner.text and "tạm khóa" not in owner.text
+        core.clock.advance(pin_guard.dt.timedelta(hours=core.settings.pin_lockout_hours, minutes=1))
+    notices = await reporter_notices(core, "10")
+    assert len(notices) == 1, "told once, not every time the case is locked again"
+    assert code in notices[0] and "tài khoản khác" in notices[0] and "/mycases" in notices[0]
+    async with core.sessions() as s:
+        locks = (await s.execute(select(AuditEvent.action).where(AuditEvent.action == "pin_locked"))).all()
+    assert len(locks) == 3
+
+
+async def test_the_reporters_own_wrong_pins_count_for_nothing(core, intake):
+    core.settings.pin_failures_per_case = 3
+    core.settings.lookup_failures_per_hour = 3
+    filed = await file(core)
+    owner = Person(intake, user_id="10")
+    for typo in ("000000", "12345", "abcdef", "9999999", wrong(filed.pin)):  # bad input as well
+        await owner.cmd("status", f"{filed.case.code} {typo}")
+        assert "không đúng" in owner.text and "tạm khóa" not in owner.text and "quá nhiều" not in owner.text
+    await owner.cmd("status", f"{filed.case.code} {filed.pin}")
+    assert "Tình trạng" in owner.text
+    other = Person(intake, user_id="12")
+    await other.cmd("status", f"{filed.case.code} {filed.pin}")
+    assert "Tình trạng" in other.text, "the case was never locked by its reporter's typos"
+    assert await reporter_notices(core, "10") == []
+    async with core.sessions() as s:
+        counted = (await s.execute(select(func.count()).select_from(LookupFailure))).scalar_one()
+    assert counted == 0
+
+
+async def test_an_accounts_lock_outs_grow_while_it_keeps_guessing(core, intake):
+    core.clock = Clock(movable=True)
+    core.settings.pin_failures_per_case = 1000
+    filed = await file(core)
+    guesser = Person(intake, user_id="666")
+    waits = []
+    for _burst in range(5):
+        for _ in range(core.settings.lookup_failures_per_hour):
+            await guesser.cmd("status", f"{filed.case.code} {wrong(filed.pin)}")
+            assert "không đúng" in guesser.text
+        await guesser.cmd("status", f"{filed.case.code} {filed.pin}")
+        assert "quá nhiều lần" in guesser.text and "Tình trạng" not in guesser.text
+        waits.append(hours_in(guesser.text))
+        core.clock.advance(pin_guard.dt.timedelta(hours=waits[-1] - 1))
+        await guesser.cmd("status", f"{filed.case.code} {filed.pin}")
+        assert "quá nhiều lần" in guesser.text, "still locked an hour before the time it was told"
+        core.clock.advance(pin_guard.dt.timedelta(hours=1))
+    assert waits == [1, 1, 2, 4, 8]
+    await guesser.cmd("status", f"{filed.case.code} {filed.pin}")
+    assert "Tình trạng" in guesser.text, "the right PIN works once the wait is over"

@@ -267,6 +267,26 @@ async def test_wrong_pin_refused_and_throttled(core, chat):
     assert "quá nhiều lần" in chat.texts(sent)
 
 
+async def test_strangers_wrong_pins_do_not_lock_the_reporter_out(core, chat):
+    """Two accounts send ten wrong PINs: the case locks for strangers, not for the reporter's own chat,
+    which is told once what happened."""
+    from bot.cases import Citizen, submit
+    from tests.test_cases import DRAFT
+
+    async with core.sessions() as session, session.begin():
+        filed = await submit(session, core, Citizen("telegram", str(USER), str(USER)), DRAFT)
+    code, wrong = filed.case.code, "000000" if filed.pin != "000000" else "111111"
+    for stranger in (601, 602):
+        for _ in range(5):
+            await chat.feed(tg.private_message(stranger, f"/status {code} {wrong}"))
+    told = [m.text for m in chat.to_user if code in m.text and "tài khoản khác" in m.text]
+    assert len(told) == 1, "the reporter hears once that someone tried"
+    await chat.feed(tg.private_message(603, f"/status {code} {filed.pin}"))
+    assert any("tạm khóa" in m.text for m in chat.bot.sent if str(m.chat_id) == "603")
+    sent = await chat.say(f"/status {code} {filed.pin}")
+    assert "Tình trạng" in chat.texts(sent) and "tạm khóa" not in chat.texts(sent)
+
+
 async def test_lookup_menu_and_mycases_buttons(core, chat):
     sent = await chat.say("/mycases")
     assert "chưa gửi phản ánh nào" in chat.texts(sent)

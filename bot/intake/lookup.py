@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,8 +57,9 @@ class Lookup:
     async def _lookup(self, ctx: _Ctx, code: str, pin: str) -> list[Reply]:
         found = await cases.lookup(ctx.session, self.core, ctx.sender, code, pin, ctx.verdict)
         self._reset(ctx, keep_unlocked=True)
-        if found.throttled:
-            return [Reply(ctx.tr("citizen.lookup.throttled")), self._menu(ctx)]
+        if found.throttled is not None:
+            hours = max(1, math.ceil((found.throttled - self.core.clock.now()) / dt.timedelta(hours=1)))
+            return [Reply(ctx.tr("citizen.lookup.throttled", hours=hours)), self._menu(ctx)]
         if found.locked:
             hours = self.core.settings.pin_lockout_hours
             return [Reply(ctx.tr("privacy.lookup.locked", hours=hours)), self._menu(ctx)]
