@@ -31,7 +31,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.outbox_bench import PG_URL, drop, pg_database
+from bench.outbox_bench import PG_URL, PRIVACY, drop, pg_database
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import Limits
 from bot.delivery.sender import Sender
@@ -84,7 +84,8 @@ async def run_backend(url: str, args: argparse.Namespace) -> dict[str, float]:
     await add(sessions, lag_rows)
     async with FakeBotAPI() as server:
         bot = Bot("42:BENCH", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
-        sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, "bench", limits=Limits())
+        sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, "bench", privacy=PRIVACY,
+                        limits=Limits())
         stop = asyncio.Event()
         loops = [asyncio.create_task(JobRunner(sessions, {KIND: notify}, "bench-lag").run_forever(stop)),
                  asyncio.create_task(sender.run_forever(stop))]

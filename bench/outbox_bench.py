@@ -24,14 +24,18 @@ import asyncpg
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, select
 
 from bot.delivery.ratelimit import Limits
 from bot.delivery.sender import Sender
+from bot.privacy import Privacy
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, migrate, session_factory
 from storage.models import OutboxMessage, utcnow
+
+PRIVACY = Privacy(Fernet.generate_key())  # the bench's rows go to groups, which are not sealed
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -51,7 +55,8 @@ async def one_run(url: str, messages: int, chats: int, limits: Limits, label: st
         await session.commit()
     async with FakeBotAPI() as server:
         bot = Bot("42:BENCH", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
-        sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, "bench", limits=limits, batch=100)
+        sender = Sender(sessions, {"telegram": TelegramTransport(bot)}, "bench", privacy=PRIVACY,
+                        limits=limits, batch=100)
         started = time.perf_counter()
         while True:
             stats = await sender.run_once()

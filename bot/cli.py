@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot import data_option
 from bot.kinds import KINDS
-from bot.settings import Settings, read
+from bot.settings import Settings, read, reveal
 
 if TYPE_CHECKING:
     from bot.rules import Rules
@@ -114,6 +114,21 @@ def main(
     if settings is None:
         return 1
     args = _parser(settings).parse_args(argv)
+    try:
+        return _command(args, settings, run)
+    except _key_problem() as exc:  # a command that reads the database migrates it with the bot's key
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _key_problem() -> type[Exception]:
+    """bot.privacy's KeyProblem, imported only once a command has failed (it imports the database)."""
+    from bot.privacy import KeyProblem
+
+    return KeyProblem
+
+
+def _command(args: argparse.Namespace, settings: Settings, run: Callable[[], int] | None) -> int:
     command = args.command or "run"
     if command == "run":
         return _run(run)
@@ -287,7 +302,7 @@ def _routing_review(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.routing_review import labelled, render, review
 
-    found = asyncio.run(review(settings.database_url, args.since))
+    found = asyncio.run(review(settings.database_url, args.since, reveal(settings.encryption_key) or None))
     if args.export:
         rows = labelled(found)
         with open(args.export, "w", encoding="utf-8") as out:

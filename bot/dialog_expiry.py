@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import jobs
 from bot.core import Core
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue_private
 from bot.i18n import t
 from bot.intake import UNLOCK_TTL
 from storage.models import ChatUser, DialogState, Job
@@ -47,17 +47,18 @@ async def expire_stale(session: AsyncSession, core: Core, now: dt.datetime) -> i
         )
     ).scalars().all()
     for row in stale:
-        user = await session.get(ChatUser, (row.channel, row.user_id))
+        user = await session.get(ChatUser, (row.channel, row.user_key))
         locale = (user.locale if user else None) or "vi"
-        await enqueue(
-            session,
-            channel=row.channel,
-            chat_id=row.chat_id or row.user_id,  # rows saved before chats were recorded: Telegram's and
-            # Zalo's private chat ids are their users' ids
-            kind="text",
-            payload={"text": t("citizen.expired", locale, hours=hours)},
-            key=f"dialog-expired:{row.channel}:{row.user_id}:{row.updated_at.isoformat()}",
-        )
+        chat = core.privacy.open_value(row.sealed_chat) if row.sealed_chat else None
+        if chat:
+            await enqueue_private(
+                session,
+                core.privacy,
+                channel=row.channel,
+                chat_id=str(chat),
+                payload={"text": t("citizen.expired", locale, hours=hours)},
+                key=f"dialog-expired:{row.channel}:{row.user_key}:{row.updated_at.isoformat()}",
+            )
         await session.delete(row)
     await session.execute(delete(DialogState).where(DialogState.state == IDLE,
                                                     DialogState.updated_at < now - UNLOCK_TTL))

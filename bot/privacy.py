@@ -1,6 +1,8 @@
 """Reporter identity at rest: Fernet-encrypted, looked up only through a keyed hash.
 
-Luật Tố cáo 2018 Điều 47-48 protect a reporter's identity: officers never see it; the bot relays.
+Luật Tố cáo 2018 Điều 47-48 protect a reporter's identity: officers never see it; the bot relays. Nor does
+whoever reads the database (a backup, a replica, a reporting user): a person's chat is stored only sealed or
+as a keyed hash, and every text to a person only sealed.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import create_engine, migrate, session_factory
 from storage.models import Reporter
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,9 @@ class Privacy:
         except ValueError as exc:
             raise ValueError("ENCRYPTION_KEY must be a Fernet key (32 url-safe base64 bytes)") from exc
         self._mac_key = hashlib.sha256(b"reporter-key:" + raw).digest()
+        # apart from the reporters' keys, so that a person's chat rows cannot be joined to their cases
+        self._chat_mac = hashlib.sha256(b"chat-key:" + raw).digest()
+        self._tag_mac = hashlib.sha256(b"outbox-key:" + raw).digest()
 
     def seal(self, identity: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(identity, ensure_ascii=False).encode()).decode()
@@ -75,14 +82,28 @@ class Privacy:
         """A stable, non-reversible key for (channel, user) to find someone's cases or throttle them."""
         return hmac.new(self._mac_key, f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
+    def chat_key(self, channel: str, chat_id: str) -> str:
+        """How a person's chat (or user) is stored where it must be found again (their language, their
+        dialogue, their messages' order): a keyed hash that no reader of the database can reverse or
+        compute for a guessed id."""
+        return hmac.new(self._chat_mac, f"{channel}:{chat_id}".encode(), hashlib.sha256).hexdigest()
+
+    def tag(self, key: str) -> str:
+        """An idempotency key as stored on a sealed row: the key itself names the chat or the case."""
+        return "sealed:" + hmac.new(self._tag_mac, key.encode(), hashlib.sha256).hexdigest()
+
 
 class KeyProblem(Exception):
     """The encryption key is missing, malformed or not the one the database was sealed with (one line)."""
 
 
 async def sealed_sample(sessions: async_sessionmaker[AsyncSession]) -> str | None:
-    """One sealed reporter identity of the database, or None when it holds none yet."""
+    """One sealed reporter identity of the database, or None when it holds none yet (a new database
+    has no tables: the key is settled before the migrations, which seal with it)."""
     async with sessions() as session:
+        tables = await session.run_sync(lambda s: inspect(s.connection()).has_table(Reporter.__tablename__))
+        if not tables:
+            return None
         return (await session.execute(select(Reporter.identity).order_by(Reporter.id).limit(1))).scalar()
 
 
@@ -166,3 +187,24 @@ def _make_private(key_file: Path, mode: int) -> None:
                          ) from None
     log.warning("the encryption key file %s was open to other users (mode %04o); it is now %04o",
                 key_file, mode, mode & 0o700)
+
+
+def key_file_for(database_url: str) -> Path:
+    """Where a generated encryption key lives: beside the SQLite database, else in data/."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / "encryption.key"
+    return Path("data/encryption.key")
+
+
+async def migrate_with_key(database_url: str, configured: str | None) -> None:
+    """Migrate the database as the bot does on start, with its encryption key (the commands that read
+    the database may be the first to run after an upgrade, and a migration seals what it holds);
+    raises KeyProblem like the bot."""
+    engine = create_engine(database_url)
+    try:
+        privacy = privacy_for(configured, key_file_for(database_url),
+                              await sealed_sample(session_factory(engine)))
+        await migrate(database_url, engine, keys=privacy)
+    finally:
+        await engine.dispose()

@@ -2,7 +2,8 @@
 
 Officers never learn who the reporter is and the reporter never learns which officer asked (Luật Tố cáo
 2018 Điều 47-48); the bot carries both sides. The answer is matched to its case by the question message
-the reporter replied to, so it lands on the right case even when they have several open.
+the reporter replied to, so it lands on the right case even when they have several open: the question's
+outbox row, sealed, keeps a note of its case after delivery (`bot.delivery.outcomes`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot.audit import record
 from bot.core import Core
 from bot.deadline_jobs import replan
 from bot.deadlines import resume
-from bot.delivery.outbox import enqueue_evidence
+from bot.delivery.outbox import enqueue_evidence, opened
 from bot.evidence import Evidence, refusal
 from bot.i18n import t
 from bot.officer import (
@@ -69,30 +70,24 @@ async def _question_case(session: AsyncSession, core: Core, channel: str, chat_i
         await session.execute(
             select(OutboxMessage).where(
                 OutboxMessage.channel == channel,
-                OutboxMessage.chat_id == str(chat_id),
+                OutboxMessage.chat_id == core.privacy.chat_key(channel, str(chat_id)),
                 OutboxMessage.message_id == str(replied_to),
             )
         )
     ).scalars()
     for row in rows:
-        if (row.payload or {}).get("relay") == "question":
-            return _note(core, row)[0]
+        case_id, _, question = _note(core, row)
+        if question:
+            return case_id
     return None
 
 
-def _note(core: Core, row: OutboxMessage) -> tuple[int | None, str | None]:
-    """(case id, agency id) a message to a reporter was about: from the row while it waits, from its
-    sealed note once delivered (delivered rows to reporters are scrubbed, bot/delivery/sender.py)."""
-    if row.case_id is not None:
-        return row.case_id, row.agency_id
-    sealed = (row.payload or {}).get("sealed")
-    if not sealed:
-        return None, None
-    try:
-        note = core.privacy.open(sealed)
-    except ValueError:
-        return None, None
-    return note.get("case_id"), note.get("agency_id")
+def _note(core: Core, row: OutboxMessage) -> tuple[int | None, str | None, bool]:
+    """(case id, agency id, whether it was a question) a message to a reporter was about, from its seal:
+    the whole message while it waits, the note it keeps once delivered."""
+    content = opened(core.privacy, row.sealed) or {}
+    question = (content.get("payload") or {}).get("relay") == "question"
+    return content.get("case_id"), content.get("agency_id"), question
 
 
 async def _status_before_question(session: AsyncSession, case_id: int) -> str:
@@ -156,15 +151,15 @@ async def citizen_answer(
 async def _asker(session: AsyncSession, core: Core, case_id: int, channel: str, chat_id: str,
                  replied_to: str | None) -> str | None:
     """The agency whose question is answered: the replied-to question's, else the latest question's."""
-    query = select(OutboxMessage).where(
-        OutboxMessage.channel == channel, OutboxMessage.chat_id == str(chat_id))
+    query = select(OutboxMessage).where(OutboxMessage.channel == channel,
+                                        OutboxMessage.chat_id == core.privacy.chat_key(channel, str(chat_id)))
     if replied_to is not None:
         query = query.where(OutboxMessage.message_id == str(replied_to))
     for row in (await session.execute(query.order_by(OutboxMessage.id.desc()))).scalars():
-        about, agency = _note(core, row)
+        about, agency, question = _note(core, row)
         if about != case_id:
             continue
-        if replied_to is not None or (row.payload or {}).get("relay") == "question":
+        if replied_to is not None or question:
             return agency
     return None
 

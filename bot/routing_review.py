@@ -111,11 +111,13 @@ def _summary(c: Correction) -> str:
     return ", ".join([*(f"+{a}" for a in c.added), *(f"-{a}" for a in c.removed)]) or c.action
 
 
-async def review(database_url: str, since: dt.date | None = None) -> list[Correction]:
+async def review(database_url: str, since: dt.date | None = None,
+                 encryption_key: str | None = None) -> list[Correction]:
     """The corrections in the database at `database_url` (migrated first, so a new database is empty)."""
-    from storage.db import create_engine, migrate, session_factory
+    from bot.privacy import migrate_with_key
+    from storage.db import create_engine, session_factory
 
-    await migrate(database_url)
+    await migrate_with_key(database_url, encryption_key)
     engine = create_engine(database_url)
     try:
         return await corrections(session_factory(engine), since)

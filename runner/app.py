@@ -39,7 +39,7 @@ from bot.delivery.transport import Transport
 from bot.delivery.unreachable import tell_unreachable
 from bot.jobs import Handler, JobRunner
 from bot.outage import one_line
-from bot.privacy import KeyProblem, privacy_for, read_key_file, sealed_sample
+from bot.privacy import KeyProblem, Privacy, key_file_for, privacy_for, read_key_file, sealed_sample
 from bot.redaction import configure_logging, redact
 from bot.rules import Rules, RulesError, load_rules
 from bot.settings import read, reveal
@@ -140,10 +140,7 @@ async def _unreachable(core: Core, session: AsyncSession, agency_id: str, key: s
 
 def key_file(settings: AppSettings) -> Path:
     """Where a generated encryption key lives: beside the SQLite database, else in data/."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).parent / "encryption.key"
-    return Path("data/encryption.key")
+    return key_file_for(settings.database_url)
 
 
 def database_problem(settings: AppSettings, exc: BaseException) -> StartupError:
@@ -164,10 +161,13 @@ def check_key_file(settings: AppSettings) -> None:
         raise StartupError(str(exc)) from None
 
 
-async def open_database(settings: AppSettings,
-                        rules: Rules) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession], str | None]:
-    """The engine and sessions of the migrated database, its agencies those of `rules`, and one sealed
-    identity in it (None for none); StartupError when the database cannot be used."""
+Database = tuple[AsyncEngine, async_sessionmaker[AsyncSession], Privacy]
+
+
+async def open_database(settings: AppSettings, rules: Rules, configured_key: str | None) -> Database:
+    """The engine and sessions of the migrated database, its agencies those of `rules`, and its key (settled
+    before migrating: migrations seal what the database holds with it); StartupError when the database or
+    the key cannot be used."""
     try:
         engine = create_engine(settings.database_url)
     except OSError as exc:  # the SQLite file's folder cannot be made, or the file cannot be created there
@@ -175,12 +175,16 @@ async def open_database(settings: AppSettings,
     try:
         sessions = session_factory(engine)
         async with setup_lock(engine):
-            await migrate(settings.database_url, engine)
+            privacy = privacy_for(configured_key, key_file(settings), await sealed_sample(sessions))
+            await migrate(settings.database_url, engine, keys=privacy)
             await sync_agencies(sessions, rules)
             indexed = await duplicates.backfill(sessions)
         if indexed:
             log.info("duplicate index: %d open cases filed before it was built are now indexed", indexed)
-        return engine, sessions, await sealed_sample(sessions)
+        return engine, sessions, privacy
+    except KeyProblem as exc:
+        await engine.dispose()
+        raise StartupError(str(exc)) from None
     except (OSError, TimeoutError, SQLAlchemyError) as exc:
         await engine.dispose()
         raise database_problem(settings, exc) from None
@@ -227,12 +231,7 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
         check_key_file(settings)
     # compiled while the database is checked, not when the first report arrives
     compiling = asyncio.create_task(asyncio.to_thread(_prepare_models, rules), name="routing-prepare")
-    engine, sessions, sample = await open_database(settings, rules)
-    try:
-        privacy = privacy_for(configured_key, key_file(settings), sample)
-    except KeyProblem as exc:
-        await engine.dispose()
-        raise StartupError(str(exc)) from None
+    engine, sessions, privacy = await open_database(settings, rules, configured_key)
     core = Core(settings=settings, rules=rules, sessions=sessions, privacy=privacy,
                 calendar=WorkCalendar(settings.timezone), clock=Clock(movable=settings.movable_clock))
     store = LocalFileStore(settings.files_dir or key_file(settings).parent / "files", privacy)
@@ -241,8 +240,8 @@ async def start(settings: AppSettings, *, worker_id: str | None = None, demo: bo
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     # ADMIN_IDS are Telegram user ids: delivery alerts go there when Telegram runs
     admin_channel = telegram.CHANNEL if telegram.CHANNEL in channels else None
-    sender = Sender(sessions, transports, worker, admin_ids=settings.admin_ids, admin_channel=admin_channel,
-                    send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now, seal=privacy.seal,
+    sender = Sender(sessions, transports, worker, privacy=privacy, admin_ids=settings.admin_ids,
+                    admin_channel=admin_channel, send_timeout=REQUEST_TIMEOUT + 5, clock=core.clock.now,
                     agency_unreachable=partial(_unreachable, core),
                     secrets=settings.secrets())
     if settings.outbox_sender:

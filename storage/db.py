@@ -22,6 +22,8 @@ from sqlalchemy.orm import sessionmaker
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from storage.sealing import Keys
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*(None|"([^"]*)")', re.M)
 
@@ -54,7 +56,9 @@ def _prepare_sqlite_path(url: str) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; on SQLite with WAL, foreign keys on and a busy timeout for other processes.
+    """An async engine; on SQLite with WAL, foreign keys on, a busy timeout for other processes, and
+    `secure_delete`, so that what a row held before it was changed or deleted is overwritten with zeros
+    rather than left in the file's free space.
 
     SQLite lets one writer in at a time, and a connection that finds the file locked sleeps and retries
     (1 ms, then longer, up to 100 ms a try): with many connections in one process, a burst of updates spent
@@ -76,6 +80,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
@@ -166,21 +171,26 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=sessionmaker())
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, keys: Keys | None = None) -> Config:
+    """Alembic's configuration for `url`; `keys` (the encryption key's) for migrations that seal."""
     from alembic.config import Config
+
+    from storage.sealing import ATTRIBUTE
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if keys is not None:
+        cfg.attributes[ATTRIBUTE] = keys
     return cfg
 
 
-def _upgrade(url: str) -> None:
+def _upgrade(url: str, keys: Keys | None, revision: str = "head") -> None:
     from alembic import command
 
     if url.startswith("sqlite"):
         _prepare_sqlite_path(url)
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url, keys), revision)
 
 
 def script_head() -> str | None:
@@ -210,9 +220,10 @@ async def at_head(engine: AsyncEngine) -> bool:
     return found == [head]
 
 
-async def migrate(url: str, engine: AsyncEngine | None = None) -> None:
+async def migrate(url: str, engine: AsyncEngine | None = None, keys: Keys | None = None) -> None:
     """Bring the database schema to the newest revision (runs Alembic in a worker thread); with the
-    running `engine`, a database already there is recognised without loading Alembic."""
+    running `engine`, a database already there is recognised without loading Alembic. A migration that
+    seals stored values needs `keys` (`bot.privacy.Privacy`) when the database holds any."""
     if engine is not None and await at_head(engine):
         return
-    await asyncio.to_thread(_upgrade, url)
+    await asyncio.to_thread(_upgrade, url, keys)

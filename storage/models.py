@@ -256,6 +256,11 @@ class OutboxMessage(Base):
 
     `payload` is platform-neutral (text, options, media, edit target); `idempotency_key` makes a retried
     enqueue a no-op. The sender claims rows, delivers them and records the platform message id.
+
+    A message to a person's own chat (a citizen, whoever talks to the bot privately) is `sealed`: the row
+    holds its chat only as a keyed hash in `chat_id`, its idempotency key hashed, and the chat id, payload,
+    case and agency only inside `sealed`; once delivered the row is deleted (a relayed question keeps a
+    sealed note of its case, for the reply). Rows to agency groups and admins are kept readable.
     """
 
     __tablename__ = "outbox"
@@ -263,7 +268,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)  # a person's chat: its keyed hash
     kind: Mapped[str] = mapped_column(String(24))  # text | card | edit_card | media
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -278,6 +283,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column()
     message_id: Mapped[str | None] = mapped_column(String(64))  # the platform's id once accepted
     last_error: Mapped[str | None] = mapped_column(Text)
+    sealed: Mapped[str | None] = mapped_column(Text)  # Fernet: {chat_id, payload, case_id, agency_id}
 
 
 class CardMessage(Base):
@@ -448,25 +454,29 @@ class SecretariatInput(Base):
 
 
 class ChatUser(Base):
-    """A person talking to the bot on a channel: language and delivery state, nothing identifying."""
+    """A person talking to the bot on a channel: language and delivery state, nothing identifying.
+
+    `user_key` is the keyed hash of the user id (`Privacy.chat_key`), never the id itself."""
 
     __tablename__ = "chat_users"
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     blocked_at: Mapped[dt.datetime | None] = mapped_column()  # the user blocked the bot
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class DialogState(Base):
-    """The intake dialogue of one user on one channel; kept in the database so restarts lose nothing."""
+    """The intake dialogue of one user on one channel; kept in the database so restarts lose nothing.
+
+    Keyed by the keyed hash of the user id (`Privacy.chat_key`); the chat it happens in is sealed."""
 
     __tablename__ = "dialog_states"
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    chat_id: Mapped[str | None] = mapped_column(String(64))  # where it happens (None: saved before 0003)
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed_chat: Mapped[str | None] = mapped_column(Text)  # Fernet: the chat id, to write there
     state: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     history: Mapped[list[Any]] = mapped_column(default=list)  # previous states, for /back

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, exists, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -110,20 +110,20 @@ def outbox_held(row_id: Any, worker_id: Any) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class Sent:
-    """A delivery to record: the row, when it was accepted, the platform's id for it, and for a reporter's
-    row (`scrub`) the payload it keeps instead of its own."""
+    """A delivery to record: the row, when it was accepted, the platform's id for it, and for a relayed
+    question to a person the sealed `note` it keeps instead of its content."""
 
     row_id: int
     at: dt.datetime
     message_id: str | None
-    scrub_payload: dict[str, Any] | None = None
+    note: str | None = None
 
 
 def record_sent(deliveries: Sequence[Sent], worker_id: str) -> Any:
     """One UPDATE recording every delivery of a batch (status sent, its time and message id), only on rows
-    `worker_id` still holds; it returns the ids it updated, so a row whose lease was lost is known. The
-    reporters' rows (all or none of the batch: call once for each) also lose what links their chat to a
-    case: the case and agency, the payload (replaced), the idempotency key (made `scrubbed:<id>`)."""
+    `worker_id` still holds; it returns the ids it updated, so a row whose lease was lost is known. Rows
+    that keep a `note` (all or none of the batch: call once for each) keep only that: no payload, case or
+    agency, and no time but `at` (the caller's day)."""
     table = OutboxMessage.__table__
     ids = [d.row_id for d in deliveries]
 
@@ -137,10 +137,19 @@ def record_sent(deliveries: Sequence[Sent], worker_id: str) -> Any:
         "sent_at": each(table.c.sent_at, [d.at for d in deliveries]),
         "message_id": each(table.c.message_id, [d.message_id for d in deliveries]),
     }
-    if deliveries[0].scrub_payload is not None:
-        values.update(case_id=None, agency_id=None,
-                      payload=each(table.c.payload, [d.scrub_payload for d in deliveries]),
-                      idempotency_key=each(table.c.idempotency_key, [f"scrubbed:{i}" for i in ids]))
+    if deliveries[0].note is not None:
+        values.update(case_id=None, agency_id=None, payload={},
+                      sealed=each(table.c.sealed, [d.note for d in deliveries]),
+                      created_at=values["sent_at"], not_before=values["sent_at"])
     return (update(table).where(table.c.id.in_(ids), table.c.claimed_by == worker_id,
                                 table.c.status == "sending")
             .values(**values).returning(table.c.id))
+
+
+def delete_held(ids: Sequence[int], worker_id: str) -> Any:
+    """Delete the rows `worker_id` still holds (messages to people, once delivered or failed for good);
+    returns the ids it deleted."""
+    table = OutboxMessage.__table__
+    return (delete(table).where(table.c.id.in_(list(ids)), table.c.claimed_by == worker_id,
+                                table.c.status == "sending")
+            .returning(table.c.id))

@@ -19,7 +19,9 @@ from storage.models import (
     OutboxMessage,
     Reporter,
 )
+from tests.sealed import all_rows, chat_key
 
+CHANNELS = ("telegram", "zalo")
 CHATS = {
     "noi-chinh": "-1001",
     "thanh-tra": "-1002",
@@ -146,13 +148,13 @@ async def load(core: Core, case_id: int) -> Case:
 
 
 async def outbox(core: Core, *, chat_id: str | None = None, kind: str | None = None) -> list[OutboxMessage]:
-    async with core.sessions() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if chat_id is not None:
-            query = query.where(OutboxMessage.chat_id == chat_id)
-        if kind is not None:
-            query = query.where(OutboxMessage.kind == kind)
-        return list((await session.execute(query)).scalars())
+    """The outbox, or one chat's rows (a group's by id, a person's by keyed hash), sealed rows opened."""
+    where = []
+    if chat_id is not None:
+        where.append(OutboxMessage.chat_id.in_([chat_id, *(chat_key(core, chat_id, ch) for ch in CHANNELS)]))
+    if kind is not None:
+        where.append(OutboxMessage.kind == kind)
+    return await all_rows(core, *where)
 
 
 async def audit(core: Core, case_id: int) -> list[AuditEvent]:

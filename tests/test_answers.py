@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from aiogram.methods import AnswerCallbackQuery, SendMessage
-from sqlalchemy import select
 
 from bot import agencies, cards, officer
 from bot.delivery.ratelimit import Limits
@@ -19,6 +18,7 @@ from handlers.telegram.sender import TelegramTransport
 from storage.models import OutboxMessage, utcnow
 from tests import tg
 from tests.officer_kit import CHATS, bind_groups, make_case
+from tests.sealed import rows_to
 from tests.test_tg_citizen import USER, chat  # noqa: F401  (the citizen's chat, as a fixture)
 
 STORY = "Chủ tịch xã nhận hối lộ 200 triệu để cấp giấy chứng nhận quyền sử dụng đất"
@@ -30,11 +30,10 @@ async def test_reply_after_a_step_survives_a_failed_send(core, chat) -> None:  #
     chat.bot.add_result_for(SendMessage, ok=False, error_code=500, description="Internal Server Error")
     attempts = await chat.press("prop:yes")
     assert len(attempts) == 1 and attempts[0].text, "the next question was tried once and failed"
-    async with core.sessions() as session:
-        waiting = (await session.scalars(select(OutboxMessage).where(
-            OutboxMessage.chat_id == str(USER), OutboxMessage.status == "pending"))).all()
+    waiting = await rows_to(core, USER, OutboxMessage.status == "pending")
     assert waiting and waiting[0].attempts == 1, "the reply waits in the outbox instead of being lost"
-    later = Sender(core.sessions, {"telegram": TelegramTransport(chat.bot)}, "later", limits=Limits.off(),
+    later = Sender(core.sessions, {"telegram": TelegramTransport(chat.bot)}, "later", privacy=core.privacy,
+                   limits=Limits.off(),
                    clock=lambda: utcnow() + dt.timedelta(minutes=5))
     while (await later.run_once()).claimed:
         pass

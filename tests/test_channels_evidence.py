@@ -74,7 +74,7 @@ async def _file(core, sender: Citizen, photo: Evidence) -> str:
 
 
 async def _deliver(core, transports: dict) -> None:
-    sender = Sender(core.sessions, transports, "w", limits=Limits.off())
+    sender = Sender(core.sessions, transports, "w", privacy=core.privacy, limits=Limits.off())
     while (await sender.run_once()).claimed:
         pass
 

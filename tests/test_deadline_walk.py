@@ -22,7 +22,8 @@ from bot.jobs import JobRunner
 from bot.relay import citizen_answer
 from storage.models import Case, Job, OutboxMessage
 from tests import officer_acts as acts
-from tests.officer_kit import CHATS, CITIZEN, bind_groups, load, make_case, mark_sent, officer
+from tests.officer_kit import CHATS, CITIZEN, bind_groups, load, make_case, mark_sent, officer, outbox
+from tests.sealed import unsealed
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 LEAD, SUPERVISOR = CHATS["thanh-tra"], CHATS["noi-chinh"]
@@ -76,7 +77,7 @@ class Walk:
                     select(OutboxMessage).where(OutboxMessage.id > self.last_id).order_by(OutboxMessage.id)
                 )
             ).all()
-        for row in rows:
+        for row in (unsealed(self.core, r) for r in rows):
             self.last_id = row.id
             if row.payload.get("text", "").startswith(TITLE):
                 self.sent.append(Sent(self.core.clock.now(), row.chat_id, row.payload["text"]))
@@ -133,12 +134,7 @@ async def test_a_denunciation_across_tet_2027(core) -> None:
     # Asked the citizen on 22/02: the clock stops; after 10 days (04/03) the officer is told
     await walk.until(local(2027, 2, 22, 10))
     await acts.request_info(core, lead, case.id, await _version(core, case.id), "Ông/Bà gửi thêm biên lai?")
-    async with core.sessions() as session:
-        question = (
-            await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN, OutboxMessage.kind == "text")
-            )
-        ).all()[-1]
+    question = (await outbox(core, chat_id=CITIZEN, kind="text"))[-1]
     await mark_sent(core, question.id, "9001")
     await walk.until(local(2027, 3, 8, 10))
     waiting = walk.to(LEAD, since=dt.date(2027, 2, 17))

@@ -11,18 +11,19 @@ from bot.i18n import t
 from bot.intake import Intake, Text
 from bot.jobs import JobRunner
 from storage.models import ChatUser, DialogState, Job, OutboxMessage, utcnow
+from tests.sealed import all_rows, chat_key
 
 
 async def _dialog(core, user_id: str, state: str, age: dt.timedelta, locale: str = "vi") -> None:
     async with core.sessions() as session, session.begin():
-        session.add(ChatUser(channel="telegram", user_id=user_id, locale=locale))
-        session.add(DialogState(channel="telegram", user_id=user_id, state=state, data={"kind": "complaint"},
+        session.add(ChatUser(channel="telegram", user_key=chat_key(core, user_id), locale=locale))
+        session.add(DialogState(channel="telegram", user_key=chat_key(core, user_id), state=state,
+                                data={"kind": "complaint"}, sealed_chat=core.privacy.seal_value(user_id),
                                 updated_at=utcnow() - age))
 
 
 async def _notices(core) -> list[OutboxMessage]:
-    async with core.sessions() as session:
-        return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.chat_id))).scalars())
+    return sorted(await all_rows(core), key=lambda row: row.chat_id)
 
 
 async def test_stale_dialogues_are_dropped_with_a_notice_in_the_citizens_language(core) -> None:
@@ -37,8 +38,8 @@ async def test_stale_dialogues_are_dropped_with_a_notice_in_the_citizens_languag
     assert f"{ttl} giờ" in notices[0].payload["text"]
     assert f"{ttl} hours" in notices[1].payload["text"]
     async with core.sessions() as session:
-        left = (await session.execute(select(DialogState.user_id))).scalars().all()
-    assert left == ["33"]
+        left = (await session.execute(select(DialogState.user_key))).scalars().all()
+    assert left == [chat_key(core, "33")]
 
 
 async def test_a_second_sweep_sends_nothing_more(core) -> None:
@@ -83,7 +84,7 @@ async def test_the_notice_goes_to_the_chat_the_dialogue_happened_in(core) -> Non
     await Intake(core).handle("web", "user-5", "session-77", Text("Cán bộ xã nhận tiền để cấp sổ đỏ sai"))
     async with core.sessions() as session, session.begin():
         row = (await session.execute(select(DialogState))).scalar_one()
-        assert row.chat_id == "session-77"
+        assert core.privacy.open_value(row.sealed_chat) == "session-77"
         row.updated_at = utcnow() - dt.timedelta(hours=core.settings.dialogue_ttl_hours + 1)
     async with core.sessions() as session, session.begin():
         await session.execute(delete(OutboxMessage))

@@ -267,7 +267,7 @@ async def test_a_story_filed_on_zalo_reaches_groups_on_either_platform_set_apart
             step = await send(number_of(step, "citizen.btn.anonymous"))
             await send(number_of(step, "citizen.btn.send"))
             transports = {"telegram": TelegramTransport(bot), "zalo": ZaloTransport(client)}
-            sender = Sender(core.sessions, transports, "t", limits=Limits.off())
+            sender = Sender(core.sessions, transports, "t", privacy=core.privacy, limits=Limits.off())
             while (await sender.run_once()).claimed:
                 pass
         finally:

@@ -29,7 +29,7 @@ async def stored(sessions: async_sessionmaker[AsyncSession], user_id: str) -> bo
 
 def newcomer(user_id: str):
     async def work(session: AsyncSession) -> str:
-        session.add(ChatUser(channel="telegram", user_id=user_id, locale="vi"))
+        session.add(ChatUser(channel="telegram", user_key=user_id, locale="vi"))
         return user_id
     return work
 
@@ -57,7 +57,7 @@ async def test_a_failing_step_fails_alone_and_the_others_are_stored(sessions) ->
     group = GroupCommit(sessions)
 
     async def broken(session: AsyncSession) -> str:
-        session.add(ChatUser(channel="telegram", user_id="bad", locale="vi"))
+        session.add(ChatUser(channel="telegram", user_key="bad", locale="vi"))
         raise ValueError("this step is broken")
 
     results = await asyncio.gather(

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from bot.intake import Attachment, Choice, Command, Intake, Option, Other, Reply, Text, normalize_phone
 from bot.kinds import KINDS, NAMED_REQUIRED
 from storage.models import AgencyChat, AuditEvent, Case, DialogState, OutboxMessage, Reporter
+from tests.sealed import all_rows, chat_key, rows_to
 
 CH = "telegram"
 STORY = {
@@ -39,13 +40,7 @@ class Citizen:
         return self.replies
 
     async def _from_outbox(self) -> list[Reply]:
-        async with self.intake.core.sessions() as s:
-            rows = (await s.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.chat_id == self.user_id, OutboxMessage.id > self._seen,
-                       OutboxMessage.idempotency_key.like("reply:%"))
-                .order_by(OutboxMessage.id)
-            )).scalars().all()
+        rows = await rows_to(self.intake.core, self.user_id, OutboxMessage.id > self._seen)
         self._seen = max([self._seen, *(r.id for r in rows)])
         return [
             Reply(r.payload["text"], [[Option(b["text"], b["value"]) for b in row]
@@ -82,7 +77,7 @@ def photo(n: int = 1, size: int = 200_000) -> Attachment:
 
 async def state_of(core, user_id: str = "7") -> DialogState | None:
     async with core.sessions() as s:
-        return await s.get(DialogState, (CH, user_id))
+        return await s.get(DialogState, (CH, chat_key(core, user_id)))
 
 
 async def fill_guided(c: Citizen, kind: str, *, named: bool, files: int = 1, place: str = "Hạ Long") -> None:
@@ -161,9 +156,9 @@ async def test_submit_queues_cards_and_media_for_bound_groups_and_audits_unbound
     await c.press("done")
     await c.press("anon")
     await c.press("send")
+    rows = await all_rows(core)
     async with core.sessions() as s:
         case = (await s.execute(select(Case))).scalar_one()
-        rows = (await s.execute(select(OutboxMessage))).scalars().all()
         unbound = (
             await s.execute(select(AuditEvent).where(AuditEvent.action == "delivery_unbound"))
         ).scalar_one()
@@ -480,11 +475,8 @@ async def test_mycases_lists_own_cases_and_adds_information(core, intake):
     await c.send(photo(9))
     await c.press("done")
     assert f"bổ sung cho phản ánh {code}" in c.text
+    rows = await all_rows(core, OutboxMessage.kind.in_(["text", "media"]))
     async with core.sessions() as s:
-        rows = (
-            await s.execute(select(OutboxMessage).where(OutboxMessage.kind.in_(["text", "media"])))
-        ).scalars()
-        rows = rows.all()
         case = (await s.execute(select(Case))).scalar_one()
     texts = [r.payload["text"] for r in rows if r.kind == "text"]
     assert any("sụt lún" in text and code in text for text in texts)
@@ -581,9 +573,10 @@ async def test_two_first_messages_of_one_newcomer_at_once_both_get_answers_and_o
     answers = await asyncio.gather(first.handle("telegram", "8080", "8080", Text(story)),
                                    second.handle("telegram", "8080", "8080", Command("help")))
     async with core.sessions() as session:
-        users = (await session.execute(select(ChatUser).where(ChatUser.user_id == "8080"))).scalars().all()
-        dialogues = (await session.execute(select(DialogState).where(DialogState.user_id == "8080"))).all()
-        queued = (await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == "8080"))).all()
+        key = chat_key(core, "8080")
+        users = (await session.execute(select(ChatUser).where(ChatUser.user_key == key))).scalars().all()
+        dialogues = (await session.execute(select(DialogState).where(DialogState.user_key == key))).all()
+        queued = (await session.execute(select(OutboxMessage).where(OutboxMessage.chat_id == key))).all()
     assert len(users) == 1 and len(dialogues) == 1
     assert sum(len(a) for a in answers) + len(queued) >= 2, "each message was answered"
 
@@ -603,9 +596,9 @@ async def test_a_burst_of_first_messages_shares_commits_and_each_is_stored_befor
         user = str(50_000 + n)
         await intake.handle(CH, user, user, Text(f"{STORY['corruption_tip']} (lần {n})"), "vi")
         async with core.sessions() as session:
-            row = await session.get(DialogState, (CH, user))
+            row = await session.get(DialogState, (CH, chat_key(core, user)))
             replies = (await session.execute(
-                select(OutboxMessage).where(OutboxMessage.chat_id == user))).all()
+                select(OutboxMessage).where(OutboxMessage.chat_id == chat_key(core, user)))).all()
         return (row.state if row else None), len(replies)
 
     outcomes = await asyncio.gather(*(first_message(n) for n in range(30)))
@@ -701,6 +694,7 @@ async def test_returning_citizens_pressing_at_once_are_read_together_and_each_mo
     await asyncio.gather(*(intake.handle(CH, u, u, Choice("prop:yes"), "vi") for u in users))
     event.remove(core.sessions.kw["bind"].sync_engine, "before_cursor_execute", count)
     async with core.sessions() as session:
-        states = {r.user_id: r.state for r in (await session.execute(select(DialogState))).scalars()}
-    assert {states[u] for u in users} == {"place"}, states  # kind and field known: where it happened
+        states = {r.user_key: r.state for r in (await session.execute(select(DialogState))).scalars()}
+    # kind and field known: where it happened
+    assert {states[chat_key(core, u)] for u in users} == {"place"}, states
     assert len(reads) <= 4, f"{len(reads)} look-ups of people for 20 presses"

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from bot import relay
 from bot.i18n import catalog
 from bot.intake import Intake
-from storage.models import Case, OutboxMessage
+from storage.models import Case
 from tests import officer_acts as acts
 from tests.officer_kit import bind_groups, mark_sent, officer
+from tests.sealed import rows_to
 from tests.test_intake import Citizen, fill_guided
 
 PLACEHOLDER = re.compile(r"\{[^}]*\}")
@@ -39,11 +40,7 @@ def _fragments(locale: str) -> set[str]:
 
 
 async def _citizen_texts(core, user_id: str) -> list[str]:
-    async with core.sessions() as session:
-        rows = (await session.execute(
-            select(OutboxMessage).where(OutboxMessage.chat_id == user_id).order_by(OutboxMessage.id)
-        )).scalars()
-        return [row.payload.get("text", "") for row in rows]
+    return [row.payload.get("text", "") for row in await rows_to(core, user_id)]
 
 
 async def _walk(core, c: Citizen) -> list[str]:
@@ -57,10 +54,7 @@ async def _walk(core, c: Citizen) -> list[str]:
     await acts.accept(core, lead, case.id, case.version)
     await acts.extend(core, lead, case.id, None, TYPED[1])
     await acts.request_info(core, lead, case.id, None, TYPED[0])
-    async with core.sessions() as session:
-        asked = (await session.execute(
-            select(OutboxMessage).where(OutboxMessage.idempotency_key.like("ask:%"))
-        )).scalar_one()
+    [asked] = [row for row in await rows_to(core, c.user_id) if row.payload.get("relay") == "question"]
     await mark_sent(core, asked.id, "900")
     assert await relay.citizen_answer(core, channel="telegram", user_id=c.user_id, chat_id=c.user_id,
                                       replied_to="900", text=TYPED[3])

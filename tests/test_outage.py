@@ -6,11 +6,13 @@ import asyncio
 import logging
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy.exc import OperationalError
 
 from bot.delivery.sender import Sender
 from bot.jobs import JobRunner
 from bot.outage import OutageLog
+from bot.privacy import Privacy
 
 REFUSED = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
 DOWN = OperationalError("SELECT 1", {}, REFUSED)
@@ -66,7 +68,7 @@ async def test_both_loops_log_an_outage_once(loop: str, caplog: pytest.LogCaptur
     stop = asyncio.Event()
     sessions = Unreachable(12, stop)
     runner = (JobRunner(sessions, {}, "w") if loop == "jobs"  # type: ignore[arg-type]
-              else Sender(sessions, {}, "w"))  # type: ignore[arg-type]
+              else Sender(sessions, {}, "w", privacy=Privacy(Fernet.generate_key())))  # type: ignore[arg-type]
     runner.outage.first, runner.outage.cap = 0.001, 0.004
     with caplog.at_level(logging.DEBUG):
         await asyncio.wait_for(runner.run_forever(stop), 30)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from storage.db import create_engine, session_factory
 from storage.models import Job, OutboxMessage
-from storage.queue import Sent, claim_jobs, claim_outbox, record_sent
+from storage.queue import Sent, claim_jobs, claim_outbox, delete_held, record_sent
 
 NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
@@ -154,14 +154,14 @@ async def test_concurrent_job_claimers_never_share_a_job(db_url: str) -> None:
 async def test_one_statement_records_a_batch_each_row_its_values_only_where_still_held(sessions) -> None:
     now = dt.datetime(2026, 5, 4, 3, 0, tzinfo=dt.UTC)
     async with sessions() as session:
-        rows = [_row(n, status="sending", claimed_by="w1", payload={"text": f"câu hỏi {n}"})
+        rows = [_row(n, status="sending", claimed_by="w1", payload={}, sealed=f"câu hỏi {n}")
                 for n in range(4)]
         rows[3].claimed_by = "w2"  # its lease ran out and another worker took it
         session.add_all(rows)
         await session.commit()
         ids = [r.id for r in rows]
-    sealed = [{"relay": "question", "sealed": f"hộp {n}"} for n in range(4)]
-    deliveries = [Sent(i, now + dt.timedelta(seconds=n), f"m{n}" if n != 2 else None, sealed[n])
+    notes = [f"ghi chú {n}" for n in range(4)]
+    deliveries = [Sent(i, now + dt.timedelta(seconds=n), f"m{n}" if n != 2 else None, notes[n])
                   for n, i in enumerate(ids)]
     async with sessions() as session:
         recorded = set(await session.scalars(record_sent(deliveries, "w1")))
@@ -171,7 +171,25 @@ async def test_one_statement_records_a_batch_each_row_its_values_only_where_stil
         stored = {r.id: r for r in (await session.scalars(select(OutboxMessage))).all()}
     for n, i in enumerate(ids[:3]):
         row = stored[i]
-        assert (row.status, row.message_id, row.payload) == ("sent", f"m{n}" if n != 2 else None, sealed[n])
-        assert row.sent_at == now + dt.timedelta(seconds=n) and row.idempotency_key == f"scrubbed:{i}"
+        assert (row.status, row.message_id, row.payload, row.sealed) == (
+            "sent", f"m{n}" if n != 2 else None, {}, notes[n])
+        at = now + dt.timedelta(seconds=n)
+        assert row.sent_at == row.created_at == row.not_before == at, "the note keeps no other time"
         assert row.claimed_until is None
-    assert (stored[ids[3]].status, stored[ids[3]].payload) == ("sending", {"text": "câu hỏi 3"})
+    assert (stored[ids[3]].status, stored[ids[3]].sealed) == ("sending", "câu hỏi 3")
+
+
+async def test_only_rows_still_held_are_deleted(sessions) -> None:
+    async with sessions() as session:
+        rows = [_row(n, status="sending", claimed_by="w1") for n in range(3)]
+        rows[1].claimed_by = "w2"
+        rows[2].status = "pending"
+        session.add_all(rows)
+        await session.commit()
+        ids = [r.id for r in rows]
+    async with sessions() as session:
+        deleted = set(await session.scalars(delete_held(ids, "w1")))
+        await session.commit()
+    assert deleted == {ids[0]}
+    async with sessions() as session:
+        assert set(await session.scalars(select(OutboxMessage.id))) == set(ids[1:])

@@ -1,4 +1,5 @@
-"""Nothing left in the database links an anonymous reporter to a case once their messages are delivered."""
+"""Nothing left in the database links an anonymous reporter to a case once their messages are delivered:
+messages to people are deleted once delivered or failed, a relayed question keeps only a sealed note."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bot import relay
 from bot.delivery.ratelimit import Limits
 from bot.delivery.sender import Sender
+from bot.privacy import Privacy
 from handlers.telegram.sender import TelegramTransport
 from runner.app import App
 from simulator.botapi import FakeBotAPI
@@ -24,6 +27,7 @@ from storage.db import migrate
 from storage.models import OutboxMessage
 from tests import officer_acts as acts
 from tests.officer_kit import CHATS, CITIZEN, NOW, bind_groups, make_case, officer
+from tests.sealed import chat_key
 from tests.test_e2e_citizen import USER, Citizen, app  # noqa: F401  (the running bot, as a fixture)
 
 
@@ -58,40 +62,42 @@ async def test_delivered_receipt_leaves_no_pin_and_no_link_to_the_case(app: App,
 
     for _ in range(100):  # the sender records each delivery just after Telegram accepted it
         rows = await _rows(app.core.sessions)
-        mine = [r for r in rows if r.chat_id == str(USER)]
         if all(r.status == "sent" for r in rows):
             break
         await asyncio.sleep(0.05)
-    assert mine and all(r.status == "sent" for r in mine)
-    for row in mine:
-        assert row.payload == {} and row.case_id is None and row.agency_id is None
-        assert str(USER) not in row.idempotency_key
+    assert all(r.status == "sent" for r in rows)
+    assert not [r for r in rows if r.chat_id == chat_key(app.core, USER)], \
+        "no message to the citizen is kept once delivered: nothing dates their chat against the case"
     for row in rows:
+        assert row.chat_id == "-1001" and row.sealed is None
         assert pin not in repr(row.payload), "the PIN is not kept after delivery"
         assert "Hoàng Văn Em" not in repr(row.payload) and "0977" not in repr(row.payload)
-    cards = [r for r in rows if r.chat_id == "-1001"]
-    assert cards and all(r.case_id is not None for r in cards), "the agency's cards keep their case"
+    assert rows and all(r.case_id is not None for r in rows), "the agency's cards keep their case"
 
     await c.say(f"/status {code} {pin}")
     assert any(code in t and "Tình trạng" in t for t in server.texts(USER))
 
 
-async def test_delivered_question_is_sealed_and_the_reply_still_reaches_the_case(core, server) -> None:
+async def test_delivered_question_keeps_only_a_sealed_note_and_the_reply_still_reaches_the_case(
+        core, server) -> None:
     await bind_groups(core)
     case = await make_case(core)
     await acts.request_info(core, officer("thanh-tra"), case.id, case.version, "Ai nhận tiền?", now=NOW)
     bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     try:
         sender = Sender(core.sessions, {"telegram": TelegramTransport(bot)}, "w", limits=Limits.off(),
-                        seal=core.privacy.seal)
+                        privacy=core.privacy)
         await sender.run_once()
     finally:
         await bot.session.close()
-    question = next(r for r in await _rows(core.sessions) if r.chat_id == CITIZEN)
+    assert "Ai nhận tiền" in server.texts(CITIZEN)[-1], "the question reached the citizen's chat"
+    question = next(r for r in await _rows(core.sessions) if r.chat_id == chat_key(core, CITIZEN))
     assert question.status == "sent" and question.case_id is None and question.agency_id is None
-    assert "Ai nhận tiền" not in repr(question.payload)
-    assert question.idempotency_key == f"scrubbed:{question.id}"
-    assert set(question.payload) == {"relay", "sealed"}
+    assert question.payload == {} and "Ai nhận tiền" not in repr(core.privacy.open_value(question.sealed))
+    assert CITIZEN not in repr(question.payload) + question.idempotency_key + question.chat_id
+    day = question.sent_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert question.created_at == question.not_before == question.sent_at == day, \
+        "no time finer than the day ties the question to the case's events"
     assert await relay.question_case(core, "telegram", CITIZEN, question.message_id) == case.id
     answered = await relay.citizen_answer(core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN,
                                           replied_to=question.message_id, text="Ông X, ngày 5/3")
@@ -101,7 +107,22 @@ async def test_delivered_question_is_sealed_and_the_reply_still_reaches_the_case
     assert relayed, "the answer goes to the asking agency's group"
 
 
-async def test_failed_message_to_a_reporter_is_scrubbed_too(core, server) -> None:
+async def test_a_note_sealed_with_another_key_is_no_question(core, server) -> None:
+    """A forged or foreign note (sealed with another key) cannot route a reply to a case."""
+    await bind_groups(core)
+    case = await make_case(core)
+    other = Privacy(Fernet.generate_key())
+    async with core.sessions() as session, session.begin():
+        session.add(OutboxMessage(
+            channel="telegram", chat_id=chat_key(core, CITIZEN), kind="text", payload={}, status="sent",
+            idempotency_key="forged", message_id="991",
+            sealed=other.seal_value({"payload": {"relay": "question"}, "case_id": case.id})))
+    assert await relay.question_case(core, "telegram", CITIZEN, "991") is None
+    assert await relay.citizen_answer(core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN,
+                                      replied_to="991", text="Ông X") is None
+
+
+async def test_failed_message_to_a_reporter_is_not_kept(core, server) -> None:
     await bind_groups(core)
     case = await make_case(core)
     await acts.request_info(core, officer("thanh-tra"), case.id, case.version, "Ai nhận tiền?", now=NOW)
@@ -109,15 +130,13 @@ async def test_failed_message_to_a_reporter_is_scrubbed_too(core, server) -> Non
     bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     try:
         sender = Sender(core.sessions, {"telegram": TelegramTransport(bot)}, "w", limits=Limits.off(),
-                        admin_ids=["1000"], admin_channel="telegram", seal=core.privacy.seal)
+                        admin_ids=["1000"], admin_channel="telegram", privacy=core.privacy)
         for _ in range(3):
             await sender.run_once()
     finally:
         await bot.session.close()
     rows = await _rows(core.sessions)
-    question = next(r for r in rows if r.chat_id == CITIZEN)
-    assert question.status == "failed" and question.case_id is None
-    assert "Ai nhận tiền" not in repr(question.payload)
+    assert not [r for r in rows if r.chat_id == chat_key(core, CITIZEN)]
     report = next(r for r in rows if r.chat_id == "1000")
     assert case.code in report.payload["text"]
     assert CITIZEN not in repr(report.payload) + report.idempotency_key

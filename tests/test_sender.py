@@ -13,12 +13,14 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from cryptography.fernet import Fernet
 from sqlalchemy import delete, func, select
 
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue, enqueue_private
 from bot.delivery.ratelimit import Limits
 from bot.delivery.sender import Sender
 from bot.delivery.transport import Delivery, DeliveryResult
+from bot.privacy import Privacy
 from handlers.telegram.sender import TelegramTransport
 from simulator.botapi import FakeBotAPI
 from storage.db import create_engine, session_factory
@@ -50,8 +52,12 @@ def clock() -> Clock:
     return Clock()
 
 
+PRIVACY = Privacy(Fernet.generate_key())
+
+
 def make_sender(sessions, bot: Bot, clock: Clock, limits: Limits = FAST, **kw: Any) -> Sender:
-    return Sender(sessions, {"telegram": TelegramTransport(bot)}, kw.pop("worker_id", "w1"), clock=clock,
+    return Sender(sessions, {"telegram": TelegramTransport(bot)}, kw.pop("worker_id", "w1"), privacy=PRIVACY,
+                  clock=clock,
                   limits=limits, admin_ids=["1000", "1001"], admin_channel="telegram", rng=random.Random(1),
                   **kw)
 
@@ -127,7 +133,8 @@ async def test_crash_before_sending_loses_nothing_and_sends_once(sessions, serve
             await never.wait()
             raise AssertionError("unreachable")
 
-    crashed = Sender(sessions, {"telegram": Hanging()}, "crashed", clock=clock, limits=FAST, lease_seconds=60)
+    crashed = Sender(sessions, {"telegram": Hanging()}, "crashed", privacy=PRIVACY, clock=clock, limits=FAST,
+                     lease_seconds=60)
     task = asyncio.create_task(crashed.run_once())
     await started.wait()
     task.cancel()  # the process dies with the row claimed
@@ -278,14 +285,18 @@ async def test_blocked_citizen_is_marked_and_admins_told_without_identity(sessio
                                                                           clock) -> None:
     case_id = await add_case(sessions, code="QN-7777")
     server.fail_next("sendMessage", 403, chat_id=555, times=None)
-    row_id = await put(sessions, 555, "Hồ sơ đã được thụ lý", case_id=case_id)
+    async with sessions() as session:
+        row = await enqueue_private(session, PRIVACY, channel="telegram", chat_id="555",
+                                    payload={"text": "Hồ sơ đã được thụ lý"}, key="k", case_id=case_id)
+        await session.commit()
+        row_id = row.id
     await put(sessions, 556, "other citizen")
     start = clock.now
     await drain(make_sender(sessions, bot, clock), clock)
-    assert (await rows(sessions))[row_id].status == "failed"
+    assert row_id not in await rows(sessions), "a message to a person is not kept once it failed for good"
     assert server.texts(556) == ["other citizen"]
     async with sessions() as session:
-        user = await session.get(ChatUser, ("telegram", "555"))
+        user = await session.get(ChatUser, ("telegram", PRIVACY.chat_key("telegram", "555")))
         assert user is not None and user.blocked_at == start
     report = server.texts("1000")[0]
     assert "QN-7777" in report and "555" not in report
@@ -449,7 +460,8 @@ async def test_a_stored_delivery_error_never_holds_the_token(sessions, clock: Cl
 
     try:
         for chat, transports in enumerate(({"telegram": TelegramTransport(dead)}, {"telegram": Quoting()})):
-            sender = Sender(sessions, transports, "w1", clock=clock, limits=FAST, secrets=[token])
+            sender = Sender(sessions, transports, "w1", privacy=PRIVACY, clock=clock, limits=FAST,
+                            secrets=[token])
             row_id = await put(sessions, 5 + chat, "hello")
             await sender.run_once()
             stored = (await rows(sessions))[row_id]
@@ -486,7 +498,8 @@ async def test_a_burst_shares_commits_and_each_delivery_is_recorded(sessions, en
     event.listen(engine.sync_engine, "commit", counted)
     transport = Slow()
     try:
-        stats = await Sender(sessions, {"telegram": transport}, "w1", clock=clock, limits=FAST).run_once()
+        stats = await Sender(sessions, {"telegram": transport}, "w1", privacy=PRIVACY, clock=clock,
+                             limits=FAST).run_once()
     finally:
         event.remove(engine.sync_engine, "commit", counted)
     assert stats.sent == 30 and len(transport.delivered) == 30
@@ -515,7 +528,7 @@ async def test_a_shared_record_gives_each_row_its_own_id_and_leaves_a_row_anothe
             given[delivery.id] = f"m{delivery.id}"
             return DeliveryResult.ok(given[delivery.id])
 
-    await Sender(sessions, {"telegram": Stolen()}, "w1", clock=clock, limits=FAST).run_once()
+    await Sender(sessions, {"telegram": Stolen()}, "w1", privacy=PRIVACY, clock=clock, limits=FAST).run_once()
     stored = await rows(sessions)
     assert {i: stored[i].message_id for i in ids if i != taken} == {i: given[i] for i in ids if i != taken}
     assert all(stored[i].status == "sent" and stored[i].sent_at is not None for i in ids if i != taken)
@@ -527,7 +540,7 @@ async def test_a_delivery_that_cannot_be_recorded_does_not_cost_the_others_their
                                                                                    monkeypatch) -> None:
     ids = [await put(sessions, 200 + n, f"trả lời {n}") for n in range(10)]
     bad = ids[4]
-    sender = Sender(sessions, {"telegram": Slow()}, "w1", clock=clock, limits=FAST)
+    sender = Sender(sessions, {"telegram": Slow()}, "w1", privacy=PRIVACY, clock=clock, limits=FAST)
     record = sender.outcomes._record_sent
 
     async def failing(session, batch):  # e.g. a constraint the row breaks

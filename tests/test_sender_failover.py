@@ -25,7 +25,7 @@ from storage.db import create_engine, session_factory
 from storage.leases import hold
 from storage.models import Lease, OutboxMessage
 from tests.conftest import ROOT, SAMPLE_RULES
-from tests.test_sender import Clock
+from tests.test_sender import PRIVACY, Clock
 
 T = 60.0  # generous: two interpreters start on a busy machine
 
@@ -54,7 +54,8 @@ async def test_standby_takes_over_when_the_sender_stops_renewing(sessions, serve
     clock = Clock()
     bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
     try:
-        a, b = (Sender(sessions, {"telegram": TelegramTransport(bot)}, name, clock=clock, limits=Limits.off(),
+        a, b = (Sender(sessions, {"telegram": TelegramTransport(bot)}, name, privacy=PRIVACY, clock=clock,
+                       limits=Limits.off(),
                        poll_interval=0.01) for name in ("a", "b"))
         stop_a, stop_b = asyncio.Event(), asyncio.Event()
         task_a = asyncio.create_task(a.run_forever(stop_a))

@@ -20,6 +20,7 @@ from handlers.telegram.keyboards import IntakeCallback, option_data
 from handlers.telegram.sender import TelegramTransport
 from storage.models import Case, DialogState, OutboxMessage, utcnow
 from tests import tg
+from tests.sealed import chat_key, rows_to
 
 USER = 501
 
@@ -42,7 +43,8 @@ class Chat:
         await self.dp.feed_update(self.bot, tg.update(raw, self.bot))
         transports = {"telegram": TelegramTransport(self.bot)}
         # a failed send waits at least 15 s, so it is not retried within this round on a slow machine
-        sender = Sender(self.core.sessions, transports, "t", limits=Limits.off(), backoff_base=30)
+        sender = Sender(self.core.sessions, transports, "t", privacy=self.core.privacy, limits=Limits.off(),
+                        backoff_base=30)
         while (await sender.run_once()).claimed:
             pass
         return [m for m in self.bot.sent[before:] if str(m.chat_id) == str(USER)]
@@ -153,12 +155,10 @@ async def test_the_receipt_survives_a_failed_send(core, chat):
     assert len(attempts) == 1, "the receipt was tried once and failed; the menu waits behind it"
     async with core.sessions() as s:
         case = (await s.execute(select(Case))).scalar_one()
-        receipt = (await s.execute(select(OutboxMessage).where(
-            OutboxMessage.chat_id == str(USER), OutboxMessage.status == "pending").order_by(OutboxMessage.id)
-        )).scalars()
-        receipt = next(iter(receipt))
+    receipt = (await rows_to(core, USER, OutboxMessage.status == "pending"))[0]
     assert receipt.status == "pending" and receipt.attempts == 1 and case.code in receipt.payload["text"]
-    later = Sender(core.sessions, {"telegram": TelegramTransport(chat.bot)}, "later", limits=Limits.off(),
+    later = Sender(core.sessions, {"telegram": TelegramTransport(chat.bot)}, "later", privacy=core.privacy,
+                   limits=Limits.off(),
                    clock=lambda: utcnow() + dt.timedelta(hours=1))
     while (await later.run_once()).claimed:
         pass
@@ -174,7 +174,7 @@ async def test_a_press_telegram_cannot_answer_still_moves_the_dialogue_on(core, 
     sent = await chat.press("prop:yes")
     assert sent and "xã, phường hoặc đặc khu nào" in chat.texts(sent)
     async with core.sessions() as s:
-        assert (await s.get(DialogState, ("telegram", str(USER)))).state == "place"
+        assert (await s.get(DialogState, ("telegram", chat_key(core, USER)))).state == "place"
     assert "could not be answered" in caplog.text and "failed" not in caplog.text
 
 

@@ -45,7 +45,7 @@ async def _unreachable(core, session, agency_id: str, key: str) -> None:
 
 def make_sender(core, bot: Bot) -> Sender:
     return Sender(core.sessions, {"telegram": TelegramTransport(bot)}, "w", limits=Limits.off(),
-                  admin_ids=[ADMIN], admin_channel="telegram", seal=core.privacy.seal,
+                  admin_ids=[ADMIN], admin_channel="telegram", privacy=core.privacy,
                   agency_unreachable=partial(_unreachable, core))
 
 

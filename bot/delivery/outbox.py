@@ -8,11 +8,16 @@ Payloads are platform-neutral; a channel's sender (e.g. handlers/telegram/sender
 - kind "media": {"items": [MediaItem as JSON]}: a file by its id (a platform's, or the bot's stored copy),
   or a file the bot made itself (a chart, a report) with its bytes in the row
 - kind "file": a document the bot generated, {"name": str, "data": base64 str, "caption"?: str}
+
+A message to a person's own chat is queued sealed (`enqueue_private`): no reader of the database learns
+from its row who is written to, what is said (a receipt's PIN, a phone number in a summary) or which case
+it is about. The sender opens it (`outgoing`) only to send it.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.privacy import Privacy
 from storage.models import OutboxMessage
 
 
@@ -62,6 +68,7 @@ async def enqueue(
     case_id: int | None = None,
     agency_id: str | None = None,
     fresh: bool = False,
+    sealed: str | None = None,
 ) -> OutboxMessage:
     """Queue one message; a second enqueue with the same idempotency key returns the first row. A caller
     whose key is new by construction (it holds a random part) says `fresh`, and no row is looked up."""
@@ -76,10 +83,82 @@ async def enqueue(
             return pending
     message = OutboxMessage(
         channel=channel, chat_id=str(chat_id), kind=kind, payload=payload, idempotency_key=key,
-        case_id=case_id, agency_id=agency_id,
+        case_id=case_id, agency_id=agency_id, sealed=sealed,
     )
     session.add(message)
     return message
+
+
+async def enqueue_private(
+    session: AsyncSession,
+    privacy: Privacy,
+    *,
+    channel: str,
+    chat_id: str,
+    payload: dict[str, Any],
+    key: str,
+    case_id: int | None = None,
+    agency_id: str | None = None,
+    fresh: bool = False,
+) -> OutboxMessage:
+    """Queue a text to a person's own chat, sealed: the row shows its chat only as a keyed hash (so the
+    person's messages still go out in order), its idempotency key hashed, and keeps the chat id, payload,
+    case and agency only inside `sealed`."""
+    content = {"chat_id": str(chat_id), "payload": payload, "case_id": case_id, "agency_id": agency_id}
+    return await enqueue(
+        session, channel=channel, chat_id=privacy.chat_key(channel, str(chat_id)), kind="text", payload={},
+        key=privacy.tag(key), fresh=fresh, sealed=privacy.seal_value(content),
+    )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An outbox row as the sender delivers it: a sealed row opened, with its chat as stored (`chat`,
+    the keyed hash) apart from the chat to send to (`chat_id`)."""
+
+    id: int
+    channel: str
+    chat: str
+    chat_id: str
+    kind: str
+    payload: dict[str, Any]
+    case_id: int | None
+    agency_id: str | None
+    attempts: int
+    claimed_until: dt.datetime | None
+    sealed: bool = False
+
+    @property
+    def question(self) -> bool:
+        """A relayed question, whose delivered row keeps a sealed note for the person's reply."""
+        return self.sealed and self.payload.get("relay") == "question" and self.case_id is not None
+
+
+def outgoing(row: OutboxMessage, privacy: Privacy) -> Outgoing | None:
+    """The row to deliver; None for a sealed row this key cannot open."""
+    values = {"id": row.id, "channel": row.channel, "chat": row.chat_id, "kind": row.kind,
+              "attempts": row.attempts, "claimed_until": row.claimed_until}
+    if row.sealed is None:
+        return Outgoing(chat_id=row.chat_id, payload=dict(row.payload or {}), case_id=row.case_id,
+                        agency_id=row.agency_id, **values)
+    content = opened(privacy, row.sealed)
+    if content is None or not content.get("chat_id"):
+        return None
+    return Outgoing(chat_id=str(content["chat_id"]), payload=dict(content.get("payload") or {}),
+                    case_id=content.get("case_id"), agency_id=content.get("agency_id"), sealed=True, **values)
+
+
+def opened(privacy: Privacy, sealed: str | None) -> dict[str, Any] | None:
+    """What a sealed row (or a delivered question's note) holds; None when it cannot be opened."""
+    content = privacy.open_value(sealed) if sealed else None
+    return content if isinstance(content, dict) else None
+
+
+def question_note(privacy: Privacy, row: Outgoing, day: dt.datetime) -> str:
+    """What a delivered question keeps, sealed at the start of its day: its case and agency, not its text
+    (a token tells the second it was sealed at)."""
+    note = {"payload": {"relay": "question"}, "case_id": row.case_id, "agency_id": row.agency_id}
+    return privacy.seal_value(note, at=day)
 
 
 async def enqueue_evidence(

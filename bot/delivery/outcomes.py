@@ -4,10 +4,10 @@ Deliveries that finish while a commit is being written share the next one (group
 costs a commit per batch rather than per message. Every update is guarded by the row's lease, so a sender
 that lost its claim records nothing over the one that holds it.
 
-Nothing kept that names a reporter: a row to a reporter's private chat, once delivered or failed for
-good, loses its payload, its case and agency and its idempotency key; a relayed question keeps only a
-sealed note of its case, which the reporter's reply needs. A message refused for good, or a chat that is
-gone, is reported to the admins (naming the case and the agency, never a citizen's chat).
+Nothing kept that names a person or ties them to a case: a sealed row (to a person's own chat), once
+delivered or failed for good, is deleted; a relayed question keeps only a sealed note of its case, which
+the reply needs, and no time finer than its day. A message refused for good, or a chat that is gone, is
+reported to the admins (naming the case and the agency, never a citizen's chat).
 """
 
 from __future__ import annotations
@@ -16,29 +16,31 @@ import asyncio
 import datetime as dt
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import Outgoing, enqueue, question_note
 from bot.delivery.transport import DeliveryResult
 from bot.i18n import t
 from bot.outage import backoff
+from bot.privacy import Privacy
 from storage.models import Agency, AgencyChat, CardMessage, Case, ChatUser, OutboxMessage
-from storage.queue import Sent, outbox_held, record_sent
+from storage.queue import Sent, delete_held, outbox_held, record_sent
 
 log = logging.getLogger(__name__)
 
-GROUPS_TTL = 1.0  # seconds the sender trusts its list of agencies' chats
-
 # a delivery waiting for its record: the row, the platform's answer, when, and who waits for the commit
-_Delivered = tuple[OutboxMessage, DeliveryResult, dt.datetime, asyncio.Future[None]]
+_Delivered = tuple[Outgoing, DeliveryResult, dt.datetime, asyncio.Future[None]]
 
 
-def card_filter(row: OutboxMessage) -> list[Any]:
+def _day(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def card_filter(row: Outgoing) -> list[Any]:
     """The case's card messages in the row's chat (all parts of a card that needed several)."""
     where = [CardMessage.case_id == row.case_id, CardMessage.channel == row.channel,
              CardMessage.chat_id == row.chat_id, CardMessage.purpose == "card"]
@@ -60,7 +62,7 @@ class Outcomes:
         backoff_base: float,
         backoff_cap: float,
         rng: random.Random,
-        seal: Callable[[dict[str, Any]], str] | None,
+        privacy: Privacy,
         agency_unreachable: Callable[[AsyncSession, str, str], Awaitable[None]] | None,
     ) -> None:
         self.sessions = sessions
@@ -70,10 +72,8 @@ class Outcomes:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.rng = rng
-        self.seal = seal
+        self.privacy = privacy
         self.agency_unreachable = agency_unreachable  # (session, agency id, alert key): tell who must act
-        self._groups: frozenset[tuple[str, str]] = frozenset()  # agencies' chats, read at most once a second
-        self._groups_read = -GROUPS_TTL
         self._sent: list[_Delivered] = []
         self._recording = False  # a group commit of deliveries is being written
 
@@ -81,7 +81,7 @@ class Outcomes:
         return update(OutboxMessage).where(outbox_held(row_id, self.worker_id)).execution_options(
             synchronize_session=False)
 
-    async def sent(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
+    async def sent(self, row: Outgoing, result: DeliveryResult, now: dt.datetime) -> None:
         """Record a delivery; returns once it is committed. Deliveries that finish while a commit is being
         written wait for the next one and share it (group commit), so a burst costs a commit per batch
         rather than per message, and a quiet bot still commits each delivery at once."""
@@ -119,39 +119,41 @@ class Outcomes:
             waiting.set_result(None)
 
     async def _record_sent(self, session: AsyncSession,
-                           batch: list[tuple[OutboxMessage, DeliveryResult, dt.datetime]]) -> None:
-        """The batch's "sent" rows in one UPDATE each for reporters' and others' rows, then the cards
-        each delivery posted or edited."""
+                           batch: list[tuple[Outgoing, DeliveryResult, dt.datetime]]) -> None:
+        """The batch in one statement each: "sent" for groups' and admins' rows, a sealed note for
+        questions to people, deletion for every other message to a person; then the cards each
+        delivery posted or edited."""
         plain: list[Sent] = []
-        scrubbed: list[Sent] = []
+        notes: list[Sent] = []
+        gone: list[int] = []
         for row, result, at in batch:
             message_id = None if result.message_id is None else str(result.message_id)
-            if scrub := await self._scrubbed(session, row):
-                scrubbed.append(Sent(row.id, at, message_id, scrub["payload"]))
-            else:
+            if not row.sealed:
                 plain.append(Sent(row.id, at, message_id))
+            elif row.question:
+                notes.append(Sent(row.id, _day(at), message_id, question_note(self.privacy, row, _day(at))))
+            else:
+                gone.append(row.id)
         held: set[int] = set()
-        for deliveries in (plain, scrubbed):
+        for deliveries in (plain, notes):
             if deliveries:
                 held.update(await session.scalars(record_sent(deliveries, self.worker_id)))
-        reporters = {d.row_id for d in scrubbed}
+        if gone:
+            held.update(await session.scalars(delete_held(gone, self.worker_id)))
         for row, result, at in batch:
             if row.id not in held:
                 log.warning("outbox row %s was delivered after its lease was lost", row.id)
-            elif row.case_id is not None:
-                await self._record_cards(session, row, result, at, row.id in reporters)
+            elif row.case_id is not None and not row.sealed:
+                await self._record_cards(session, row, result, at)
 
-    async def _record_cards(self, session: AsyncSession, row: OutboxMessage, result: DeliveryResult,
-                            now: dt.datetime, scrubbed: bool) -> None:
-        """Where a delivery put a case's card (new messages, or edits with their digests); a reporter's
-        row keeps no link to the case."""
+    async def _record_cards(self, session: AsyncSession, row: Outgoing, result: DeliveryResult,
+                            now: dt.datetime) -> None:
+        """Where a delivery put a case's card (new messages, or edits with their digests)."""
         new_cards = [str(m) for m in result.extra.get("new_cards", [])]
         if row.kind == "card" and not new_cards and result.message_id is not None:
             new_cards = [result.message_id]
         if result.extra.get("replace_cards"):
             await session.execute(delete(CardMessage).where(*card_filter(row)))
-        if scrubbed:
-            return
         digests: dict[str, str] = result.extra.get("digests", {})
         for message_id in dict.fromkeys(new_cards):
             session.add(CardMessage(case_id=row.case_id, agency_id=row.agency_id or "",
@@ -163,34 +165,7 @@ class Outcomes:
                     *card_filter(row), CardMessage.message_id == message_id,
                 ).values(digest=digest).execution_options(synchronize_session=False))
 
-    async def _to_reporter(self, session: AsyncSession, row: OutboxMessage) -> bool:
-        """Whether the row goes to someone's private chat: neither an agency's group nor an admin."""
-        if row.chat_id in self.admin_ids and row.channel == self.admin_channel:
-            return False
-        if row.kind in ("card", "edit_card", "media"):
-            return False  # only agencies' groups get cards and evidence
-        chat = (row.channel, row.chat_id)
-        if chat not in self._groups and time.monotonic() - self._groups_read >= GROUPS_TTL:
-            # A group bound a moment ago may be missed until the next read: its row is then cleared like a
-            # reporter's (the message went out; only the stored copy loses its text). A private chat is
-            # never an agency's group, so a reporter's row is never kept by mistake.
-            found = await session.execute(select(AgencyChat.channel, AgencyChat.chat_id))
-            self._groups = frozenset((c, i) for c, i in found.all())
-            self._groups_read = time.monotonic()
-        return chat not in self._groups
-
-    async def _scrubbed(self, session: AsyncSession, row: OutboxMessage) -> dict[str, Any]:
-        """The values that erase what links a reporter's chat to a case (none for groups and admins)."""
-        if not await self._to_reporter(session, row):
-            return {}
-        payload: dict[str, Any] = {}
-        if (row.payload or {}).get("relay") == "question" and row.case_id is not None and self.seal:
-            payload = {"relay": "question",
-                       "sealed": self.seal({"case_id": row.case_id, "agency_id": row.agency_id})}
-        return {"payload": payload, "case_id": None, "agency_id": None,
-                "idempotency_key": f"scrubbed:{row.id}"}
-
-    async def release(self, rows: Sequence[OutboxMessage], when: dt.datetime, error: str | None,
+    async def release(self, rows: Sequence[Outgoing], when: dt.datetime, error: str | None,
                        spacing: float = 0.0) -> None:
         """Give rows back, due again at `when` (spaced out so a backlog does not come back at once)."""
         if not rows:
@@ -203,7 +178,7 @@ class Outcomes:
                     values["last_error"] = error
                 await session.execute(self._mine(row.id).values(**values))
 
-    async def retry(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> dt.datetime:
+    async def retry(self, row: Outgoing, result: DeliveryResult, now: dt.datetime) -> dt.datetime:
         attempts = row.attempts + 1
         pause = backoff(attempts, self.backoff_base, self.backoff_cap, self.rng)
         when = now + dt.timedelta(seconds=pause)
@@ -214,20 +189,23 @@ class Outcomes:
             ))
         return when
 
-    async def fail(self, row: OutboxMessage, error: str, attempts: int | None = None) -> None:
+    async def fail(self, row: Outgoing, error: str, attempts: int | None = None) -> None:
         async with self.sessions() as session, session.begin():
             await self._fail_in(session, row, error, attempts)
 
-    async def _fail_in(self, session: AsyncSession, row: OutboxMessage, error: str,
+    async def _fail_in(self, session: AsyncSession, row: Outgoing, error: str,
                        attempts: int | None = None) -> None:
-        scrub = await self._scrubbed(session, row)
-        await session.execute(self._mine(row.id).values(
-            status="failed", claimed_until=None, last_error=error or "failed",
-            attempts=row.attempts if attempts is None else attempts, **scrub,
-        ))
-        log.warning("outbox row %s to %s:%s failed: %s", row.id, row.channel, row.chat_id, error)
+        """The row failed for good: kept as failed, or deleted when it was to a person (sealed)."""
+        if row.sealed:
+            await session.execute(delete_held([row.id], self.worker_id))
+        else:
+            await session.execute(self._mine(row.id).values(
+                status="failed", claimed_until=None, last_error=error or "failed",
+                attempts=row.attempts if attempts is None else attempts,
+            ))
+        log.warning("outbox row %s to %s:%s failed: %s", row.id, row.channel, row.chat, error)
 
-    async def refused(self, row: OutboxMessage, error: str) -> None:
+    async def refused(self, row: Outgoing, error: str) -> None:
         """The platform refused this one message for good: fail it and tell the admins what was lost.
 
         The report names the case and the agency, never a citizen's chat."""
@@ -244,7 +222,7 @@ class Outcomes:
                                to=lambda loc: (_agency_name(agency, row.agency_id or "", loc) if row.agency_id
                                                else t("delivery.to_citizen", loc)))
 
-    async def chat_gone(self, row: OutboxMessage, result: DeliveryResult, now: dt.datetime) -> None:
+    async def chat_gone(self, row: Outgoing, result: DeliveryResult, now: dt.datetime) -> None:
         """The chat cannot receive anything: mark it, fail the row and tell the admins once per chat."""
         async with self.sessions() as session, session.begin():
             await self._fail_in(session, row, result.error)
@@ -263,9 +241,10 @@ class Outcomes:
                                    agency=lambda loc: _agency_name(agency, bound.agency_id, loc),
                                    skip=row.chat_id)
                 return
-            user = await session.get(ChatUser, (row.channel, row.chat_id))
+            key = self.privacy.chat_key(row.channel, row.chat_id)  # a private chat's id is its user's
+            user = await session.get(ChatUser, (row.channel, key))
             if user is None:
-                user = ChatUser(channel=row.channel, user_id=row.chat_id)
+                user = ChatUser(channel=row.channel, user_key=key)
                 session.add(user)
             if user.blocked_at is None:
                 user.blocked_at = now
@@ -284,7 +263,8 @@ class Outcomes:
         for admin in self.admin_ids:
             if admin == skip:
                 continue
-            user = await session.get(ChatUser, (self.admin_channel, admin))
+            key = self.privacy.chat_key(self.admin_channel, admin)
+            user = await session.get(ChatUser, (self.admin_channel, key))
             locale = (user.locale if user is not None else None) or "vi"
             values = {k: (v(locale) if callable(v) else v) for k, v in params.items()}
             await enqueue(session, channel=self.admin_channel, chat_id=admin, kind="text",

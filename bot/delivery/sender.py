@@ -32,16 +32,17 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from bot.delivery.outbox import Outgoing, outgoing
 from bot.delivery.outcomes import Outcomes, card_filter
 from bot.delivery.ratelimit import Limits, RateLimiter
 from bot.delivery.transport import Delivery, DeliveryResult, Transport
 from bot.outage import OutageLog
+from bot.privacy import Privacy
 from bot.redaction import redact
 from storage.leases import hold, release
 from storage.models import CardMessage, OutboxMessage, utcnow
@@ -70,6 +71,7 @@ class Sender:
         transports: dict[str, Transport],
         worker_id: str,
         *,
+        privacy: Privacy,
         clock: Callable[[], dt.datetime] = utcnow,
         admin_ids: Sequence[str] = (),
         admin_channel: str | None = None,
@@ -81,7 +83,6 @@ class Sender:
         backoff_cap: float = 600.0,
         poll_interval: float = 0.5,
         rng: random.Random | None = None,
-        seal: Callable[[dict[str, Any]], str] | None = None,
         role_seconds: float = 15.0,
         agency_unreachable: Callable[[AsyncSession, str, str], Awaitable[None]] | None = None,
         secrets: Sequence[str] = (),
@@ -89,6 +90,7 @@ class Sender:
         self.sessions = sessions
         self.transports = transports
         self.worker_id = worker_id
+        self.privacy = privacy  # opens the rows sealed for people's chats, only to send them
         self.clock = clock
         self.secrets = [s for s in secrets if s]  # cut out of every error text the outbox keeps
         # each platform its own limits, counted apart (`limits` overrides them all, e.g. in benchmarks)
@@ -103,7 +105,7 @@ class Sender:
         self.outcomes = Outcomes(
             sessions, worker_id, admin_ids=[str(a) for a in admin_ids] if admin_channel else [],
             admin_channel=admin_channel or "", backoff_base=backoff_base, backoff_cap=backoff_cap,
-            rng=rng or random.Random(), seal=seal, agency_unreachable=agency_unreachable,
+            rng=rng or random.Random(), privacy=privacy, agency_unreachable=agency_unreachable,
         )
         self._role_until: dt.datetime | None = None
         self._wake = asyncio.Event()
@@ -194,17 +196,35 @@ class Sender:
     async def run_once(self) -> RunStats:
         """One round: claim due rows, deliver what the limits allow, defer the rest."""
         async with self.sessions() as session:
-            rows = await claim_outbox(session, self.worker_id, self.batch, self.lease_seconds, self.clock())
-        stats = RunStats(claimed=len(rows))
-        by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
+            claimed = await claim_outbox(session, self.worker_id, self.batch, self.lease_seconds,
+                                         self.clock())
+        stats = RunStats(claimed=len(claimed))
+        rows = await self._opened(claimed, stats)
+        by_chat: dict[tuple[str, str], list[Outgoing]] = {}
         for row in rows:
-            by_chat.setdefault((row.channel, row.chat_id), []).append(row)
+            by_chat.setdefault((row.channel, row.chat), []).append(row)
         outcomes = await asyncio.gather(*(self._chat(chat_rows, stats) for chat_rows in by_chat.values()),
                                         return_exceptions=True)
         for outcome in outcomes:  # every chat's round has ended; then the first failure is reported
             if isinstance(outcome, BaseException):
                 raise outcome
         return stats
+
+    async def _opened(self, claimed: list[OutboxMessage], stats: RunStats) -> list[Outgoing]:
+        """The claimed rows as they are sent; a sealed row this key cannot open fails (it never could be
+        sent; start-up refuses a key that is not the database's, so this is a row sealed elsewhere)."""
+        rows: list[Outgoing] = []
+        for row in claimed:
+            opened = outgoing(row, self.privacy)
+            if opened is not None:
+                rows.append(opened)
+                continue
+            unopened = Outgoing(id=row.id, channel=row.channel, chat=row.chat_id, chat_id=row.chat_id,
+                                kind=row.kind, payload={}, case_id=None, agency_id=None,
+                                attempts=row.attempts, claimed_until=row.claimed_until, sealed=True)
+            await self.outcomes.refused(unopened, "sealed with another encryption key")
+            stats.failed += 1
+        return rows
 
     # one chat's rows, in order -----------------------------------------------------------------------------
     def _spacing(self, channel: str, group: bool) -> float:
@@ -214,14 +234,16 @@ class Sender:
             spacing = max(spacing, 60.0 / limits.group_per_minute)
         return spacing
 
-    def _is_group(self, row: OutboxMessage) -> bool:
+    def _is_group(self, row: Outgoing) -> bool:
+        if row.sealed:
+            return False  # a person's own chat
         is_group = getattr(self.transports.get(row.channel), "is_group", None)
         return row.agency_id is not None or (is_group is not None and bool(is_group(row.chat_id)))
 
-    async def _chat(self, rows: list[OutboxMessage], stats: RunStats) -> None:
+    async def _chat(self, rows: list[Outgoing], stats: RunStats) -> None:
         first = rows[0]
         group = self._is_group(first)
-        key = f"{first.channel}:{first.chat_id}"
+        key = f"{first.channel}:{first.chat}"
         limiter = self.limiters.get(first.channel) or RateLimiter()
         for index, row in enumerate(rows):
             rest = rows[index:]
@@ -271,19 +293,19 @@ class Sender:
             stats.failed += len(rest)
             return
 
-    async def _deliver(self, transport: Transport, row: OutboxMessage) -> DeliveryResult:
+    async def _deliver(self, transport: Transport, row: Outgoing) -> DeliveryResult:
         """The transport's answer, its error text cleared of secrets before it is stored or reported."""
         result = await self._attempt(transport, row)
         if result.error:
             result = replace(result, error=redact(result.error, self.secrets))
         return result
 
-    async def _attempt(self, transport: Transport, row: OutboxMessage) -> DeliveryResult:
+    async def _attempt(self, transport: Transport, row: Outgoing) -> DeliveryResult:
         cards: list[tuple[str, str | None]] = []
         if row.kind == "edit_card" and row.case_id is not None:
             cards = await self._cards(row)
         delivery = Delivery(id=row.id, channel=row.channel, chat_id=row.chat_id, kind=row.kind,
-                            payload=dict(row.payload or {}), case_id=row.case_id, agency_id=row.agency_id,
+                            payload=dict(row.payload), case_id=row.case_id, agency_id=row.agency_id,
                             attempts=row.attempts, cards=tuple(c for c, _ in cards),
                             digests=tuple(d for _, d in cards))
         try:
@@ -294,7 +316,7 @@ class Sender:
             log.exception("transport failed on outbox row %s", row.id)
             return DeliveryResult.transient(f"{exc.__class__.__name__}: {exc}")
 
-    async def _cards(self, row: OutboxMessage) -> list[tuple[str, str | None]]:
+    async def _cards(self, row: Outgoing) -> list[tuple[str, str | None]]:
         query = (select(CardMessage.message_id, CardMessage.digest).where(*card_filter(row))
                  .order_by(CardMessage.id))
         async with self.sessions() as session:

@@ -60,7 +60,7 @@ async def tell_unreachable(session: AsyncSession, core: Core, agency_id: str, *,
                  cases=", ".join(codes) if codes else t("delivery.no_cases", locale), count=len(codes))
 
     for admin in core.settings.admin_ids:
-        user = await session.get(ChatUser, ("telegram", str(admin)))
+        user = await session.get(ChatUser, ("telegram", core.privacy.chat_key("telegram", str(admin))))
         locale = (user.locale if user is not None else None) or "vi"
         await enqueue(session, channel="telegram", chat_id=str(admin), kind="text",
                       payload={"text": text(locale)}, key=f"{key}:admin:{admin}")

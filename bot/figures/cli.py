@@ -77,10 +77,12 @@ async def _render(args: argparse.Namespace, settings: Settings, url: str, rules:
                   stem: str) -> tuple[bytes, dict[str, bytes]]:
     from bot.figures.report import build
     from bot.figures.writers import render
+    from bot.privacy import migrate_with_key
+    from bot.settings import reveal
     from bot.workdays import WorkCalendar
-    from storage.db import create_engine, migrate, session_factory
+    from storage.db import create_engine, session_factory
 
-    await migrate(url)
+    await migrate_with_key(url, reveal(settings.encryption_key) or None)
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session, session.begin():

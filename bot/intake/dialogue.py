@@ -1,8 +1,9 @@
 """The intake dialogue: a platform-neutral state machine a citizen talks to, step by step or in free text.
 
 An adapter turns a platform update into an event (text, command, button choice, file, anything else) and
-renders the replies (text and option rows). State lives in `DialogState`, keyed by (channel, user id), and
-is written in the same transaction as the step it records, so a restart or another instance resumes it.
+renders the replies (text and option rows). State lives in `DialogState`, keyed by (channel, keyed hash of
+the user id), and is written in the same transaction as the step it records, so a restart or another
+instance resumes it. Replies queued for the person are sealed (`enqueue_private`).
 
 Steps are answered in order; the next step is always the first one not yet answered, so a free-text
 report (the story first) asks only for what is missing, and editing one answer returns to the summary."""
@@ -27,7 +28,7 @@ from bot import cases
 from bot.cases import Citizen
 from bot.channels import capabilities
 from bot.core import Core
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue_private
 from bot.i18n import LOCALES, pick_locale, t
 from bot.intake.events import (
     EDITED,
@@ -153,7 +154,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
             code, pin = words
         elif isinstance(event, Text) and re.fullmatch(r"\d{4,8}", event.text.strip()):
             async with self.core.sessions() as session:
-                row = await session.get(DialogState, (sender.channel, sender.user_id))
+                row = await session.get(DialogState, self._stored(sender.channel, sender.user_id))
             if row is not None and row.state == "lookup_pin":
                 code, pin = str((row.data or {}).get("lookup_code", "")), event.text.strip()
         if code is None:
@@ -163,7 +164,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
     async def locale_of(self, channel: str, user_id: str) -> str:
         """The language this person chose (or was given), for messages outside the dialogue."""
         async with self.core.sessions() as session:
-            user = await session.get(ChatUser, (channel, str(user_id)))
+            user = await session.get(ChatUser, self._stored(channel, str(user_id)))
         return user.locale if user is not None and user.locale else pick_locale(None)
 
     async def takes(self, channel: str, user_id: str, event: Event) -> bool:
@@ -171,7 +172,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
         under way, or a pick from the last numbered menu) rather than as something new; a platform
         without replies asks this before reading a message as the answer to an officer's question."""
         async with self.core.sessions() as session:
-            row = await session.get(DialogState, (channel, str(user_id)))
+            row = await session.get(DialogState, self._stored(channel, str(user_id)))
         if row is None:
             return False
         if row.state != IDLE:
@@ -180,19 +181,24 @@ class Intake(Prompts, Steps, Filing, Lookup):
 
     # ---- persistence ----------------------------------------------------------------------------------
 
+    def _stored(self, channel: str, user_id: str) -> tuple[str, str]:
+        """A person's key in `chat_users` and `dialog_states`: the user id only as its keyed hash."""
+        return channel, self.core.privacy.chat_key(channel, user_id)
+
     async def _look_up(self, session: AsyncSession, people: list[tuple[str, str]]) -> None:
         """Everyone whose step shares this transaction, read in two queries instead of two each, their
         dialogues locked as `_load` would lock each; `_load` takes what was found (or not) from here."""
-        people = sorted(set(people))
-        users = {(u.channel, u.user_id): u for u in (await session.execute(
-            select(ChatUser).where(tuple_(ChatUser.channel, ChatUser.user_id).in_(people))
+        stored = {person: self._stored(*person) for person in set(people)}
+        keys = sorted(stored.values())
+        users = {(u.channel, u.user_key): u for u in (await session.execute(
+            select(ChatUser).where(tuple_(ChatUser.channel, ChatUser.user_key).in_(keys))
         )).scalars()}
-        rows = {(r.channel, r.user_id): r for r in (await session.execute(
-            select(DialogState).where(tuple_(DialogState.channel, DialogState.user_id).in_(sorted(users)))
+        rows = {(r.channel, r.user_key): r for r in (await session.execute(
+            select(DialogState).where(tuple_(DialogState.channel, DialogState.user_key).in_(sorted(users)))
             .with_for_update()
         )).scalars()} if users else {}
         # the rows themselves, not only their keys: the session keeps unchanged rows only while referenced
-        session.info[LOOKED_UP] = {p: (users.get(p), rows.get(p)) for p in people}
+        session.info[LOOKED_UP] = {p: (users.get(k), rows.get(k)) for p, k in stored.items()}
 
     async def _load(self, session: AsyncSession, sender: Citizen, language_code: str | None) -> _Ctx:
         # No flush first: in a shared transaction (GroupCommit) the steps before this one leave their rows
@@ -200,14 +206,13 @@ class Intake(Prompts, Steps, Filing, Lookup):
         # the next step's first query. A person's own pending rows cannot be among them: one person's
         # updates are handled one at a time, and if they were, the commit would fail and each step would
         # run again alone.
-        key = (sender.channel, sender.user_id)
-        found = session.info.get(LOOKED_UP, {}).pop(key, None)  # read with the batch (`_look_up`)
+        found = session.info.get(LOOKED_UP, {}).pop((sender.channel, sender.user_id), None)  # `_look_up`
+        channel, user_key = self._stored(sender.channel, sender.user_id)
         with session.no_autoflush:
-            user = found[0] if found is not None else await session.get(ChatUser, key)
+            user = found[0] if found is not None else await session.get(ChatUser, (channel, user_key))
             newcomer = user is None
             if user is None:
-                user = ChatUser(channel=sender.channel, user_id=sender.user_id,
-                                locale=pick_locale(language_code))
+                user = ChatUser(channel=channel, user_key=user_key, locale=pick_locale(language_code))
                 session.add(user)
             # A newcomer has no dialogue yet; if another instance is starting one for them at this moment,
             # the two inserts of the same person collide at commit and this update is run again.
@@ -218,7 +223,7 @@ class Intake(Prompts, Steps, Filing, Lookup):
             else:
                 row = (await session.execute(
                     select(DialogState)
-                    .where(DialogState.channel == sender.channel, DialogState.user_id == sender.user_id)
+                    .where(DialogState.channel == channel, DialogState.user_key == user_key)
                     .with_for_update()
                 )).scalar_one_or_none()
         ctx = _Ctx(
@@ -241,9 +246,10 @@ class Intake(Prompts, Steps, Filing, Lookup):
                 await ctx.session.delete(ctx.row)
             return
         if ctx.row is None:
-            ctx.row = DialogState(channel=ctx.sender.channel, user_id=ctx.sender.user_id, state=ctx.state)
+            ctx.row = DialogState(channel=ctx.user.channel, user_key=ctx.user.user_key, state=ctx.state)
             ctx.session.add(ctx.row)
-        ctx.row.chat_id = ctx.sender.chat_id
+        if ctx.row.sealed_chat is None:  # a private chat's id does not change: sealed once
+            ctx.row.sealed_chat = self.core.privacy.seal_value(ctx.sender.chat_id)
         ctx.row.state = ctx.state
         ctx.row.data = ctx.data
         ctx.row.history = ctx.history[-MAX_HISTORY:]
@@ -252,16 +258,16 @@ class Intake(Prompts, Steps, Filing, Lookup):
         flag_modified(ctx.row, "history")
 
     async def _queue(self, ctx: _Ctx, replies: list[Reply]) -> None:
-        """Write this step's replies to the outbox (all of them, so they arrive in order)."""
+        """Write this step's replies to the outbox (all of them, so they arrive in order), sealed."""
         step = uuid.uuid4().hex
         for i, reply in enumerate(replies):
-            await enqueue(
+            await enqueue_private(
                 ctx.session,
+                self.core.privacy,
                 channel=ctx.sender.channel,
                 chat_id=ctx.sender.chat_id,
-                kind="text",
                 payload=reply_payload(reply),
-                key=f"reply:{ctx.sender.channel}:{ctx.sender.chat_id}:{step}:{i}",
+                key=f"reply:{step}:{i}",
                 fresh=True,
             )
 

@@ -13,7 +13,7 @@ from bot.channels import capabilities
 from bot.core import Core
 from bot.deadlines import ExtensionLimitError
 from bot.deadlines import extend as extend_deadline
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue_private
 from bot.i18n import fmt_date, t
 from bot.officer.lifecycle import (
     _finish,
@@ -65,11 +65,11 @@ async def ask(ctx: _Ctx, question: str) -> Outcome:
     by_reply = capabilities(chat[0]).replies
     text = t("notify.question" if by_reply else "notify.question_by_code", case.locale, code=case.code,
              question=question)
-    await enqueue(
+    await enqueue_private(
         ctx.session,
+        ctx.core.privacy,
         channel=chat[0],
         chat_id=chat[1],
-        kind="text",
         payload={"text": text, "expects_answer": True, "relay": "question"},
         key=f"ask:{case.id}:v{case.version}",
         case_id=case.id,

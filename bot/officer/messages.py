@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import cards, case_links, quoting
 from bot.agency_chats import chat_of_agency
 from bot.core import Core
-from bot.delivery.outbox import enqueue, enqueue_evidence
+from bot.delivery.outbox import enqueue, enqueue_evidence, enqueue_private
 from bot.i18n import t
 from bot.quoting import Block
 from storage.models import CardMessage, Case, Reporter
@@ -156,11 +156,11 @@ async def _notify_one(
     if chat is None:
         return False
     text = t(key, case.locale, code=case.code, **params)
-    await enqueue(
+    await enqueue_private(
         session,
+        core.privacy,
         channel=chat[0],
         chat_id=chat[1],
-        kind="text",
         payload={"text": text},
         key=f"notify:{case.id}:v{cause.version}:{tag}" if cause is case else
         f"notify:{case.id}:by{cause.id}:v{cause.version}:{tag}",

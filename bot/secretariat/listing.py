@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from bot.data_option import Source, missing
 from bot.i18n import t
+from bot.privacy import migrate_with_key
 from bot.rules import Rules
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 from bot.workdays import WorkCalendar
-from storage.db import create_engine, migrate, session_factory
+from storage.db import create_engine, session_factory
 from storage.models import Meeting, MeetingAnswer
 
 
@@ -58,7 +59,7 @@ async def collect(settings: Settings, url: str, rules: Rules, start: dt.date,
                   end: dt.date) -> list[dict[str, Any]]:
     """Stored meetings starting from `start` to `end` (local dates, inclusive), plus unstored occurrences."""
     calendar = WorkCalendar(settings.timezone)
-    await migrate(url)
+    await migrate_with_key(url, reveal(settings.encryption_key) or None)
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
