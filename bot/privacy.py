@@ -22,7 +22,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import create_engine, migrate, session_factory
+from storage.db import at_head, create_engine, migrate, session_factory
 from storage.models import Reporter
 
 log = logging.getLogger(__name__)
@@ -198,11 +198,13 @@ def key_file_for(database_url: str) -> Path:
 
 
 async def migrate_with_key(database_url: str, configured: str | None) -> None:
-    """Migrate the database as the bot does on start, with its encryption key (the commands that read
-    the database may be the first to run after an upgrade, and a migration seals what it holds);
-    raises KeyProblem like the bot."""
+    """Migrate the database as the bot does on start, with its encryption key (a command that reads the
+    database may be the first to run after an upgrade, and a migration seals what it holds); raises
+    KeyProblem like the bot. A database already migrated needs no key."""
     engine = create_engine(database_url)
     try:
+        if await at_head(engine):
+            return
         privacy = privacy_for(configured, key_file_for(database_url),
                               await sealed_sample(session_factory(engine)))
         await migrate(database_url, engine, keys=privacy)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -22,9 +23,15 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.privacy import Privacy
 from handlers.telegram.keyboards import option_data
 from simulator.botapi import FakeBotAPI
+from storage.db import _upgrade, migrate, script_head, session_factory
+from storage.models import Agency, AgencyChat, Case, CaseAgency, Reporter
+from storage.sealing import KeysNeeded
 from tests import tg
 from tests.conftest import ROOT, SAMPLE_RULES, _pg_reason, create_pg_database, drop_pg_database
 
@@ -290,3 +297,126 @@ async def test_a_filing_leaves_no_pin_phone_or_chat_id_in_what_is_stored(server:
 def _when(value: Any) -> dt.datetime:
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# ---- a database of the version before ------------------------------------------------------------------
+
+WAITING_PIN, DELIVERED_PIN = "482913", "739164"
+QUESTION, FORGED = 77, 78
+
+
+async def old_database(store: Store, privacy: Privacy) -> None:
+    """A database the version before left: plain chat ids in chat_users, dialog_states and the outbox, a
+    receipt waiting, a delivered one scrubbed after the fact (its text left in free space and old row
+    versions), a delivered question with its sealed note, and a note no key opens."""
+    await asyncio.to_thread(_upgrade, store.url, None, "0004_outbox_notify")
+    engine = create_async_engine(store.url)  # as the version before wrote: without secure_delete
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            session.add(Agency(id="thanh-tra", name_vi="Thanh tra tỉnh", name_en="Provincial Inspectorate"))
+            await session.flush()
+            session.add(AgencyChat(agency_id="thanh-tra", channel="telegram", chat_id=str(GROUP)))
+            case = Case(code="QN7K-2M4P", pin_hash="-", channel="telegram", kind="denunciation",
+                        summary="Cán bộ phường nhận tiền", lead_agency_id="thanh-tra", status="waiting_info",
+                        received_on=now.date(), paused_at=now, locale="en")
+            case.agencies.append(CaseAgency(agency_id="thanh-tra", role="lead"))
+            session.add(case)
+            await session.flush()
+            identity = {"channel": "telegram", "user_id": str(CITIZEN), "chat_id": str(CITIZEN)}
+            session.add(Reporter(case_id=case.id, reporter_key=privacy.key_for("telegram", str(CITIZEN)),
+                                 channel="telegram", identity=privacy.seal(identity)))
+            case_id = case.id
+        async with engine.begin() as conn:
+            for sql, values in _old_rows(store, privacy, case_id, now):
+                await conn.execute(text(sql), values)
+    finally:
+        await engine.dispose()
+
+
+Statement = tuple[str, dict[str, Any]]
+
+
+def _old_rows(store: Store, privacy: Privacy, case_id: int, now: dt.datetime) -> list[Statement]:
+    at = now if store.pg_name is not None else now.replace(tzinfo=None)
+    user = {"ch": "telegram", "u": str(CITIZEN), "at": at}
+    outbox = ("INSERT INTO outbox (channel, chat_id, kind, payload, idempotency_key, case_id, agency_id, "
+              "status, attempts, not_before, created_at, sent_at, message_id) "
+              "VALUES ('telegram', :u, 'text', :p, :k, :case, :agency, :status, 0, :at, :at, :sent, :m)")
+
+    def row(key: str, payload: dict[str, Any], status: str = "pending", message: str | None = None,
+            case: int | None = None, agency: str | None = None) -> Statement:
+        return outbox, {**user, "p": json.dumps(payload), "k": key, "status": status, "m": message,
+                        "case": case, "agency": agency, "sent": at if status == "sent" else None}
+
+    receipt = "Mã tra cứu: {code}\nMã PIN: {pin}\nĐiện thoại: " + PHONE
+    note = privacy.seal({"case_id": case_id, "agency_id": "thanh-tra"})
+    return [
+        ("INSERT INTO chat_users (channel, user_id, locale, created_at) VALUES (:ch, :u, 'en', :at)",
+         user),
+        ("INSERT INTO dialog_states (channel, user_id, chat_id, state, data, history, created_at, "
+         "updated_at) VALUES (:ch, :u, :u, 'story', :d, '[]', :at, :at)",
+         {**user, "d": json.dumps({"kind": "complaint"})}),
+        row(f"reply:telegram:{CITIZEN}:a:0", {"text": receipt.format(code="QN2A-7B8C", pin=WAITING_PIN)}),
+        row(f"reply:telegram:{CITIZEN}:b:0", {"text": receipt.format(code="QN3D-9E1F", pin=DELIVERED_PIN)},
+            "sent", "70"),
+        ("UPDATE outbox SET payload = '{}', idempotency_key = 'scrubbed:' || id WHERE message_id = '70'", {}),
+        row("scrubbed:q", {"relay": "question", "sealed": note}, "sent", str(QUESTION)),
+        row("scrubbed:f", {"relay": "question", "sealed": "not a sealed note"}, "sent", str(FORGED)),
+    ]
+
+
+async def test_an_older_database_is_sealed_by_the_upgrade_and_its_people_keep_their_state(
+        server: FakeBotAPI, store: Store) -> None:
+    key = Fernet.generate_key().decode()
+    await old_database(store, Privacy(key))
+    bot = start_bot(server, store, key)
+    try:
+        await server.wait_for("getUpdates", timeout=3 * T)
+        waiting = await server.wait_for("sendMessage", lambda r: WAITING_PIN in r.params.get("text", ""),
+                                        chat_id=CITIZEN, timeout=T)
+        assert "QN2A-7B8C" in waiting.params["text"], "the receipt that waited is delivered to its chat"
+        assert "Continue" in await say(server, CITIZEN, "/start"), "the dialogue resumes, in English"
+        server.push_update(tg.reply(CITIZEN, CITIZEN, QUESTION, "Ông Tư nhận tiền ở quán cà phê"))
+        await server.wait_for("sendMessage", lambda r: "Ông Tư nhận tiền" in r.params.get("text", ""),
+                              chat_id=GROUP, timeout=T)
+        await answered(server, CITIZEN, tg.reply(CITIZEN, CITIZEN, FORGED, "Bà Năm cũng biết chuyện này"))
+        await idle(store)
+    finally:
+        stop_bot(bot)
+    relayed = [r for r in server.calls("sendMessage", chat_id=GROUP) if "Bà Năm" in r.params.get("text", "")]
+    assert not relayed, "a reply to a message whose note cannot be opened is not relayed to any agency"
+    secrets = {"PIN waiting": WAITING_PIN.encode(), "PIN delivered": DELIVERED_PIN.encode(),
+               "phone": PHONE.encode(), "chat id": str(CITIZEN).encode()}
+    assert await stored_hits(store, secrets, None) == []
+
+
+def report(store: Store, key: str) -> subprocess.CompletedProcess[bytes]:
+    """`python -m bot report`: a command that reads the database, and may be the first to run after an
+    upgrade of the bot."""
+    env = {**os.environ, "DATABASE_URL": store.url, "RULES_FILE": str(SAMPLE_RULES), "ENCRYPTION_KEY": key,
+           "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "bot", "report", "--from", "2020-01-01", "--to", "2030-12-31", "--format",
+               "csv"]
+    return subprocess.run(command, cwd=store.data.parent, env=env, capture_output=True, timeout=T)
+
+
+async def test_an_upgrade_without_the_right_key_changes_nothing_and_says_why(store: Store) -> None:
+    key = Fernet.generate_key().decode()
+    await old_database(store, Privacy(key))
+    before = [("0004_outbox_notify",)]
+    with pytest.raises(KeysNeeded, match="python -m bot"):
+        await migrate(store.url)
+    assert await query(store, "SELECT version_num FROM alembic_version") == before
+
+    wrong = await asyncio.to_thread(report, store, Fernet.generate_key().decode())
+    lines = wrong.stderr.decode().strip().splitlines()
+    assert wrong.returncode == 1 and len(lines) == 1, wrong.stderr.decode()[-2000:]
+    assert lines[0].startswith("error: the encryption key in ENCRYPTION_KEY does not open")
+    assert await query(store, "SELECT version_num FROM alembic_version") == before
+
+    right = await asyncio.to_thread(report, store, key)
+    assert right.returncode == 0, right.stderr.decode()[-2000:]
+    assert await query(store, "SELECT version_num FROM alembic_version") == [(script_head(),)]
+    users = await query(store, "SELECT user_key FROM chat_users")
+    assert users == [(Privacy(key).chat_key("telegram", str(CITIZEN)),)]

@@ -9,6 +9,7 @@ Revises: 0004_outbox_notify
 Create Date: 2026-12-08 09:00:00
 """
 
+import time
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
@@ -153,7 +154,20 @@ def _clean(bind: sa.Connection) -> None:
             op.execute("VACUUM")
             op.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         elif bind.dialect.name == "postgresql":
-            op.execute("VACUUM FULL outbox, chat_users, dialog_states")
+            _others_done(bind)
+            op.execute("VACUUM (FULL, ANALYZE) outbox, chat_users, dialog_states")
+
+
+SNAPSHOTS = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL")
+
+
+def _others_done(bind: sa.Connection, seconds: float = 30.0) -> None:
+    """Wait (a while at most) for other transactions on this database to end, autovacuum's included:
+    VACUUM FULL keeps the old row versions any of them could still see."""
+    deadline = time.monotonic() + seconds
+    while bind.scalar(SNAPSHOTS) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def downgrade() -> None:
