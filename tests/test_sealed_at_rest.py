@@ -396,8 +396,8 @@ def report(store: Store, key: str) -> subprocess.CompletedProcess[bytes]:
     upgrade of the bot."""
     env = {**os.environ, "DATABASE_URL": store.url, "RULES_FILE": str(SAMPLE_RULES), "ENCRYPTION_KEY": key,
            "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "bot", "report", "--from", "2020-01-01", "--to", "2030-12-31", "--format",
-               "csv"]
+    command = [sys.executable, "-m", "bot", "report", "--from", "2020-01-01", "--to", "2030-12-31",
+               "--format", "csv"]
     return subprocess.run(command, cwd=store.data.parent, env=env, capture_output=True, timeout=T)
 
 
