@@ -20,6 +20,7 @@ from bot.rules import Rules
 from storage.models import Case, Job, OutboxMessage
 from storage.queue import claim_jobs
 from tests import officer_acts as acts
+from tests import sealed
 from tests.officer_kit import CHATS, CITIZEN, bind_groups, load, make_case, mark_sent, officer
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -315,11 +316,7 @@ async def test_a_waiting_line_from_an_earlier_question_is_not_said_of_the_next_o
     runner = JobRunner(core.sessions, deadline_jobs.job_handlers(core), "w", clock=core.clock.now)
     core.clock.set(local(2026, 12, 11, 8, 1))
     await _run_due(runner)  # the wait is noted for the 08:05 digest
-    async with core.sessions() as session:
-        question = (await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.chat_id == CITIZEN).order_by(OutboxMessage.id.desc())
-        )).first()
-    assert question is not None
+    question = (await sealed.rows_to(core, CITIZEN))[-1]  # the citizen's rows are sealed, keyed by a hash
     await mark_sent(core, question.id, "9001")
     await citizen_answer(core, channel="telegram", user_id=CITIZEN, chat_id=CITIZEN, replied_to="9001",
                          text="Tôi gửi biên lai")
