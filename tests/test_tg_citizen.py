@@ -341,7 +341,8 @@ async def test_a_press_held_back_by_the_message_limit_is_told_when_to_try_again(
     told = int(re.search(r"sau (\d+) giây", answer.text).group(1))
     assert told == 30, "the first message leaves the window 60 s after it came, 30 s from now"
     async with core.sessions() as s:
-        assert (await s.get(DialogState, ("telegram", str(USER)))).state == "field", "the press was not taken"
+        state = await s.get(DialogState, ("telegram", chat_key(core, USER)))
+        assert state.state == "field", "the press was not taken"
     clock[0] += told
     sent = await chat.press("skip")
     assert chat.bot.calls(AnswerCallbackQuery)[-1].show_alert is not True
@@ -370,7 +371,8 @@ async def test_an_edited_message_is_answered_with_how_to_add_information(core, c
     assert "không đọc tin nhắn đã sửa" in text and "tin nhắn mới" in text and "/mycases" in text
     assert "lĩnh vực" in chat.last_text, "the current question is asked again"
     async with core.sessions() as s:
-        assert (await s.get(DialogState, ("telegram", str(USER)))).state == "field", "nothing was taken"
+        state = await s.get(DialogState, ("telegram", chat_key(core, USER)))
+        assert state.state == "field", "nothing was taken"
     sent = await chat.feed(edited(tg.private_message(USER, "edited", language_code="en")))
     assert "The bot does not read edited messages" not in chat.texts(sent), "the dialogue's language: vi"
 
