@@ -410,9 +410,9 @@ async def test_an_upgrade_without_the_right_key_changes_nothing_and_says_why(sto
     assert await query(store, "SELECT version_num FROM alembic_version") == before
 
     wrong = await asyncio.to_thread(report, store, Fernet.generate_key().decode())
-    lines = wrong.stderr.decode().strip().splitlines()
-    assert wrong.returncode == 1 and len(lines) == 1, wrong.stderr.decode()[-2000:]
-    assert lines[0].startswith("error: the encryption key in ENCRYPTION_KEY does not open")
+    lines = [line for line in wrong.stderr.decode().strip().splitlines() if not line.startswith("reading ")]
+    assert wrong.returncode == 1 and len(lines) == 1, wrong.stderr.decode()[-2000:]  # one line, beside
+    assert lines[0].startswith("error: the encryption key in ENCRYPTION_KEY does not open")  # which database
     assert await query(store, "SELECT version_num FROM alembic_version") == before
 
     right = await asyncio.to_thread(report, store, key)

@@ -129,7 +129,7 @@ async def test_each_reminder_fires_once_with_two_instances(core):
         assert len(reminders) == 1
         agendas = [t for t in await texts(core, chat) if t.startswith("📋 Chương trình họp")]
         assert len(agendas) == 1
-        assert len(await outbox(core, chat, "file")) == 2  # the DOCX and the .ics, once
+        assert len(await outbox(core, chat, "file")) == 3  # the agenda, the invitation and the .ics, once
     reminders = [m for m in await outbox(core, THANH_TRA, "text") if "còn 7 ngày" in m.payload["text"]]
     labels = [b["text"] for row in reminders[0].payload["buttons"] for b in row]
     assert labels == ["✅ Chúng tôi dự họp", "🚫 Chúng tôi không dự được"]
