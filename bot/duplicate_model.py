@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.tfidf import Weights
+
 if TYPE_CHECKING:
     from bot.dupfacts import Facts
     from bot.dupscore import Report
@@ -92,7 +94,6 @@ class PairModel:
     """Logistic regression over `features`, trained from a corpus's pairs of one split."""
 
     def __init__(self, rows: Sequence[dict[str, Any]], split: str = "train") -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         from bot.dupfacts import extract
@@ -100,11 +101,7 @@ class PairModel:
 
         training = pairs(rows, split)
         facts = {r["id"]: extract(r["text"]) for r in rows if r.get("split") == split}
-        self.vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
-                                          token_pattern=r"\S+", lowercase=False)
-        self.vectoriser.fit(" ".join(f.words) for f in facts.values())
-        self.vocabulary: dict[str, int] = dict(self.vectoriser.vocabulary_)
-        self.idf: list[float] = [float(x) for x in self.vectoriser.idf_]
+        self.weights = Weights(" ".join(f.words) for f in facts.values())
         matrix = []
         for pair in training:
             ra, rb = (Report(p["text"], p.get("kind"), p.get("place")) for p in (pair.a, pair.b))
@@ -117,20 +114,9 @@ class PairModel:
         self.coef: list[float] = [float(x) for x in self.classifier.coef_[0]]
         self.intercept = float(self.classifier.intercept_[0])
 
-    def _vector(self, words: Sequence[str]) -> dict[int, float]:
-        """A text's TF-IDF vector (sublinear counts, unit length), as the vectoriser would make it."""
-        counts: dict[int, int] = {}
-        for term in (*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))):
-            j = self.vocabulary.get(term)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        weights = {j: (1.0 + math.log(n)) * self.idf[j] for j, n in counts.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        return {j: w / norm for j, w in weights.items()}
-
     def wording(self, fa: Facts, fb: Facts) -> float:
         """Cosine of the two texts' TF-IDF vectors of words and word pairs."""
-        va, vb = self._vector(fa.words), self._vector(fb.words)
+        va, vb = self.weights.of(fa.words), self.weights.of(fb.words)
         if len(va) > len(vb):
             va, vb = vb, va
         return sum(w * vb[j] for j, w in va.items() if j in vb)
@@ -141,18 +127,24 @@ class PairModel:
         return 1.0 / (1.0 + math.exp(-logit))
 
 
-_MODELS: dict[int, PairModel | None] = {}
+_MODELS: dict[int, PairModel | None] = {}  # by the corpus's content: equal corpora share one model
+_LOADED: dict[int, tuple[Sequence[dict[str, Any]], PairModel | None]] = {}  # by the loaded list itself
 _TRAINING = threading.Lock()
 
 
 def for_corpus(rows: Sequence[dict[str, Any]]) -> PairModel | None:
     """The model of a corpus, trained once a process (a few seconds); None when it holds no pairs of both
-    kinds. The bot trains it at start, in a worker thread, beside the routing model."""
+    kinds. The bot trains it at start, in a worker thread, beside the routing model. Every filing asks for
+    it: the rules' own list is recognised by identity, and its content is hashed only the first time."""
     if not rows:
         return None
+    loaded = _LOADED.get(id(rows))
+    if loaded is not None and loaded[0] is rows:
+        return loaded[1]
     key = hash(tuple((r.get("id"), r.get("text")) for r in rows))
     with _TRAINING:  # a report arriving while the start-up thread trains waits for that model
         if key not in _MODELS:
             labels = {p.same for p in pairs(rows, "train")}
             _MODELS[key] = PairModel(rows) if labels == {True, False} else None
+        _LOADED[id(rows)] = (rows, _MODELS[key])
         return _MODELS[key]

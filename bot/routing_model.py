@@ -10,10 +10,11 @@ with the rules: nothing is downloaded.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from bot.tfidf import Weights
 
 if TYPE_CHECKING:
     from bot.matching import Normaliser, Text
@@ -40,20 +41,14 @@ class LeadModel:
     """TF-IDF over folded words and word pairs, and a logistic regression over the lead agencies."""
 
     def __init__(self, examples: Sequence[tuple[str, str]], normaliser: Normaliser) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         self.normaliser = normaliser
         self.size = len(examples)
-        self.vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
-                                          token_pattern=r"\S+", lowercase=False)
-        matrix = self.vectoriser.fit_transform([self.words(text) for text, _ in examples])
+        self.weights = Weights(self.words(text) for text, _ in examples)
         self.classifier = LogisticRegression(C=C, max_iter=5000)
-        self.classifier.fit(matrix, [lead for _, lead in examples])
+        self.classifier.fit(self.weights.matrix, [lead for _, lead in examples])
         self.leads: list[str] = [str(c) for c in self.classifier.classes_]
-        self.terms = self.vectoriser.get_feature_names_out()
-        self.vocabulary: dict[str, int] = dict(self.vectoriser.vocabulary_)
-        self.idf = self.vectoriser.idf_
         self.coef = self.classifier.coef_
         self.intercept = self.classifier.intercept_
 
@@ -64,30 +59,19 @@ class LeadModel:
     def scores(self, text: Text) -> LeadScores:
         """Each lead's probability for a text already tokenised by the rules' normaliser.
 
-        The same arithmetic as the vectoriser's transform and the classifier's predict_proba (sublinear
-        term frequency, idf, unit length, softmax), done on the text's few terms: scikit-learn's general
-        path costs about a millisecond a call, this a few dozen microseconds."""
+        The text's weights (`bot.tfidf`), then the classifier's predict_proba (a softmax of the logits)
+        on its few terms."""
         import numpy as np
 
-        words = [token.fold for token in text.tokens]
-        counts: dict[int, int] = {}
-        vocabulary = self.vocabulary
-        for term in (*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))):
-            j = vocabulary.get(term)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
-        frequencies = np.fromiter(counts.values(), dtype=float, count=len(counts))
-        weights = (1.0 + np.log(frequencies)) * self.idf[columns]
-        norm = float(np.sqrt(weights @ weights))
-        if norm:
-            weights /= norm
-        pushes = self.coef[:, columns] * weights  # leads x terms
+        weights = self.weights.of([token.fold for token in text.tokens])
+        columns = np.fromiter(weights, dtype=np.intp, count=len(weights))
+        values = np.fromiter(weights.values(), dtype=float, count=len(weights))
+        pushes = self.coef[:, columns] * values  # leads x terms
         logits = pushes.sum(axis=1) + self.intercept
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
         best = int(probabilities.argmax())
         order = np.argsort(-pushes[best], kind="stable")
-        reasons = [str(self.terms[columns[k]]) for k in order[:REASON_TERMS] if pushes[best, k] > 0]
+        reasons = [str(self.weights.terms[columns[k]]) for k in order[:REASON_TERMS] if pushes[best, k] > 0]
         leads = {lead: float(p) for lead, p in zip(self.leads, probabilities, strict=True)}
         return LeadScores(leads, reasons)

@@ -154,7 +154,7 @@ def test_the_fast_scores_equal_scikit_learns(rules: Rules) -> None:
     for row in corpus()[::97]:
         text = Text(row["text"], compiled.normaliser)
         fast = model.scores(text).probabilities
-        slow = model.classifier.predict_proba(model.vectoriser.transform([model.words(row["text"])]))[0]
+        slow = model.classifier.predict_proba(model.weights.transform([model.words(row["text"])]))[0]
         assert [round(fast[lead], 9) for lead in model.leads] == [round(float(p), 9) for p in slow]
 
 
