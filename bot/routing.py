@@ -177,7 +177,8 @@ def _weighed(rules: Rules, compiled: _Compiled, matches: _Matches, ruled: _Compi
     ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
     lead, confidence = ranked[0]
     unsure = confidence < rules.second_opinion.min_confidence
-    if unsure and ruled.rule.when_any and lead != ruled.rule.lead:
+    agreed = bool(ruled.rule.when_any) and lead == ruled.rule.lead  # the rule's words and the model agree
+    if unsure and ruled.rule.when_any and not agreed:
         # the model overrules a rule's words only when it is sure: until the citizen answers, the rule's
         # lead stands and is offered first
         lead = ruled.rule.lead
@@ -190,10 +191,7 @@ def _weighed(rules: Rules, compiled: _Compiled, matches: _Matches, ruled: _Compi
         decision = _decide(rules, compiled, matches.text, item, kind, guessed, matches.of(item))
         decision = dataclasses.replace(decision, explanation=_explain_model(rules, decision, scores,
                                                                             confidence, compiled))
-    ask: list[str] = []
-    agreed = bool(ruled.rule.when_any) and ranked[0] == max(ranked, key=lambda kv: kv[1])
-    if unsure and not agreed:  # the rule's words and the model agreeing are enough
-        ask = _offered(rules, ranked)
+    ask = _offered(rules, ranked) if unsure and not agreed else []  # agreeing, they are enough
     return dataclasses.replace(decision, confidence=round(confidence, 3), ask=ask,
                                second_opinion=scores.to_json())
 
