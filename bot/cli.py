@@ -284,7 +284,7 @@ def _duplicate_review(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.duplicate_review import review
 
-    found = asyncio.run(review(settings.database_url))
+    found = asyncio.run(review(settings.database_url, reveal(settings.encryption_key) or None))
     lines = [json.dumps(item, ensure_ascii=False) + "\n" for item in found]
     if args.export:
         with open(args.export, "w", encoding="utf-8") as out:

@@ -44,13 +44,9 @@ async def decisions(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str
     return found
 
 
-async def review(database_url: str) -> list[dict[str, Any]]:
-    """The decisions in the database at `database_url` (migrated first, so a new database is empty)."""
-    from storage.db import create_engine, migrate, session_factory
+async def review(database_url: str, encryption_key: str | None = None) -> list[dict[str, Any]]:
+    """The decisions in the database at `database_url`, migrated first with the bot's key (as the bot
+    migrates it), so a new database is empty and an older one is read as the bot reads it."""
+    from bot.privacy import read_migrated
 
-    await migrate(database_url)
-    engine = create_engine(database_url)
-    try:
-        return await decisions(session_factory(engine))
-    finally:
-        await engine.dispose()
+    return await read_migrated(database_url, encryption_key, decisions)

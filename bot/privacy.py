@@ -14,16 +14,19 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import at_head, create_engine, migrate, session_factory
 from storage.models import Reporter
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +206,25 @@ async def migrate_with_key(database_url: str, configured: str | None) -> None:
     KeyProblem like the bot. A database already migrated needs no key."""
     engine = create_engine(database_url)
     try:
-        if await at_head(engine):
-            return
-        privacy = privacy_for(configured, key_file_for(database_url),
-                              await sealed_sample(session_factory(engine)))
-        await migrate(database_url, engine, keys=privacy)
+        await _migrate_with_key(database_url, configured, engine)
     finally:
         await engine.dispose()
+
+
+async def read_migrated(database_url: str, configured: str | None,
+                        read: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """`read` run on the database after `migrate_with_key`, through one engine (for the commands that
+    read the database: the review exports)."""
+    engine = create_engine(database_url)
+    try:
+        await _migrate_with_key(database_url, configured, engine)
+        return await read(session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def _migrate_with_key(database_url: str, configured: str | None, engine: AsyncEngine) -> None:
+    if await at_head(engine):
+        return
+    sample = await sealed_sample(session_factory(engine))
+    await migrate(database_url, engine, keys=privacy_for(configured, key_file_for(database_url), sample))

@@ -114,12 +114,6 @@ def _summary(c: Correction) -> str:
 async def review(database_url: str, since: dt.date | None = None,
                  encryption_key: str | None = None) -> list[Correction]:
     """The corrections in the database at `database_url` (migrated first, so a new database is empty)."""
-    from bot.privacy import migrate_with_key
-    from storage.db import create_engine, session_factory
+    from bot.privacy import read_migrated
 
-    await migrate_with_key(database_url, encryption_key)
-    engine = create_engine(database_url)
-    try:
-        return await corrections(session_factory(engine), since)
-    finally:
-        await engine.dispose()
+    return await read_migrated(database_url, encryption_key, lambda sessions: corrections(sessions, since))
